@@ -1,0 +1,21 @@
+// Bundles each process into one file, so a process reads one file at start-up
+// and has every module in memory before it jails itself.
+import { build } from 'esbuild';
+
+const processes = {
+  entry: 'src/main.ts',
+  netproc: 'netproc/main.ts',
+  keyproc: 'keyproc/main.ts',
+};
+
+await Promise.all(Object.entries(processes).map(([name, input]) => build({
+  entryPoints: [input],
+  outfile: `dist/${name}.js`,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['posix'],
+  sourcemap: false,
+  logLevel: 'warning',
+})));
