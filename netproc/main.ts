@@ -1,1 +1,27 @@
-// placeholder: being written
+// netproc: the only process that reads network bytes. It jails itself first,
+// then runs the TLS engine between the client, keyproc and prog.
+import { enterJail, prepareForJail } from '../jail/jail';
+import { readChildConfig, type NetprocConfig } from '../src/config';
+import { createLogger } from '../src/log';
+import { openFds } from './fds';
+import { EXIT_FAILURE, Session } from './session';
+import { createServerEngine } from './tls/engine';
+import { warmUpCrypto } from './warmup';
+
+async function main(): Promise<void> {
+  const config = readChildConfig<NetprocConfig>();
+  const log = createLogger(config.verbosity, 'netproc');
+  try {
+    warmUpCrypto();
+    await prepareForJail();
+    const fds = openFds();
+    enterJail(config.jail);
+    const engine = createServerEngine(config.engine);
+    new Session(fds, engine, log, { handshakeSeconds: config.handshakeTimeout, idleSeconds: config.timeout });
+  } catch (e) {
+    log.fatal(`unable to start: ${(e as Error).message}`);
+    process.exit(EXIT_FAILURE);
+  }
+}
+
+void main();

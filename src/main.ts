@@ -1,1 +1,132 @@
-// placeholder: being written
+// The entry process: parse options, start keyproc and netproc, start prog once
+// netproc reports a finished handshake, then wait for all of them and exit
+// with prog's status. It never reads a private key and never parses network bytes.
+import type { ChildProcess } from 'node:child_process';
+import { engineConfig } from './algorithms';
+import type { JailSpec } from './config';
+import { startChildren } from './connection';
+import { EXIT_FAILURE, EXIT_USAGE } from './exitcodes';
+import { createLogger, type Logger } from './log';
+import { parseOptions, UsageError, USAGE, type Options } from './options';
+import { lookupUser, progEnvironment, startProg, type ProgUser } from './prog';
+import { CtlMsg, decodeHandshakeDone } from './rpc/ctl';
+import { FrameReader } from './rpc/frame';
+import { ensureJailDir, jailIdsForUser, randomJailIds } from '../jail/jail';
+
+function configure(argv: string[]): { opts: Options; log: Logger } {
+  try {
+    const opts = parseOptions(argv);
+    return { opts, log: createLogger(opts.verbosity) };
+  } catch (e) {
+    const log = createLogger(argv.includes('-q') ? 0 : 1);
+    if (!(e instanceof UsageError)) throw e;
+    log.usage(USAGE);
+    log.fatal(e.message);
+    process.exit(EXIT_USAGE);
+  }
+}
+
+function main(): void {
+  const { opts, log } = configure(process.argv.slice(2));
+  const die = (code: number, message: string): never => {
+    log.fatal(message);
+    process.exit(code);
+  };
+
+  let engine;
+  try {
+    engine = engineConfig(opts);
+  } catch (e) {
+    if (e instanceof UsageError) die(EXIT_USAGE, e.message);
+    throw e;
+  }
+
+  let jails: JailSpec[];
+  let user: ProgUser | undefined;
+  try {
+    ensureJailDir(opts.jailDir);
+    const ids = opts.jailUser ? [jailIdsForUser(opts.jailUser), jailIdsForUser(opts.jailUser)] : randomJailIds(2);
+    jails = ids.map((id) => ({ ...id, dir: opts.jailDir }));
+    if (opts.user) user = lookupUser(opts.user);
+  } catch (e) {
+    return die(EXIT_FAILURE, (e as Error).message);
+  }
+
+  const children = startChildren(
+    { certs: opts.certs, jail: jails[0], verbosity: opts.verbosity },
+    { engine, jail: jails[1], verbosity: opts.verbosity, handshakeTimeout: opts.handshakeTimeout, timeout: opts.timeout },
+  );
+  supervise(opts, log, children, user);
+}
+
+function supervise(opts: Options, log: Logger, c: ReturnType<typeof startChildren>, user?: ProgUser): void {
+  let prog: ChildProcess | undefined;
+  let status = EXIT_FAILURE; // until prog has run and exited
+  const running = new Set<ChildProcess>();
+
+  const finishWhenIdle = () => {
+    if (running.size === 0) process.exit(status);
+  };
+  const watch = (child: ChildProcess, name: string, onExit?: (code: number | null, signal: NodeJS.Signals | null) => void) => {
+    running.add(child);
+    child.on('error', (e) => log.fatal(`unable to run ${name}: ${e.message}`));
+    child.on('close', (code, signal) => {
+      running.delete(child);
+      log.debug(`${name} exited with ${signal ? `signal ${signal}` : `status ${code}`}`);
+      onExit?.(code, signal);
+      finishWhenIdle();
+    });
+  };
+  const killAll = (signal: NodeJS.Signals = 'SIGTERM') => {
+    for (const child of running) child.kill(signal);
+  };
+
+  // Belt and braces: netproc enforces -T itself; this catches a netproc that hangs.
+  const handshakeDeadline = setTimeout(() => {
+    log.debug('handshake timeout');
+    killAll('SIGKILL');
+  }, (opts.handshakeTimeout + 2) * 1000);
+
+  watch(c.keyproc, 'keyproc');
+  watch(c.netproc, 'netproc', () => {
+    if (!prog) {
+      // No handshake, no prog: nothing else should live on.
+      clearTimeout(handshakeDeadline);
+      killAll();
+      c.progIn.destroy();
+      c.progOut.destroy();
+    }
+  });
+
+  const frames = new FrameReader();
+  c.ctl.on('data', (chunk: Buffer) => {
+    try {
+      for (const frame of frames.push(chunk)) {
+        if (frame.type !== CtlMsg.HANDSHAKE_DONE || prog) throw new Error(`unexpected control message ${frame.type}`);
+        const info = decodeHandshakeDone(frame.payload);
+        clearTimeout(handshakeDeadline);
+        log.info(`handshake done: ${info.version} ${info.cipher} ${info.group}${info.serverName ? ` sni=${info.serverName}` : ''}`);
+        prog = startProg(opts.prog, c.progIn, c.progOut, progEnvironment(process.env, info, user), user);
+        c.progIn.destroy();
+        c.progOut.destroy();
+        watch(prog, 'prog', (code, signal) => {
+          if (signal) log.fatal(`child process killed by signal ${signal}`);
+          status = signal || code === null ? EXIT_FAILURE : code;
+        });
+      }
+    } catch (e) {
+      log.fatal(`netproc broke the control protocol: ${(e as Error).message}`);
+      killAll('SIGKILL');
+    }
+  });
+  c.ctl.on('error', () => {});
+
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      log.debug(`got ${signal}`);
+      killAll();
+    });
+  }
+}
+
+main();

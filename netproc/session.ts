@@ -1,0 +1,182 @@
+// One connection after the jail: the engine in the middle, the network on one
+// side, keyproc during the handshake, prog's pipes after it. Each direction has
+// backpressure: a full destination pauses its source, so buffers stay bounded.
+import type { Socket } from 'node:net';
+import type { Logger } from '../src/log';
+import { CtlMsg, encodeHandshakeDone } from '../src/rpc/ctl';
+import { encodeFrame } from '../src/rpc/frame';
+import { TLS13 } from '../src/rpc/keyproto';
+import type { NetprocFds } from './fds';
+import { KeyClient, type KeyAnswer } from './keyclient';
+import type { EngineEvent, ServerEngine } from './tls/api';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 111;
+
+export interface SessionTimeouts {
+  handshakeSeconds: number;
+  idleSeconds: number;
+}
+
+export class Session {
+  private readonly key: KeyClient;
+  private handshakeDone = false;
+  private inboundDone = false; // prog's stdin is closed (or broken)
+  private outboundDone = false; // close_notify queued, network write side ending
+  private exiting = false;
+  private readonly handshakeTimer: NodeJS.Timeout;
+  private idleTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly fds: NetprocFds,
+    private readonly engine: ServerEngine,
+    private readonly log: Logger,
+    private readonly timeouts: SessionTimeouts,
+  ) {
+    this.key = new KeyClient(fds.toKey, fds.fromKey, (a) => this.onKeyAnswer(a), (m) => this.fail(m));
+    this.handshakeTimer = setTimeout(() => this.fail('handshake timeout'), timeouts.handshakeSeconds * 1000);
+    this.touch();
+    this.wireNetwork();
+    this.wireProg();
+    fds.ctl.on('end', () => this.fail('the entry process went away'));
+    fds.ctl.on('error', () => this.fail('the entry process went away'));
+    fds.ctl.resume();
+    fds.netIn.resume();
+  }
+
+  private wireNetwork(): void {
+    const { netIn, netOut, progIn } = this.fds;
+    netIn.on('data', (chunk: Buffer) => {
+      this.touch();
+      this.handle(this.engine.feed(chunk));
+    });
+    netIn.on('end', () => {
+      if (!this.handshakeDone) return this.fail('client closed the connection during the handshake');
+      this.log.debug('client closed the connection without close_notify');
+      this.endProgIn();
+    });
+    netIn.on('error', (e) => this.fail(`network: ${e.message}`));
+    netOut.on('error', (e) => this.fail(`network: ${e.message}`));
+    progIn.on('drain', () => netIn.resume());
+  }
+
+  private wireProg(): void {
+    const { progIn, progOut, netOut } = this.fds;
+    progOut.on('data', (chunk: Buffer) => {
+      this.engine.sendAppData(chunk);
+      if (!this.flush()) progOut.pause();
+    });
+    netOut.on('drain', () => {
+      if (this.handshakeDone && !this.outboundDone) progOut.resume();
+    });
+    progOut.on('end', () => this.endOutbound());
+    progOut.on('error', () => this.endOutbound());
+    progIn.on('error', (e) => {
+      // prog stopped reading (exited): what the client sends has nowhere to go.
+      this.log.debug(`prog's stdin: ${e.message}`);
+      this.inboundDone = true;
+      this.fds.netIn.pause();
+      this.maybeExit();
+    });
+  }
+
+  private handle(events: EngineEvent[]): void {
+    for (const ev of events) {
+      switch (ev.type) {
+        case 'needCertificate':
+          this.key.select({ version: TLS13, serverName: ev.serverName ?? '', schemes: ev.signatureSchemes });
+          break;
+        case 'needSignature':
+          this.key.sign13(ev.transcriptHash);
+          break;
+        case 'handshakeDone':
+          clearTimeout(this.handshakeTimer);
+          this.handshakeDone = true;
+          this.key.close();
+          this.fds.ctl.write(encodeFrame(CtlMsg.HANDSHAKE_DONE, encodeHandshakeDone(ev.info)));
+          this.fds.progOut.resume();
+          break;
+        case 'appData':
+          if (!this.inboundDone && !this.fds.progIn.write(ev.data)) this.fds.netIn.pause();
+          break;
+        case 'peerClosed':
+          this.endProgIn();
+          break;
+        case 'fatal':
+          this.flush();
+          return this.fail(`TLS alert ${ev.alert} ${ev.received ? 'received' : 'sent'}: ${ev.message}`);
+      }
+    }
+    this.flush();
+  }
+
+  private onKeyAnswer(a: KeyAnswer): void {
+    if (a.type === 'chain') this.handle(this.engine.provideCertificate(a.answer.chain, a.answer.scheme));
+    else if (a.type === 'fail') this.handle(this.engine.refuseCertificate(a.alert));
+    else this.handle(this.engine.provideSignature(a.signature));
+  }
+
+  /** Write what the engine has for the network; false when the socket is full. */
+  private flush(): boolean {
+    const out = this.engine.takeOutput();
+    if (out.length === 0) return true;
+    this.touch();
+    return this.fds.netOut.write(out);
+  }
+
+  private endProgIn(): void {
+    if (this.inboundDone) return;
+    this.inboundDone = true;
+    this.fds.progIn.end();
+    this.maybeExit();
+  }
+
+  private endOutbound(): void {
+    if (this.outboundDone) return;
+    this.outboundDone = true;
+    if (!this.engine.finished) this.engine.close();
+    this.flush();
+    this.maybeExit();
+  }
+
+  private maybeExit(): void {
+    if (this.inboundDone && this.outboundDone) this.exit(EXIT_OK);
+  }
+
+  private touch(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.log.info('network timeout');
+      if (this.handshakeDone) this.endOutboundAndExit();
+      else this.fail('network timeout during the handshake');
+    }, this.timeouts.idleSeconds * 1000);
+  }
+
+  private endOutboundAndExit(): void {
+    this.endOutbound();
+    this.exit(EXIT_OK);
+  }
+
+  /** The connection cannot go on: say why (at the right verbosity) and end it. */
+  private fail(message: string): void {
+    if (this.exiting) return;
+    if (this.handshakeDone) this.log.info(message);
+    else this.log.debug(message);
+    this.exit(this.handshakeDone ? EXIT_OK : EXIT_FAILURE);
+  }
+
+  /** Flush the network side, shut it down, then leave. */
+  private exit(code: number): void {
+    if (this.exiting) return;
+    this.exiting = true;
+    clearTimeout(this.handshakeTimer);
+    clearTimeout(this.idleTimer);
+    this.fds.progOut.pause();
+    this.fds.netIn.pause();
+    // end() flushes what is queued, then shuts the write side down.
+    const leave = () => process.exit(code);
+    this.fds.netOut.end(leave);
+    // A client that stops reading must not keep us alive.
+    setTimeout(leave, 2000).unref();
+  }
+}

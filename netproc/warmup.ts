@@ -1,0 +1,39 @@
+// Use every crypto primitive once before the jail, so anything OpenSSL or Node
+// loads or allocates lazily (algorithm tables, provider state) is in place
+// while files can still be read. After the jail a lazy load would fail.
+import { createCipheriv, createDecipheriv, createECDH, createHash, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
+
+const AEADS: [string, number][] = [
+  ['aes-128-gcm', 16],
+  ['aes-256-gcm', 32],
+  ['chacha20-poly1305', 32],
+];
+const CURVES = ['prime256v1', 'secp384r1', 'secp521r1'];
+const HASHES = ['sha256', 'sha384', 'sha512'];
+
+export function warmUpCrypto(): void {
+  for (const [name, keyLength] of AEADS) {
+    const key = randomBytes(keyLength);
+    const iv = randomBytes(12);
+    const c = createCipheriv(name as 'aes-128-gcm', key, iv, { authTagLength: 16 });
+    const sealed = Buffer.concat([c.update(Buffer.alloc(16)), c.final()]);
+    const d = createDecipheriv(name as 'aes-128-gcm', key, iv, { authTagLength: 16 });
+    d.setAuthTag(c.getAuthTag());
+    Buffer.concat([d.update(sealed), d.final()]);
+  }
+  for (const curve of CURVES) {
+    const a = createECDH(curve);
+    const b = createECDH(curve);
+    a.generateKeys();
+    a.computeSecret(b.generateKeys());
+  }
+  const x = generateKeyPairSync('x25519');
+  const y = generateKeyPairSync('x25519');
+  // Peers' X25519 keys are imported as JWK (faster than DER).
+  const peer = createPublicKey({ key: y.publicKey.export({ format: 'jwk' }), format: 'jwk' });
+  diffieHellman({ privateKey: x.privateKey, publicKey: peer });
+  for (const hash of HASHES) {
+    createHmac(hash, 'k').update('m').digest();
+    createHash(hash).update('m').digest();
+  }
+}

@@ -1,0 +1,33 @@
+// What the entry hands each child process, as JSON in argv[2]. The children
+// take nothing from their environment (the entry clears it), so this is all
+// they know.
+import type { EngineConfig } from '../netproc/tls/api';
+import type { CertSource } from './options';
+
+export interface JailSpec {
+  uid: number;
+  gid: number;
+  dir: string;
+}
+
+export interface NetprocConfig {
+  engine: EngineConfig;
+  jail: JailSpec;
+  verbosity: number;
+  /** Seconds until the handshake must be done (-T). */
+  handshakeTimeout: number;
+  /** Seconds of network silence that end the connection (-t). */
+  timeout: number;
+}
+
+export interface KeyprocConfig {
+  certs: CertSource[];
+  jail: JailSpec;
+  verbosity: number;
+}
+
+export function readChildConfig<T>(): T {
+  const text = process.argv[2];
+  if (!text) throw new Error('missing configuration argument');
+  return JSON.parse(text) as T;
+}

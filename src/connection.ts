@@ -1,0 +1,68 @@
+// One connection's processes, wired as DESIGN.md section 2 draws them:
+//
+//   keyproc  stdio: [rpc in (netproc writes), rpc out (netproc reads), stderr]
+//   netproc  stdio: [socket, socket, stderr, ctl, rpc to keyproc, rpc from keyproc, prog stdin, prog stdout]
+//   prog     stdio: [the other end of netproc's fd 6, of fd 7, stderr]
+//
+// Node gives a child a duplicate of any stream passed in its stdio, so two
+// children end up joined by a socketpair with no process copying between them.
+// The entry keeps its own ends only until the second child has them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { join } from 'node:path';
+import type { KeyprocConfig, NetprocConfig } from './config';
+
+const NETPROC_PROG_IN = 6;
+const NETPROC_PROG_OUT = 7;
+
+export interface Children {
+  keyproc: ChildProcess;
+  netproc: ChildProcess;
+  ctl: Socket;
+  /** The entry's ends of prog's pipes, handed to prog once the handshake is done. */
+  progIn: Socket;
+  progOut: Socket;
+}
+
+function startNode(script: string, config: object, stdio: Parameters<typeof spawn>[2]['stdio']): ChildProcess {
+  // An empty environment: NODE_OPTIONS and friends must not reach the jailed processes.
+  return spawn(process.execPath, [join(__dirname, script), JSON.stringify(config)], { stdio, env: {} });
+}
+
+/**
+ * Node starts reading every pipe it makes for a child's fd above 0. Our ends of
+ * prog's pipes must not: any byte read here would be lost to prog.
+ */
+function stopReading(s: Socket): void {
+  const handle = (s as unknown as { _handle?: { readStop(): number; reading: boolean } })._handle;
+  if (handle) {
+    handle.reading = false;
+    handle.readStop();
+  }
+}
+
+/** fd 0/1 now belong to netproc; the entry must not keep the connection open. */
+function releaseNetworkFds(): void {
+  for (const fd of [0, 1]) {
+    closeSync(fd);
+    if (openSync('/dev/null', fd === 0 ? 'r' : 'w') !== fd) throw new Error('unable to reopen fd ' + fd + ' on /dev/null');
+  }
+}
+
+export function startChildren(keyConfig: KeyprocConfig, netConfig: NetprocConfig): Children {
+  // All of this runs in one tick: no event-loop turn lets the entry read from
+  // a pipe it is only holding for another process.
+  const keyproc = startNode('keyproc.js', keyConfig, ['pipe', 'pipe', 'inherit']);
+  const [toKey, fromKey] = [keyproc.stdin as Socket, keyproc.stdout as Socket];
+  stopReading(fromKey);
+  const netproc = startNode('netproc.js', netConfig, [0, 1, 'inherit', 'pipe', toKey, fromKey, 'pipe', 'pipe']);
+  toKey.destroy();
+  fromKey.destroy();
+  const pipes = netproc.stdio as unknown as Socket[];
+  const [progIn, progOut] = [pipes[NETPROC_PROG_IN], pipes[NETPROC_PROG_OUT]];
+  stopReading(progIn);
+  stopReading(progOut);
+  releaseNetworkFds();
+  return { keyproc, netproc, ctl: pipes[3], progIn, progOut };
+}

@@ -1,0 +1,45 @@
+// One log line per event on stderr, in tlswrapper's shape: "tlswrapper: level: message".
+// Verbosity follows tlswrapper's options: -q 0, -Q 1 (default), -v 2, -vv 3, -vvv 4.
+// Levels: fatal and usage print from 1, info/warning about the TLS connection
+// from 2, debug from 3, tracing from 4; nothing prints at 0.
+
+import { writeSync } from 'node:fs';
+
+export const Verbosity = { QUIET: 0, NORMAL: 1, VERBOSE: 2, DEBUG: 3, TRACE: 4 } as const;
+
+const levels = {
+  usage: 1,
+  fatal: 1,
+  error: 2,
+  warning: 2,
+  info: 2,
+  debug: 3,
+  tracing: 4,
+} as const;
+
+export type Level = keyof typeof levels;
+
+export type Logger = Record<Level, (message: string) => void>;
+
+/**
+ * `role` names the process (netproc, keyproc) so a reader can tell which of a
+ * connection's processes said it; the entry process logs without one.
+ */
+export function createLogger(verbosity: number, role?: string): Logger {
+  const prefix = role ? `tlswrapper: ${role}: ` : 'tlswrapper: ';
+  const logger = {} as Logger;
+  for (const level of Object.keys(levels) as Level[]) {
+    logger[level] =
+      verbosity >= levels[level]
+        ? (message) => {
+            // Synchronous so a line is never lost when the process exits right after.
+            try {
+              writeSync(2, `${prefix}${level}: ${message}\n`);
+            } catch {
+              // stderr gone: nothing sensible left to do with a log line
+            }
+          }
+        : () => {};
+  }
+  return logger;
+}

@@ -1,0 +1,158 @@
+// tlswrapper's command line, parsed as tlswrapper parses it: single-letter
+// options that may be bundled (-vv, -Qv), an option's argument either attached
+// (-fcert.pem) or the next word, options end at the first word that is not an
+// option or at "--"/"-". Everything after is prog and its arguments.
+
+export class UsageError extends Error {}
+
+export type CertSource = { kind: 'file' | 'dir'; path: string };
+
+export interface Options {
+  verbosity: number;
+  certs: CertSource[];
+  ciphers: string[];
+  groups: string[];
+  minVersion: string;
+  maxVersion: string;
+  /** -t: network (idle) timeout, seconds. */
+  timeout: number;
+  /** -T: handshake timeout, seconds. */
+  handshakeTimeout: number;
+  serverPreference: boolean;
+  jailDir: string;
+  jailUser?: string;
+  user?: string;
+  prog: string[];
+}
+
+export const DEFAULT_JAIL_DIR = '/var/lib/tlswrapper/empty';
+export const DEFAULT_CIPHERS = ['CHACHA20_POLY1305_SHA256', 'AES_256_GCM_SHA384', 'AES_128_GCM_SHA256'];
+export const DEFAULT_GROUPS = ['x25519', 'secp256r1'];
+
+/** Options tlswrapper has that later work will add; refused clearly meanwhile. */
+const NOT_YET: Record<string, string> = {
+  a: 'client certificates (-a)',
+  U: 'users from client certificates (-U)',
+  p: 'the PROXY protocol (-p)',
+  n: 'delayed encryption (-n)',
+};
+
+const WITH_ARGUMENT = new Set(['f', 'd', 'a', 'c', 'e', 'm', 'M', 't', 'T', 'u', 'U', 'p', 'J', 'j']);
+
+function parseSeconds(option: string, text: string): number {
+  if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > 86400) {
+    throw new UsageError(
+      `unable to parse timeout from the string '${text}' (-${option}), timeout must be a number in the range <1,86400>`,
+    );
+  }
+  return Number(text);
+}
+
+export function parseOptions(argv: string[]): Options {
+  const o: Options = {
+    verbosity: 1,
+    certs: [],
+    ciphers: [],
+    groups: [],
+    minVersion: 'tls12',
+    maxVersion: 'tls13',
+    timeout: 60,
+    handshakeTimeout: 30,
+    serverPreference: true,
+    jailDir: DEFAULT_JAIL_DIR,
+    prog: [],
+  };
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const word = argv[i];
+    if (word === '-' || word === '--') {
+      i++;
+      break;
+    }
+    if (!word.startsWith('-')) break;
+    for (let k = 1; k < word.length; k++) {
+      const letter = word[k];
+      if (WITH_ARGUMENT.has(letter)) {
+        let value = word.slice(k + 1);
+        if (value === '') {
+          if (i + 1 >= argv.length) throw new UsageError(`option -${letter} needs an argument`);
+          value = argv[++i];
+        }
+        applyArgument(o, letter, value);
+        break;
+      }
+      applyFlag(o, letter);
+    }
+  }
+  o.prog = argv.slice(i);
+  if (o.prog.length === 0) throw new UsageError('missing prog');
+  if (o.certs.length === 0) throw new UsageError('missing -f certfile or -d certdir');
+  if (o.ciphers.length === 0) o.ciphers = [...DEFAULT_CIPHERS];
+  if (o.groups.length === 0) o.groups = [...DEFAULT_GROUPS];
+  return o;
+}
+
+function applyFlag(o: Options, letter: string): void {
+  switch (letter) {
+    case 'q':
+      o.verbosity = 0;
+      return;
+    case 'Q':
+      o.verbosity = 1;
+      return;
+    case 'v':
+      o.verbosity++;
+      return;
+    case 's':
+      o.serverPreference = true;
+      return;
+    case 'S':
+      o.serverPreference = false;
+      return;
+    case 'N':
+      return; // delayed encryption off: the default
+  }
+  if (NOT_YET[letter]) throw new UsageError(`${NOT_YET[letter]} not supported yet`);
+  throw new UsageError(`unknown option -${letter}`);
+}
+
+function applyArgument(o: Options, letter: string, value: string): void {
+  switch (letter) {
+    case 'f':
+      o.certs.push({ kind: 'file', path: value });
+      return;
+    case 'd':
+      o.certs.push({ kind: 'dir', path: value });
+      return;
+    case 'c':
+      o.ciphers.push(value);
+      return;
+    case 'e':
+      o.groups.push(value);
+      return;
+    case 'm':
+      o.minVersion = value;
+      return;
+    case 'M':
+      o.maxVersion = value;
+      return;
+    case 't':
+      o.timeout = parseSeconds(letter, value);
+      return;
+    case 'T':
+      o.handshakeTimeout = parseSeconds(letter, value);
+      return;
+    case 'J':
+      o.jailDir = value;
+      return;
+    case 'j':
+      o.jailUser = value;
+      return;
+    case 'u':
+      o.user = value;
+      return;
+  }
+  throw new UsageError(`${NOT_YET[letter]} not supported yet`);
+}
+
+export const USAGE = 'tlswrapper [options] [ -d certdir ] [ -f certfile ] prog';
