@@ -1,0 +1,64 @@
+import t from 'tap';
+import { engineConfig } from '../../src/algorithms';
+import { parseOptions, UsageError } from '../../src/options';
+
+t.test('tlswrapper-style parsing: bundled flags, attached and separate arguments', async (t) => {
+  const o = parseOptions(['-vv', '-fa.pem', '-d', 'dir/', '-Qv', '-T', '5', '-t10', '-S', 'prog', '-x', 'y']);
+  t.same(o.certs, [{ kind: 'file', path: 'a.pem' }, { kind: 'dir', path: 'dir/' }]);
+  t.equal(o.verbosity, 2, '-Q resets, then -v counts');
+  t.equal(o.handshakeTimeout, 5);
+  t.equal(o.timeout, 10);
+  t.equal(o.serverPreference, false);
+  t.same(o.prog, ['prog', '-x', 'y'], 'options end at prog; its own options are its own');
+});
+
+t.test('"--" ends the options', async (t) => {
+  t.same(parseOptions(['-f', 'k.pem', '--', '-prog']).prog, ['-prog']);
+});
+
+t.test('defaults', async (t) => {
+  const o = parseOptions(['-f', 'k.pem', 'cat']);
+  t.equal(o.verbosity, 1);
+  t.equal(o.jailDir, '/var/lib/tlswrapper/empty');
+  t.same(o.ciphers, ['CHACHA20_POLY1305_SHA256', 'AES_256_GCM_SHA384', 'AES_128_GCM_SHA256']);
+  t.same(o.groups, ['x25519', 'secp256r1']);
+  t.equal(o.timeout, 60);
+  t.equal(o.handshakeTimeout, 30);
+});
+
+t.test('usage errors', async (t) => {
+  const bad: [string[], RegExp][] = [
+    [['cat'], /-f certfile or -d certdir/],
+    [['-f', 'k.pem'], /missing prog/],
+    [['-f'], /needs an argument/],
+    [['-X', '-f', 'k', 'cat'], /unknown option -X/],
+    [['-t', '0', '-f', 'k', 'cat'], /range <1,86400>/],
+    [['-T', '86401', '-f', 'k', 'cat'], /range/],
+    [['-t', '5s', '-f', 'k', 'cat'], /range/],
+    [['-a', 'ca.pem', '-f', 'k', 'cat'], /not supported yet/],
+    [['-n', '-f', 'k', 'cat'], /not supported yet/],
+  ];
+  for (const [argv, message] of bad) t.throws(() => parseOptions(argv), { constructor: UsageError, message }, argv.join(' '));
+});
+
+t.test('algorithm names map to wire codes, in -c order', async (t) => {
+  const e = engineConfig(parseOptions(['-c', 'AES_128_GCM_SHA256', '-c', 'CHACHA20_POLY1305_SHA256', '-e', 'secp384r1', '-e', 'x25519', '-f', 'k', 'cat']));
+  t.same(e.suites, [0x1301, 0x1303]);
+  t.same(e.groups, [0x001d, 0x0018], 'groups in the fixed preference order, not -e order');
+  t.equal(e.serverPreference, true);
+  t.equal(e.maxVersion, 0x0304);
+});
+
+t.test('bad algorithm sets are usage errors', async (t) => {
+  const bad: [string[], RegExp][] = [
+    [['-c', 'RC4'], /unknown cipher/],
+    [['-c', 'AES_128_CBC_SHA'], /no TLS 1.3 cipher left/],
+    [['-e', 'x448'], /unknown ephemeral/],
+    [['-m', 'ssl3'], /unknown TLS version/],
+    [['-m', 'tls13', '-M', 'tls12'], /above/],
+    [['-M', 'tls12'], /not supported yet/],
+  ];
+  for (const [argv, message] of bad) {
+    t.throws(() => engineConfig(parseOptions([...argv, '-f', 'k', 'cat'])), { constructor: UsageError, message }, argv.join(' '));
+  }
+});
