@@ -1,0 +1,260 @@
+// The record layer: cutting the byte stream into records (with the size
+// limits of RFC 8446 5.1/5.2), AEAD protection of records, and reassembly of
+// handshake messages that span records (or share one).
+
+import { createCipheriv, createDecipheriv, type CipherGCM, type DecipherGCM } from 'node:crypto';
+import { TlsAlert } from './errors';
+import { Alert, ContentType, Limits, type CipherSuite } from './tables';
+import type { TrafficKeys } from './keyschedule';
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * A FIFO of byte chunks. Input is kept as the chunks that arrived (no growing
+ * concatenation); take() copies only when a request spans chunks.
+ */
+export class ByteQueue {
+  private chunks: Uint8Array[] = [];
+  private head = 0; // offset into chunks[0]
+  private size = 0;
+
+  get length(): number {
+    return this.size;
+  }
+
+  push(b: Uint8Array): void {
+    if (b.length === 0) return;
+    this.chunks.push(b);
+    this.size += b.length;
+  }
+
+  /** Byte at position i from the front; i < length. */
+  at(i: number): number {
+    let k = 0;
+    i += this.head;
+    while (i >= this.chunks[k].length) {
+      i -= this.chunks[k].length;
+      k++;
+    }
+    return this.chunks[k][i];
+  }
+
+  /** Remove and return the first n bytes (n ≤ length). */
+  take(n: number): Uint8Array {
+    if (n > this.size) throw new RangeError('ByteQueue.take past end');
+    if (n === 0) return EMPTY;
+    const first = this.chunks[0];
+    if (first.length - this.head >= n) {
+      const out = first.subarray(this.head, this.head + n);
+      this.advance(n);
+      return out;
+    }
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const c = this.chunks[0];
+      const k = Math.min(c.length - this.head, n - filled);
+      out.set(c.subarray(this.head, this.head + k), filled);
+      filled += k;
+      this.advance(k);
+    }
+    return out;
+  }
+
+  private advance(n: number): void {
+    this.head += n;
+    this.size -= n;
+    if (this.head === this.chunks[0].length) {
+      this.chunks.shift();
+      this.head = 0;
+    }
+  }
+}
+
+export interface RawRecord {
+  type: number;
+  /** The 5-byte header, which is the AEAD additional data. */
+  header: Uint8Array;
+  fragment: Uint8Array;
+}
+
+const VALID_OUTER_TYPES = new Set<number>([
+  ContentType.changeCipherSpec,
+  ContentType.alert,
+  ContentType.handshake,
+  ContentType.applicationData,
+]);
+
+/** Splits input into records; checks header sanity and length limits only. */
+export class Deframer {
+  private q = new ByteQueue();
+
+  get buffered(): number {
+    return this.q.length;
+  }
+
+  push(b: Uint8Array): void {
+    this.q.push(b);
+  }
+
+  /**
+   * The next complete record, or null if more bytes are needed. Header checks
+   * run as soon as the header is here, so garbage is refused without waiting
+   * for a "length" worth of it.
+   */
+  next(): RawRecord | null {
+    if (this.q.length < 1) return null;
+    const type = this.q.at(0);
+    if (!VALID_OUTER_TYPES.has(type)) {
+      throw new TlsAlert(Alert.unexpectedMessage, `not a TLS record (content type ${type})`);
+    }
+    if (this.q.length < 5) return null;
+    // legacy_record_version is to be ignored (RFC 8446 5.1) but a major
+    // version other than 3 means this is not TLS at all.
+    if (this.q.at(1) !== 0x03) throw new TlsAlert(Alert.decodeError, 'record version is not 3.x');
+    const length = (this.q.at(3) << 8) | this.q.at(4);
+    if (length > Limits.ciphertext) throw new TlsAlert(Alert.recordOverflow, `record of ${length} bytes`);
+    if (this.q.length < 5 + length) return null;
+    const header = this.q.take(5);
+    const fragment = this.q.take(length);
+    return { type, header, fragment };
+  }
+}
+
+export function recordHeader(type: number, length: number): Uint8Array {
+  return Uint8Array.of(type, 0x03, 0x03, (length >> 8) & 0xff, length & 0xff);
+}
+
+export function plaintextRecord(type: number, fragment: Uint8Array): Uint8Array {
+  const out = new Uint8Array(5 + fragment.length);
+  out.set(recordHeader(type, fragment.length), 0);
+  out.set(fragment, 5);
+  return out;
+}
+
+// The AEADs by suite cipher name. Node types each family separately, so a
+// table of constructors keeps the call sites free of casts; the GCM and
+// ChaCha20-Poly1305 objects share the methods we use.
+type Sealer = Pick<CipherGCM, 'setAAD' | 'update' | 'final' | 'getAuthTag'>;
+type Opener = Pick<DecipherGCM, 'setAAD' | 'setAuthTag' | 'update' | 'final'>;
+const TAG = { authTagLength: 16 } as const;
+const SEALERS: Record<CipherSuite['cipher'], (key: Uint8Array, nonce: Uint8Array) => Sealer> = {
+  'aes-128-gcm': (k, n) => createCipheriv('aes-128-gcm', k, n, TAG),
+  'aes-256-gcm': (k, n) => createCipheriv('aes-256-gcm', k, n, TAG),
+  'chacha20-poly1305': (k, n) => createCipheriv('chacha20-poly1305', k, n, TAG),
+};
+const OPENERS: Record<CipherSuite['cipher'], (key: Uint8Array, nonce: Uint8Array) => Opener> = {
+  'aes-128-gcm': (k, n) => createDecipheriv('aes-128-gcm', k, n, TAG),
+  'aes-256-gcm': (k, n) => createDecipheriv('aes-256-gcm', k, n, TAG),
+  'chacha20-poly1305': (k, n) => createDecipheriv('chacha20-poly1305', k, n, TAG),
+};
+
+/** nonce = iv XOR (64-bit big-endian sequence number, left-padded to the iv length). */
+function nonceFor(iv: Uint8Array, seq: number): Buffer {
+  const nonce = Buffer.from(iv);
+  // seq stays far below 2^53; split into two 32-bit halves for the XOR.
+  const hi = Math.floor(seq / 0x100000000);
+  const lo = seq >>> 0;
+  const n = nonce.length;
+  nonce.writeUInt32BE((nonce.readUInt32BE(n - 8) ^ hi) >>> 0, n - 8);
+  nonce.writeUInt32BE((nonce.readUInt32BE(n - 4) ^ lo) >>> 0, n - 4);
+  return nonce;
+}
+
+/** One direction's AEAD state: keys and sequence number (RFC 8446 5.2, 5.3). */
+export class RecordProtection {
+  private seq = 0;
+
+  constructor(
+    readonly suite: CipherSuite,
+    private readonly keys: TrafficKeys,
+  ) {}
+
+  get sequence(): number {
+    return this.seq;
+  }
+
+  /** A full TLSCiphertext record carrying `content` of inner type `type`. */
+  seal(type: number, content: Uint8Array): Uint8Array {
+    const innerLength = content.length + 1;
+    const length = innerLength + this.suite.tagLength;
+    const header = recordHeader(ContentType.applicationData, length);
+    const cipher = SEALERS[this.suite.cipher](this.keys.key, nonceFor(this.keys.iv, this.seq++));
+    cipher.setAAD(header);
+    const out = new Uint8Array(5 + length);
+    out.set(header, 0);
+    let at = 5;
+    const a = cipher.update(content);
+    out.set(a, at);
+    at += a.length;
+    const b = cipher.update(Uint8Array.of(type));
+    out.set(b, at);
+    at += b.length;
+    const c = cipher.final();
+    out.set(c, at);
+    at += c.length;
+    out.set(cipher.getAuthTag(), at);
+    return out;
+  }
+
+  /**
+   * Decrypt and strip padding. Returns null when authentication fails, so
+   * the caller can decide between bad_record_mac and skipping early data.
+   */
+  open(record: RawRecord): { type: number; content: Uint8Array } | null {
+    const tagLength = this.suite.tagLength;
+    if (record.fragment.length < tagLength + 1) return null;
+    const body = record.fragment.subarray(0, record.fragment.length - tagLength);
+    const tag = record.fragment.subarray(record.fragment.length - tagLength);
+    const decipher = OPENERS[this.suite.cipher](this.keys.key, nonceFor(this.keys.iv, this.seq));
+    decipher.setAAD(record.header);
+    decipher.setAuthTag(tag);
+    let inner: Buffer;
+    try {
+      inner = Buffer.concat([decipher.update(body), decipher.final()]);
+    } catch {
+      return null;
+    }
+    this.seq++;
+    if (inner.length > Limits.plaintext + 1) {
+      throw new TlsAlert(Alert.recordOverflow, `inner plaintext of ${inner.length} bytes`);
+    }
+    // The content type is the last non-zero byte; zeros after it are padding.
+    let end = inner.length - 1;
+    while (end >= 0 && inner[end] === 0) end--;
+    if (end < 0) throw new TlsAlert(Alert.unexpectedMessage, 'record with no content type (all padding)');
+    return { type: inner[end], content: new Uint8Array(inner.buffer, inner.byteOffset, end) };
+  }
+}
+
+export interface HandshakeMessage {
+  type: number;
+  body: Uint8Array;
+  /** The whole message with its 4-byte header: what goes into the transcript. */
+  raw: Uint8Array;
+}
+
+/** Reassembles handshake messages from the handshake-content records. */
+export class HandshakeJoiner {
+  private q = new ByteQueue();
+
+  /** True when bytes of an unfinished message are waiting. */
+  get pending(): boolean {
+    return this.q.length > 0;
+  }
+
+  push(fragment: Uint8Array): void {
+    this.q.push(fragment);
+  }
+
+  next(): HandshakeMessage | null {
+    if (this.q.length < 4) return null;
+    const length = (this.q.at(1) << 16) | (this.q.at(2) << 8) | this.q.at(3);
+    if (length > Limits.handshakeMessage) {
+      throw new TlsAlert(Alert.decodeError, `handshake message of ${length} bytes is over our limit`);
+    }
+    if (this.q.length < 4 + length) return null;
+    const raw = this.q.take(4 + length);
+    return { type: raw[0], body: raw.subarray(4), raw };
+  }
+}

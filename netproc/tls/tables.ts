@@ -1,0 +1,265 @@
+// Every numeric code the engine speaks, as tables. Crypto choices are looked
+// up here rather than decided by if-chains spread over the engine, so adding a
+// suite or a group is one row, and the option parser can share the same names.
+
+/** Record-layer content types (RFC 8446 5.1). */
+export const ContentType = {
+  changeCipherSpec: 20,
+  alert: 21,
+  handshake: 22,
+  applicationData: 23,
+} as const;
+
+/** Handshake message types (RFC 8446 4). */
+export const HandshakeType = {
+  clientHello: 1,
+  serverHello: 2,
+  newSessionTicket: 4,
+  endOfEarlyData: 5,
+  encryptedExtensions: 8,
+  certificate: 11,
+  certificateRequest: 13,
+  certificateVerify: 15,
+  finished: 20,
+  keyUpdate: 24,
+  messageHash: 254,
+} as const;
+
+/** Extension codes we read or write (RFC 8446 4.2, RFC 6066). */
+export const ExtensionType = {
+  serverName: 0,
+  supportedGroups: 10,
+  signatureAlgorithms: 13,
+  earlyData: 42,
+  preSharedKey: 41,
+  supportedVersions: 43,
+  cookie: 44,
+  pskKeyExchangeModes: 45,
+  keyShare: 51,
+} as const;
+
+export const ProtocolVersion = {
+  tls12: 0x0303,
+  tls13: 0x0304,
+} as const;
+
+// ---------------------------------------------------------------- alerts
+
+/** Alert descriptions (RFC 8446 6). */
+export const Alert = {
+  closeNotify: 0,
+  unexpectedMessage: 10,
+  badRecordMac: 20,
+  recordOverflow: 22,
+  handshakeFailure: 40,
+  badCertificate: 42,
+  unsupportedCertificate: 43,
+  certificateRevoked: 44,
+  certificateExpired: 45,
+  certificateUnknown: 46,
+  illegalParameter: 47,
+  unknownCa: 48,
+  accessDenied: 49,
+  decodeError: 50,
+  decryptError: 51,
+  protocolVersion: 70,
+  insufficientSecurity: 71,
+  internalError: 80,
+  inappropriateFallback: 86,
+  userCanceled: 90,
+  missingExtension: 109,
+  unsupportedExtension: 110,
+  unrecognizedName: 112,
+  badCertificateStatusResponse: 113,
+  unknownPskIdentity: 115,
+  certificateRequired: 116,
+  noApplicationProtocol: 120,
+} as const;
+
+const alertNames = new Map<number, string>([
+  [0, 'close_notify'],
+  [10, 'unexpected_message'],
+  [20, 'bad_record_mac'],
+  [22, 'record_overflow'],
+  [40, 'handshake_failure'],
+  [42, 'bad_certificate'],
+  [43, 'unsupported_certificate'],
+  [44, 'certificate_revoked'],
+  [45, 'certificate_expired'],
+  [46, 'certificate_unknown'],
+  [47, 'illegal_parameter'],
+  [48, 'unknown_ca'],
+  [49, 'access_denied'],
+  [50, 'decode_error'],
+  [51, 'decrypt_error'],
+  [70, 'protocol_version'],
+  [71, 'insufficient_security'],
+  [80, 'internal_error'],
+  [86, 'inappropriate_fallback'],
+  [90, 'user_canceled'],
+  [109, 'missing_extension'],
+  [110, 'unsupported_extension'],
+  [112, 'unrecognized_name'],
+  [113, 'bad_certificate_status_response'],
+  [115, 'unknown_psk_identity'],
+  [116, 'certificate_required'],
+  [120, 'no_application_protocol'],
+]);
+
+/** "bad_record_mac", or "alert(123)" for codes we do not know. */
+export function alertName(code: number): string {
+  return alertNames.get(code) ?? `alert(${code})`;
+}
+
+// ---------------------------------------------------------------- suites
+
+export type HashName = 'sha256' | 'sha384';
+
+export interface CipherSuite {
+  code: number;
+  /** IANA/OpenSSL name, as reported in HandshakeInfo. */
+  name: string;
+  /** tlswrapper option name (-c). */
+  optionName: string;
+  /** node:crypto cipher name for createCipheriv. */
+  cipher: 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305';
+  keyLength: number;
+  /** All TLS 1.3 AEADs use a 12-byte nonce and a 16-byte tag. */
+  ivLength: 12;
+  tagLength: 16;
+  hash: HashName;
+  hashLength: number;
+}
+
+export const CIPHER_SUITES: readonly CipherSuite[] = [
+  {
+    code: 0x1303,
+    name: 'TLS_CHACHA20_POLY1305_SHA256',
+    optionName: 'CHACHA20_POLY1305_SHA256',
+    cipher: 'chacha20-poly1305',
+    keyLength: 32,
+    ivLength: 12,
+    tagLength: 16,
+    hash: 'sha256',
+    hashLength: 32,
+  },
+  {
+    code: 0x1302,
+    name: 'TLS_AES_256_GCM_SHA384',
+    optionName: 'AES_256_GCM_SHA384',
+    cipher: 'aes-256-gcm',
+    keyLength: 32,
+    ivLength: 12,
+    tagLength: 16,
+    hash: 'sha384',
+    hashLength: 48,
+  },
+  {
+    code: 0x1301,
+    name: 'TLS_AES_128_GCM_SHA256',
+    optionName: 'AES_128_GCM_SHA256',
+    cipher: 'aes-128-gcm',
+    keyLength: 16,
+    ivLength: 12,
+    tagLength: 16,
+    hash: 'sha256',
+    hashLength: 32,
+  },
+];
+
+const suitesByCode = new Map(CIPHER_SUITES.map((s) => [s.code, s]));
+const suitesByOption = new Map(CIPHER_SUITES.map((s) => [s.optionName.toLowerCase(), s]));
+
+export function suiteByCode(code: number): CipherSuite | undefined {
+  return suitesByCode.get(code);
+}
+
+/** Option name (case-insensitive, e.g. "AES_128_GCM_SHA256") → suite. */
+export function suiteByOptionName(name: string): CipherSuite | undefined {
+  return suitesByOption.get(name.toLowerCase());
+}
+
+// ---------------------------------------------------------------- groups
+
+export interface NamedGroup {
+  code: number;
+  /** Name used in HandshakeInfo and as the tlswrapper option name (-e). */
+  name: string;
+  /** Length of a valid key_share key_exchange value. */
+  publicKeyLength: number;
+  /** How the key share is computed: see keyexchange.ts. */
+  kind: 'x25519' | 'nist';
+  /** node:crypto createECDH curve name, for the NIST curves. */
+  curve?: string;
+}
+
+/** In our default preference order. */
+export const NAMED_GROUPS: readonly NamedGroup[] = [
+  { code: 0x001d, name: 'x25519', publicKeyLength: 32, kind: 'x25519' },
+  { code: 0x0017, name: 'secp256r1', publicKeyLength: 65, kind: 'nist', curve: 'prime256v1' },
+  { code: 0x0018, name: 'secp384r1', publicKeyLength: 97, kind: 'nist', curve: 'secp384r1' },
+  { code: 0x0019, name: 'secp521r1', publicKeyLength: 133, kind: 'nist', curve: 'secp521r1' },
+];
+
+const groupsByCode = new Map(NAMED_GROUPS.map((g) => [g.code, g]));
+const groupsByName = new Map(NAMED_GROUPS.map((g) => [g.name.toLowerCase(), g]));
+
+export function groupByCode(code: number): NamedGroup | undefined {
+  return groupsByCode.get(code);
+}
+
+/** Option name (case-insensitive, e.g. "x25519", "secp256r1") → group. */
+export function groupByOptionName(name: string): NamedGroup | undefined {
+  return groupsByName.get(name.toLowerCase());
+}
+
+// ---------------------------------------------------------------- signature schemes
+
+export interface SignatureScheme {
+  code: number;
+  name: string;
+  /** Usable in a TLS 1.3 CertificateVerify (RFC 8446 4.2.3: no PKCS#1 v1.5, no SHA-1). */
+  tls13: boolean;
+  /** Key type this scheme signs with, for keyproc's choice of certificate. */
+  keyType: 'rsa' | 'rsa-pss' | 'ec' | 'ed25519' | 'ed448';
+}
+
+export const SIGNATURE_SCHEMES: readonly SignatureScheme[] = [
+  { code: 0x0403, name: 'ecdsa_secp256r1_sha256', tls13: true, keyType: 'ec' },
+  { code: 0x0503, name: 'ecdsa_secp384r1_sha384', tls13: true, keyType: 'ec' },
+  { code: 0x0603, name: 'ecdsa_secp521r1_sha512', tls13: true, keyType: 'ec' },
+  { code: 0x0804, name: 'rsa_pss_rsae_sha256', tls13: true, keyType: 'rsa' },
+  { code: 0x0805, name: 'rsa_pss_rsae_sha384', tls13: true, keyType: 'rsa' },
+  { code: 0x0806, name: 'rsa_pss_rsae_sha512', tls13: true, keyType: 'rsa' },
+  { code: 0x0807, name: 'ed25519', tls13: true, keyType: 'ed25519' },
+  { code: 0x0808, name: 'ed448', tls13: true, keyType: 'ed448' },
+  { code: 0x0809, name: 'rsa_pss_pss_sha256', tls13: true, keyType: 'rsa-pss' },
+  { code: 0x080a, name: 'rsa_pss_pss_sha384', tls13: true, keyType: 'rsa-pss' },
+  { code: 0x080b, name: 'rsa_pss_pss_sha512', tls13: true, keyType: 'rsa-pss' },
+  { code: 0x0401, name: 'rsa_pkcs1_sha256', tls13: false, keyType: 'rsa' },
+  { code: 0x0501, name: 'rsa_pkcs1_sha384', tls13: false, keyType: 'rsa' },
+  { code: 0x0601, name: 'rsa_pkcs1_sha512', tls13: false, keyType: 'rsa' },
+  { code: 0x0201, name: 'rsa_pkcs1_sha1', tls13: false, keyType: 'rsa' },
+  { code: 0x0203, name: 'ecdsa_sha1', tls13: false, keyType: 'ec' },
+];
+
+const schemesByCode = new Map(SIGNATURE_SCHEMES.map((s) => [s.code, s]));
+
+export function signatureSchemeByCode(code: number): SignatureScheme | undefined {
+  return schemesByCode.get(code);
+}
+
+/** The value of the HelloRetryRequest ServerHello.random: SHA-256("HelloRetryRequest") (RFC 8446 4.1.3). */
+export const HELLO_RETRY_REQUEST_RANDOM = Uint8Array.from(
+  Buffer.from('cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c', 'hex'),
+);
+
+/** Record size limits (RFC 8446 5.1, 5.2). */
+export const Limits = {
+  /** TLSPlaintext.length and TLSInnerPlaintext content. */
+  plaintext: 1 << 14,
+  /** TLSCiphertext.length: 2^14 + 256. */
+  ciphertext: (1 << 14) + 256,
+  /** Largest handshake message we accept; a ClientHello is a few KiB at most. */
+  handshakeMessage: 1 << 16,
+} as const;
