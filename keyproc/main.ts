@@ -1,1 +1,288 @@
-// placeholder: being written
+// keyproc: the only process that ever holds the private key.
+//
+// fd 0: RPC frames from netproc; fd 1: RPC frames to netproc; fd 2: log.
+// argv[2]: JSON configuration (see config.ts).
+//
+// Flow: prepare the jail -> SELECT -> validate name, build candidate paths,
+// read the PEM files as root -> enter the jail -> parse the PEM files, pick the
+// chain and scheme -> CHAIN -> SIGN13 -> build the content, sign -> SIGNATURE
+// -> exit 0. One signature per process. Anything netproc sends out of order or
+// malformed: nothing more is written and the exit status is non-zero.
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as crypto from 'node:crypto';
+import { encodeFrame, FrameReader, type Frame } from '../src/rpc/frame';
+import { KeyMsg, decodeSelect, encodeChain, encodeFail, decodeSign13 } from '../src/rpc/keyproto';
+import { prepareForJail, enterJail } from '../jail/jail';
+import { parseConfig, type KeyprocConfig } from './config';
+import { log, setVerbosity } from './log';
+import { validateServerName, printable } from './name';
+import { candidatePaths, type Candidate } from './paths';
+import { parseKeyAndChain } from './pem';
+import { versionSupported, signWithScheme, verifyWithScheme, SCHEMES } from './schemes';
+import { selectChain, type Loaded } from './select';
+import { certificateVerifyContent13 } from './content';
+
+export const EXIT = { ok: 0, protocol: 100, fatal: 111 } as const;
+export const Alert = { handshake_failure: 40, internal_error: 80, unrecognized_name: 112 } as const;
+/** Largest PEM file we read: a key and a long chain fit many times over. */
+export const MAX_PEM = 1024 * 1024;
+
+type State = 'select' | 'sign' | 'done';
+
+class Fatal extends Error {}
+
+function errText(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  return err && err.code ? err.code : err instanceof Error ? err.message : String(e);
+}
+
+/** Reads one PEM file as root: a regular file, at most MAX_PEM bytes. */
+function readPemFile(path: string): Buffer {
+  // O_NONBLOCK: a FIFO in the cert dir must not hang us; O_NOCTTY: never a controlling tty.
+  const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new Error('not a regular file');
+    if (st.size > MAX_PEM) throw new Error(`larger than ${MAX_PEM} bytes`);
+    const buf = Buffer.alloc(MAX_PEM + 1);
+    let have = 0;
+    for (;;) {
+      const n = fs.readSync(fd, buf, have, buf.length - have, null);
+      if (n === 0) break;
+      have += n;
+      if (have > MAX_PEM) throw new Error(`larger than ${MAX_PEM} bytes`);
+    }
+    const out = Buffer.from(buf.subarray(0, have));
+    buf.fill(0);
+    return out;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+class KeyProcess {
+  private state: State = 'select';
+  private readonly reader = new FrameReader();
+  private selected?: { key: crypto.KeyObject; scheme: number };
+  private violation = false;
+
+  constructor(
+    private readonly config: KeyprocConfig,
+    private readonly input: net.Socket,
+    private readonly output: net.Socket,
+  ) {}
+
+  start(): void {
+    this.input.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.input.on('end', () => this.onEnd());
+    this.input.on('error', (e) => {
+      log('debug', `reading from netproc: ${errText(e)}`);
+      this.exit(EXIT.protocol);
+    });
+    this.output.on('error', (e) => {
+      log('debug', `writing to netproc: ${errText(e)}`);
+      this.exit(EXIT.protocol);
+    });
+  }
+
+  private exit(code: number): never {
+    process.exit(code);
+  }
+
+  private protocolError(why: string): never {
+    log('debug', `protocol violation from netproc: ${why}`);
+    this.exit(EXIT.protocol);
+  }
+
+  private onData(chunk: Buffer): void {
+    let frames: Frame[];
+    try {
+      frames = this.reader.push(chunk);
+    } catch (e) {
+      this.protocolError(errText(e));
+    }
+    for (const f of frames) this.onFrame(f);
+  }
+
+  private onEnd(): void {
+    if (this.reader.pending > 0) this.protocolError(`EOF inside a frame (${this.reader.pending} bytes)`);
+    if (this.state === 'done') return; // the answer's write callback exits
+    log('tracing', `EOF from netproc in state ${this.state}`);
+    this.exit(EXIT.ok);
+  }
+
+  private onFrame(f: Frame): void {
+    if (this.state === 'done') {
+      // Our answer is already on its way; the extra frame makes the exit non-zero.
+      this.violation = true;
+      log('debug', `protocol violation from netproc: frame type ${f.type} after the answer`);
+      return;
+    }
+    if (this.state === 'select' && f.type === KeyMsg.SELECT) return this.onSelect(f.payload);
+    if (this.state === 'sign' && f.type === KeyMsg.SIGN13) return this.onSign13(f.payload);
+    this.protocolError(`frame type ${f.type} in state ${this.state}`);
+  }
+
+  /** Writes one frame and exits once it is out (the last thing this process does). */
+  private answerAndExit(type: number, payload: Uint8Array, code: number): void {
+    this.state = 'done';
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame(type, payload);
+    } catch (e) {
+      log('fatal', `unable to encode the answer: ${errText(e)}`);
+      this.exit(EXIT.fatal);
+    }
+    this.output.write(frame, (err) => {
+      if (err) log('debug', `writing to netproc: ${errText(err)}`);
+      this.exit(err ? EXIT.protocol : this.violation && code === EXIT.ok ? EXIT.protocol : code);
+    });
+  }
+
+  private fail(alert: number, code: number = EXIT.ok): void {
+    this.answerAndExit(KeyMsg.FAIL, encodeFail(alert), code);
+  }
+
+  private onSelect(payload: Uint8Array): void {
+    let req;
+    try {
+      req = decodeSelect(payload);
+    } catch (e) {
+      this.protocolError(`bad SELECT: ${errText(e)}`);
+    }
+    if (!versionSupported(req.version)) {
+      log('debug', `SELECT for unsupported version 0x${req.version.toString(16)}`);
+      return this.fail(Alert.handshake_failure);
+    }
+    const checked = validateServerName(req.serverName);
+    if (!checked.ok) {
+      log('info', `invalid server name '${printable(req.serverName)}': ${checked.reason}`);
+      return this.fail(Alert.unrecognized_name);
+    }
+    const name = checked.name;
+    log('debug', name ? `server name '${name}'` : 'no server name');
+
+    // As root: read every candidate file; parse nothing yet.
+    const files: { candidate: Candidate; bytes: Buffer }[] = [];
+    for (const candidate of candidatePaths(this.config.certs, name)) {
+      try {
+        files.push({ candidate, bytes: readPemFile(candidate.path) });
+        log('tracing', `read '${printable(candidate.path)}'`);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' && candidate.source.kind === 'dir') {
+          log('info', `unable to obtain certificate(s) from the PEM file '${printable(candidate.path)}' (${errText(e)})`);
+          continue;
+        }
+        log('fatal', `unable to obtain certificate(s) from the PEM file '${printable(candidate.path)}' (${errText(e)})`);
+        return this.fail(Alert.internal_error, EXIT.fatal);
+      }
+    }
+    if (files.length === 0) {
+      if (name) {
+        log('info', `no PEM file for server name '${name}'`);
+        return this.fail(Alert.unrecognized_name);
+      }
+      log('info', 'no server name and no -f PEM file');
+      return this.fail(Alert.handshake_failure);
+    }
+
+    try {
+      enterJail(this.config.jail);
+    } catch (e) {
+      log('fatal', `unable to enter the jail: ${errText(e)}`);
+      for (const f of files) f.bytes.fill(0);
+      return this.fail(Alert.internal_error, EXIT.fatal);
+    }
+    log('tracing', 'jailed');
+
+    // In the jail: parse lazily, in order, until one fits.
+    let broken: { path: string; why: string } | undefined;
+    function* parsed(): Generator<Loaded> {
+      for (const f of files) {
+        try {
+          const { key, chain } = parseKeyAndChain(f.bytes);
+          yield { path: f.candidate.path, key, chain };
+        } catch (e) {
+          broken = { path: f.candidate.path, why: errText(e) };
+          return;
+        } finally {
+          f.bytes.fill(0);
+        }
+      }
+    }
+    const selection = selectChain(parsed(), req.version, req.schemes);
+    for (const f of files) f.bytes.fill(0);
+    if (!selection && broken) {
+      log('fatal', `unable to obtain certificate(s) from the PEM file '${printable(broken.path)}' (${broken.why})`);
+      return this.fail(Alert.internal_error, EXIT.fatal);
+    }
+    if (!selection) {
+      log('info', `no certificate fits the client's signature schemes (${req.schemes.map((s) => '0x' + s.toString(16).padStart(4, '0')).join(',')})`);
+      return this.fail(Alert.handshake_failure);
+    }
+    const { candidate, scheme } = selection;
+    log('debug', `using '${printable(candidate.path)}' with ${SCHEMES.get(scheme)!.name}`);
+    this.selected = { key: candidate.key, scheme };
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame(KeyMsg.CHAIN, encodeChain({ scheme, chain: candidate.chain }));
+    } catch (e) {
+      log('fatal', `certificate chain in '${printable(candidate.path)}' does not fit a frame: ${errText(e)}`);
+      return this.fail(Alert.internal_error, EXIT.fatal);
+    }
+    this.state = 'sign';
+    this.output.write(frame);
+  }
+
+  private onSign13(payload: Uint8Array): void {
+    let hash: Uint8Array;
+    try {
+      hash = decodeSign13(payload);
+    } catch (e) {
+      this.protocolError(`bad SIGN13: ${errText(e)}`);
+    }
+    const { key, scheme } = this.selected!;
+    const content = certificateVerifyContent13(hash);
+    let signature: Buffer;
+    try {
+      signature = signWithScheme(scheme, key, content);
+      // A faulty signature (e.g. an RSA-CRT fault) can leak the key: check before sending.
+      if (!verifyWithScheme(scheme, crypto.createPublicKey(key), content, signature)) throw new Error('self-check failed');
+    } catch (e) {
+      log('fatal', `unable to sign: ${errText(e)}`);
+      this.exit(EXIT.fatal);
+    }
+    this.selected = undefined;
+    this.answerAndExit(KeyMsg.SIGNATURE, signature, EXIT.ok);
+  }
+}
+
+async function main(): Promise<void> {
+  process.on('uncaughtException', (e) => {
+    log('fatal', `internal error: ${errText(e)}`);
+    process.exit(EXIT.fatal);
+  });
+  let config: KeyprocConfig;
+  try {
+    config = parseConfig(process.argv[2]);
+  } catch (e) {
+    log('fatal', `bad configuration: ${errText(e)}`);
+    process.exit(EXIT.fatal);
+  }
+  setVerbosity(config.verbosity);
+  let input: net.Socket, output: net.Socket;
+  try {
+    await prepareForJail();
+    // Both ends exist before the jail: nothing has to be opened later.
+    input = new net.Socket({ fd: 0, readable: true, writable: false, allowHalfOpen: true });
+    output = new net.Socket({ fd: 1, readable: false, writable: true });
+  } catch (e) {
+    log('fatal', `unable to start: ${errText(e)}`);
+    process.exit(EXIT.fatal);
+  }
+  new KeyProcess(config, input, output).start();
+}
+
+void main();
