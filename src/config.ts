@@ -2,13 +2,10 @@
 // take nothing from their environment (the entry clears it), so this is all
 // they know.
 import type { EngineConfig } from '../netproc/tls/api';
+import type { JailSpec } from '../jail/jail';
 import type { CertSource } from './options';
 
-export interface JailSpec {
-  uid: number;
-  gid: number;
-  dir: string;
-}
+export type { JailSpec };
 
 export interface NetprocConfig {
   engine: EngineConfig;

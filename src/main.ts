@@ -2,6 +2,7 @@
 // netproc reports a finished handshake, then wait for all of them and exit
 // with prog's status. It never reads a private key and never parses network bytes.
 import type { ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
 import { engineConfig } from './algorithms';
 import type { JailSpec } from './config';
 import { startChildren } from './connection';
@@ -44,9 +45,9 @@ function main(): void {
   let jails: JailSpec[];
   let user: ProgUser | undefined;
   try {
-    ensureJailDir(opts.jailDir);
+    ensureJailDir(resolve(opts.jailDir));
     const ids = opts.jailUser ? [jailIdsForUser(opts.jailUser), jailIdsForUser(opts.jailUser)] : randomJailIds(2);
-    jails = ids.map((id) => ({ ...id, dir: opts.jailDir }));
+    jails = ids.map((id) => ({ ...id, dir: resolve(opts.jailDir) }));
     if (opts.user) user = lookupUser(opts.user);
   } catch (e) {
     return die(EXIT_FAILURE, (e as Error).message);
