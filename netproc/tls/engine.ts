@@ -1,0 +1,574 @@
+// The sans-I/O TLS 1.3 server engine. The connection-wide parts (record
+// layer, keys, output, events) live in TlsServerEngine; each handshake step is
+// a small state object whose handle(msg) returns the next state, in the
+// manner of rustls. States that wait for keyproc take no input: records
+// arriving meanwhile stay queued in the deframer and are processed once the
+// glue answers.
+
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { DecodeError } from '../../src/bytes';
+import type { EngineConfig, EngineEvent, HandshakeInfo, ServerEngine } from './api';
+import { parseClientHello, type ClientHello, type KeyShareEntry } from './clienthello';
+import { TlsAlert } from './errors';
+import { newKeyShare } from './keyexchange';
+import {
+  finishedVerifyData,
+  KeySchedule,
+  nextTrafficSecret,
+  trafficKeys,
+  Transcript,
+  type HandshakeSecrets,
+} from './keyschedule';
+import * as msgs from './messages';
+import { Deframer, HandshakeJoiner, plaintextRecord, RecordProtection, type HandshakeMessage, type RawRecord } from './record';
+import { checkSecondClientHello, select } from './selection';
+import {
+  Alert,
+  alertName,
+  ContentType,
+  HandshakeType,
+  Limits,
+  signatureSchemeByCode,
+  type CipherSuite,
+  type NamedGroup,
+} from './tables';
+
+/** Early data we skip without being able to read it (RFC 8446 4.2.10), in ciphertext bytes. */
+const EARLY_DATA_SKIP_LIMIT = 1 << 16;
+/** Input we hold while waiting for keyproc; a client has no reason to send more. */
+const MAX_QUEUED_WHILE_WAITING = 1 << 18;
+/** We update our sending keys after this many records, far below the AES-GCM limits of RFC 8446 5.5. */
+const KEY_UPDATE_AFTER_RECORDS = 1 << 23;
+
+/** What a state may do to the connection. */
+interface Connection {
+  readonly cfg: EngineConfig;
+  emit(e: EngineEvent): void;
+  sendHandshake(message: Uint8Array): void;
+  /** The middlebox-compatibility ChangeCipherSpec, at most once per connection. */
+  sendCompatCcs(): void;
+  /** Keys change after this message: it must have ended its record (RFC 8446 5.1). */
+  requireRecordBoundary(what: string): void;
+  setReadSecret(suite: CipherSuite, secret: Uint8Array): void;
+  setWriteSecret(suite: CipherSuite, secret: Uint8Array): void;
+  /** Skip undecryptable (or, before keys, any) application_data records: the client's rejected 0-RTT. */
+  skipEarlyData(): void;
+  handshakeComplete(info: HandshakeInfo): void;
+  /** Answer to a KeyUpdate: rekey receiving; when asked, send ours and rekey sending. */
+  peerKeyUpdate(updateRequested: boolean): void;
+}
+
+interface State {
+  readonly name: string;
+  /** Waiting for the glue (keyproc): no input is processed. */
+  readonly waiting: boolean;
+  handle(conn: Connection, msg: HandshakeMessage): State;
+}
+
+function unexpected(state: State, msg: HandshakeMessage): never {
+  throw new TlsAlert(Alert.unexpectedMessage, `handshake message ${msg.type} in state ${state.name}`);
+}
+
+/** What the handshake states carry from step to step after the ServerHello. */
+interface Handshake {
+  suite: CipherSuite;
+  group: NamedGroup;
+  serverName: string | null;
+  signatureSchemes: number[];
+  transcript: Transcript;
+  schedule: KeySchedule;
+  secrets: HandshakeSecrets;
+}
+
+function nameOf(bytes: Uint8Array | null): string | null {
+  // parseServerName allows printable ASCII only, so latin1 is exact.
+  return bytes ? Buffer.from(bytes).toString('latin1') : null;
+}
+
+/** ServerHello, handshake keys, EncryptedExtensions; then ask for the certificate. */
+function startHandshake(
+  conn: Connection,
+  ch: ClientHello,
+  transcript: Transcript,
+  suite: CipherSuite,
+  group: NamedGroup,
+  peerShare: KeyShareEntry,
+): State {
+  const share = newKeyShare(group);
+  const shared = share.agree(peerShare.keyExchange);
+  const sh = msgs.serverHello(new Uint8Array(randomBytes(32)), ch.sessionId, suite.code, group.code, share.publicKey);
+  transcript.add(sh);
+  conn.sendHandshake(sh);
+  if (ch.sessionId.length > 0) conn.sendCompatCcs();
+
+  const schedule = new KeySchedule(suite);
+  const secrets = schedule.handshake(shared, transcript.current());
+  conn.requireRecordBoundary('ClientHello');
+  conn.setWriteSecret(suite, secrets.serverHandshakeTraffic);
+  conn.setReadSecret(suite, secrets.clientHandshakeTraffic);
+  // We never accept 0-RTT (no resumption), so a client that tried it gets
+  // its early records skipped rather than an error.
+  if (ch.earlyData) conn.skipEarlyData();
+
+  const ee = msgs.encryptedExtensions(ch.serverName !== null);
+  transcript.add(ee);
+  conn.sendHandshake(ee);
+
+  const hs: Handshake = {
+    suite,
+    group,
+    serverName: nameOf(ch.serverName),
+    signatureSchemes: ch.signatureSchemes ?? [],
+    transcript,
+    schedule,
+    secrets,
+  };
+  conn.emit({ type: 'needCertificate', serverName: hs.serverName, signatureSchemes: hs.signatureSchemes });
+  return new AwaitCertificate(hs);
+}
+
+class ExpectClientHello implements State {
+  readonly name = 'ExpectClientHello';
+  readonly waiting = false;
+
+  handle(conn: Connection, msg: HandshakeMessage): State {
+    if (msg.type !== HandshakeType.clientHello) unexpected(this, msg);
+    const ch = parseClientHello(msg.body);
+    const choice = select(conn.cfg, ch);
+    if (choice.kind === 'retry') {
+      // The transcript restarts from message_hash(ClientHello1) (RFC 8446 4.4.1).
+      const transcript = Transcript.afterRetry(choice.suite.hash, msg.raw);
+      const hrr = msgs.helloRetryRequest(ch.sessionId, choice.suite.code, choice.group.code);
+      transcript.add(hrr);
+      conn.sendHandshake(hrr);
+      if (ch.sessionId.length > 0) conn.sendCompatCcs();
+      if (ch.earlyData) conn.skipEarlyData();
+      return new ExpectSecondClientHello(ch, choice.suite, choice.group, transcript);
+    }
+    const transcript = new Transcript(choice.suite.hash);
+    transcript.add(msg.raw);
+    return startHandshake(conn, ch, transcript, choice.suite, choice.group, choice.share);
+  }
+}
+
+class ExpectSecondClientHello implements State {
+  readonly name = 'ExpectSecondClientHello';
+  readonly waiting = false;
+
+  constructor(
+    private readonly first: ClientHello,
+    private readonly suite: CipherSuite,
+    private readonly group: NamedGroup,
+    private readonly transcript: Transcript,
+  ) {}
+
+  handle(conn: Connection, msg: HandshakeMessage): State {
+    if (msg.type !== HandshakeType.clientHello) unexpected(this, msg);
+    const ch = parseClientHello(msg.body);
+    const share = checkSecondClientHello(conn.cfg, this.first, ch, this.suite, this.group);
+    this.transcript.add(msg.raw);
+    return startHandshake(conn, ch, this.transcript, this.suite, this.group, share);
+  }
+}
+
+/** Waiting for provideCertificate (keyproc's SELECT answer). */
+class AwaitCertificate implements State {
+  readonly name = 'AwaitCertificate';
+  readonly waiting = true;
+
+  constructor(private readonly hs: Handshake) {}
+
+  handle(_conn: Connection, msg: HandshakeMessage): State {
+    return unexpected(this, msg);
+  }
+
+  provide(conn: Connection, chain: Uint8Array[], scheme: number): State {
+    if (chain.length === 0 || chain.some((c) => c.length === 0)) {
+      throw new TlsAlert(Alert.internalError, 'empty certificate chain from keyproc');
+    }
+    const known = signatureSchemeByCode(scheme);
+    if (!known?.tls13 || !this.hs.signatureSchemes.includes(scheme)) {
+      throw new TlsAlert(Alert.internalError, `keyproc chose signature scheme ${scheme} the client did not offer`);
+    }
+    const cert = msgs.certificate(chain);
+    this.hs.transcript.add(cert);
+    conn.sendHandshake(cert);
+    conn.emit({ type: 'needSignature', transcriptHash: this.hs.transcript.current() });
+    return new AwaitSignature(this.hs, scheme);
+  }
+}
+
+/** Waiting for provideSignature (keyproc's SIGN13 answer). */
+class AwaitSignature implements State {
+  readonly name = 'AwaitSignature';
+  readonly waiting = true;
+
+  constructor(
+    private readonly hs: Handshake,
+    private readonly scheme: number,
+  ) {}
+
+  handle(_conn: Connection, msg: HandshakeMessage): State {
+    return unexpected(this, msg);
+  }
+
+  provide(conn: Connection, signature: Uint8Array): State {
+    const { hs } = this;
+    if (signature.length === 0) throw new TlsAlert(Alert.internalError, 'empty signature from keyproc');
+    const cv = msgs.certificateVerify(this.scheme, signature);
+    hs.transcript.add(cv);
+    conn.sendHandshake(cv);
+
+    const fin = msgs.finished(finishedVerifyData(hs.suite, hs.secrets.serverHandshakeTraffic, hs.transcript.current()));
+    hs.transcript.add(fin);
+    conn.sendHandshake(fin);
+
+    // Application secrets and the client's Finished both hang on the
+    // transcript up to our Finished.
+    const upToServerFinished = hs.transcript.current();
+    const app = hs.schedule.application(upToServerFinished);
+    const expected = finishedVerifyData(hs.suite, hs.secrets.clientHandshakeTraffic, upToServerFinished);
+    conn.setWriteSecret(hs.suite, app.serverApplicationTraffic);
+    return new ExpectFinished(hs, expected, app.clientApplicationTraffic);
+  }
+}
+
+class ExpectFinished implements State {
+  readonly name = 'ExpectFinished';
+  readonly waiting = false;
+
+  constructor(
+    private readonly hs: Handshake,
+    private readonly expected: Uint8Array,
+    private readonly clientTraffic: Uint8Array,
+  ) {}
+
+  handle(conn: Connection, msg: HandshakeMessage): State {
+    if (msg.type !== HandshakeType.finished) unexpected(this, msg);
+    if (msg.body.length !== this.expected.length) throw new TlsAlert(Alert.decodeError, 'Finished of wrong length');
+    if (!timingSafeEqual(msg.body, this.expected)) throw new TlsAlert(Alert.decryptError, 'client Finished does not verify');
+    conn.requireRecordBoundary('Finished');
+    conn.setReadSecret(this.hs.suite, this.clientTraffic);
+    conn.handshakeComplete({
+      version: 'TLSv1.3',
+      cipher: this.hs.suite.name,
+      group: this.hs.group.name,
+      serverName: this.hs.serverName,
+    });
+    return new Traffic();
+  }
+}
+
+/** After the handshake the only handshake message a client may send is KeyUpdate. */
+class Traffic implements State {
+  readonly name = 'Traffic';
+  readonly waiting = false;
+
+  handle(conn: Connection, msg: HandshakeMessage): State {
+    if (msg.type !== HandshakeType.keyUpdate) unexpected(this, msg);
+    if (msg.body.length !== 1) throw new TlsAlert(Alert.decodeError, 'KeyUpdate of wrong length');
+    const request = msg.body[0];
+    if (request !== msgs.KeyUpdateRequest.notRequested && request !== msgs.KeyUpdateRequest.requested) {
+      throw new TlsAlert(Alert.illegalParameter, `KeyUpdate request ${request}`);
+    }
+    conn.requireRecordBoundary('KeyUpdate');
+    conn.peerKeyUpdate(request === msgs.KeyUpdateRequest.requested);
+    return this;
+  }
+}
+
+interface Direction {
+  suite: CipherSuite;
+  secret: Uint8Array;
+  protection: RecordProtection;
+}
+
+function direction(suite: CipherSuite, secret: Uint8Array): Direction {
+  return { suite, secret, protection: new RecordProtection(suite, trafficKeys(suite, secret)) };
+}
+
+class TlsServerEngine implements ServerEngine, Connection {
+  private state: State = new ExpectClientHello();
+  private readonly deframer = new Deframer();
+  private readonly joiner = new HandshakeJoiner();
+  private read: Direction | null = null;
+  private write: Direction | null = null;
+  private output: Uint8Array[] = [];
+  private events: EngineEvent[] = [];
+  private sawClientHello = false;
+  private ccsReceived = false;
+  private ccsSent = false;
+  private complete = false;
+  private earlyDataBudget = 0;
+  /** A fatal alert was sent or received: nothing more happens. */
+  private dead = false;
+  private peerClosed = false;
+  private writeClosed = false;
+
+  constructor(readonly cfg: EngineConfig) {}
+
+  get finished(): boolean {
+    return this.dead || this.writeClosed;
+  }
+
+  // ------------------------------------------------------------ public API
+
+  feed(data: Uint8Array): EngineEvent[] {
+    if (this.dead || this.peerClosed) return [];
+    return this.guard(() => {
+      this.deframer.push(data);
+      if (this.state.waiting && this.deframer.buffered > MAX_QUEUED_WHILE_WAITING) {
+        throw new TlsAlert(Alert.unexpectedMessage, 'too much input during the handshake');
+      }
+      this.pump();
+    });
+  }
+
+  provideCertificate(chain: Uint8Array[], scheme: number): EngineEvent[] {
+    return this.guard(() => {
+      const s = this.state;
+      if (!(s instanceof AwaitCertificate)) throw new TlsAlert(Alert.internalError, `provideCertificate in ${s.name}`);
+      this.state = s.provide(this, chain, scheme);
+      this.pump();
+    });
+  }
+
+  refuseCertificate(alert: number): EngineEvent[] {
+    return this.guard(() => {
+      const s = this.state;
+      if (!(s instanceof AwaitCertificate)) throw new TlsAlert(Alert.internalError, `refuseCertificate in ${s.name}`);
+      throw new TlsAlert(alert, 'no certificate for this client');
+    });
+  }
+
+  provideSignature(signature: Uint8Array): EngineEvent[] {
+    return this.guard(() => {
+      const s = this.state;
+      if (!(s instanceof AwaitSignature)) throw new TlsAlert(Alert.internalError, `provideSignature in ${s.name}`);
+      this.state = s.provide(this, signature);
+      this.pump();
+    });
+  }
+
+  sendAppData(data: Uint8Array): void {
+    if (this.dead || this.writeClosed) return; // the connection is over; the glue learns it from events
+    if (!this.complete || !this.write) throw new Error('sendAppData before handshakeDone');
+    for (let at = 0; at < data.length; at += Limits.plaintext) {
+      if (this.write.protection.sequence >= KEY_UPDATE_AFTER_RECORDS) this.updateWriteKeys();
+      this.output.push(this.write.protection.seal(ContentType.applicationData, data.subarray(at, at + Limits.plaintext)));
+    }
+  }
+
+  close(): void {
+    if (this.dead || this.writeClosed) return;
+    this.sendAlert(Alert.closeNotify);
+    this.writeClosed = true;
+  }
+
+  takeOutput(): Uint8Array {
+    if (this.output.length === 0) return new Uint8Array(0);
+    const parts = this.output;
+    this.output = [];
+    if (parts.length === 1) return parts[0];
+    return Buffer.concat(parts);
+  }
+
+  // ------------------------------------------------------------ Connection (for states)
+
+  emit(e: EngineEvent): void {
+    this.events.push(e);
+  }
+
+  sendHandshake(message: Uint8Array): void {
+    // Messages over 2^14 (a long chain) are split across records.
+    for (let at = 0; at < message.length; at += Limits.plaintext) {
+      this.sendRecord(ContentType.handshake, message.subarray(at, at + Limits.plaintext));
+    }
+  }
+
+  sendCompatCcs(): void {
+    if (this.ccsSent) return;
+    this.ccsSent = true;
+    // Always in the clear, whatever keys are in place (RFC 8446 5).
+    this.output.push(plaintextRecord(ContentType.changeCipherSpec, Uint8Array.of(1)));
+  }
+
+  requireRecordBoundary(what: string): void {
+    if (this.joiner.pending) throw new TlsAlert(Alert.unexpectedMessage, `${what} did not end its record before a key change`);
+  }
+
+  setReadSecret(suite: CipherSuite, secret: Uint8Array): void {
+    this.read = direction(suite, secret);
+  }
+
+  setWriteSecret(suite: CipherSuite, secret: Uint8Array): void {
+    this.write = direction(suite, secret);
+  }
+
+  skipEarlyData(): void {
+    this.earlyDataBudget = EARLY_DATA_SKIP_LIMIT;
+  }
+
+  handshakeComplete(info: HandshakeInfo): void {
+    this.complete = true;
+    this.earlyDataBudget = 0;
+    this.emit({ type: 'handshakeDone', info });
+  }
+
+  peerKeyUpdate(updateRequested: boolean): void {
+    const r = this.read;
+    if (!r) throw new TlsAlert(Alert.internalError, 'KeyUpdate without keys');
+    this.read = direction(r.suite, nextTrafficSecret(r.suite, r.secret));
+    // After close_notify we send nothing more, not even a KeyUpdate.
+    if (updateRequested && !this.writeClosed) this.updateWriteKeys();
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private updateWriteKeys(): void {
+    const w = this.write;
+    if (!w) throw new TlsAlert(Alert.internalError, 'KeyUpdate without keys');
+    this.sendHandshake(msgs.keyUpdate(msgs.KeyUpdateRequest.notRequested));
+    this.write = direction(w.suite, nextTrafficSecret(w.suite, w.secret));
+  }
+
+  private sendRecord(type: number, content: Uint8Array): void {
+    this.output.push(this.write ? this.write.protection.seal(type, content) : plaintextRecord(type, content));
+  }
+
+  private sendAlert(code: number): void {
+    // close_notify and user_canceled are warnings; everything else is fatal.
+    const level = code === Alert.closeNotify || code === Alert.userCanceled ? 1 : 2;
+    this.sendRecord(ContentType.alert, Uint8Array.of(level, code));
+  }
+
+  /** Runs fn; any failure becomes a queued alert and a 'fatal' event. Returns the events. */
+  private guard(fn: () => void): EngineEvent[] {
+    try {
+      fn();
+    } catch (e) {
+      this.fail(e);
+    }
+    const events = this.events;
+    this.events = [];
+    return events;
+  }
+
+  private fail(e: unknown): void {
+    const alert = e instanceof TlsAlert ? e.alert : e instanceof DecodeError ? Alert.decodeError : Alert.internalError;
+    const message =
+      e instanceof TlsAlert ? e.message : e instanceof Error ? `${alertName(alert)}: ${e.message}` : alertName(alert);
+    if (!this.dead && !this.writeClosed) {
+      try {
+        this.sendAlert(alert);
+      } catch {
+        // Nothing sensible is left to send; the fatal event still goes out.
+      }
+    }
+    this.dead = true;
+    this.emit({ type: 'fatal', alert, received: false, message });
+  }
+
+  /** Process queued records until input runs out or a state waits for the glue. */
+  private pump(): void {
+    while (!this.dead && !this.peerClosed && !this.state.waiting) {
+      const record = this.deframer.next();
+      if (!record) return;
+      this.handleRecord(record);
+    }
+  }
+
+  private handleRecord(record: RawRecord): void {
+    if (record.type === ContentType.changeCipherSpec) return this.handleCcs(record.fragment);
+
+    let type = record.type;
+    let content = record.fragment;
+    if (this.read && type === ContentType.applicationData) {
+      const opened = this.read.protection.open(record);
+      if (!opened) {
+        if (this.earlyDataBudget > 0 && this.earlyDataBudget >= record.fragment.length) {
+          this.earlyDataBudget -= record.fragment.length;
+          return;
+        }
+        throw new TlsAlert(Alert.badRecordMac, 'record does not decrypt');
+      }
+      this.earlyDataBudget = 0; // the first record under our keys ends the early data
+      type = opened.type;
+      content = opened.content;
+    } else if (this.read && !(type === ContentType.alert && !this.complete)) {
+      // A client that could not read our ServerHello may answer with a
+      // plaintext alert; nothing else may come unprotected once keys are set.
+      throw new TlsAlert(Alert.unexpectedMessage, `unprotected record of type ${type} after the keys changed`);
+    } else if (!this.read) {
+      if (type === ContentType.applicationData) {
+        // Only 0-RTT data before our HelloRetryRequest's second ClientHello can be here.
+        if (this.sawClientHello && this.earlyDataBudget > 0 && this.earlyDataBudget >= content.length) {
+          this.earlyDataBudget -= content.length;
+          return;
+        }
+        throw new TlsAlert(Alert.unexpectedMessage, 'application data before the handshake');
+      }
+      if (content.length > Limits.plaintext) throw new TlsAlert(Alert.recordOverflow, 'plaintext record over 2^14');
+    }
+
+    if (this.joiner.pending && type !== ContentType.handshake) {
+      throw new TlsAlert(Alert.unexpectedMessage, 'record interleaved with a fragmented handshake message');
+    }
+    switch (type) {
+      case ContentType.handshake:
+        return this.handleHandshake(content);
+      case ContentType.alert:
+        return this.handleAlert(content);
+      case ContentType.applicationData:
+        return this.handleAppData(content);
+      default:
+        // An encrypted ChangeCipherSpec or an unknown inner type.
+        throw new TlsAlert(Alert.unexpectedMessage, `record of content type ${type}`);
+    }
+  }
+
+  private handleCcs(content: Uint8Array): void {
+    // One dummy CCS may come between the first ClientHello and the client
+    // Finished (RFC 8446 5, D.4); it is never encrypted and never counted.
+    if (!this.sawClientHello || this.complete) throw new TlsAlert(Alert.unexpectedMessage, 'ChangeCipherSpec outside the handshake');
+    if (content.length !== 1 || content[0] !== 1) throw new TlsAlert(Alert.unexpectedMessage, 'malformed ChangeCipherSpec');
+    if (this.ccsReceived) throw new TlsAlert(Alert.unexpectedMessage, 'second ChangeCipherSpec');
+    if (this.joiner.pending) throw new TlsAlert(Alert.unexpectedMessage, 'ChangeCipherSpec inside a handshake message');
+    this.ccsReceived = true;
+  }
+
+  private handleHandshake(content: Uint8Array): void {
+    if (content.length === 0) throw new TlsAlert(Alert.unexpectedMessage, 'empty handshake record');
+    this.joiner.push(content);
+    for (;;) {
+      if (this.dead || this.state.waiting) return;
+      const msg = this.joiner.next();
+      if (!msg) return;
+      if (msg.type === HandshakeType.clientHello) this.sawClientHello = true;
+      this.state = this.state.handle(this, msg);
+    }
+  }
+
+  private handleAlert(content: Uint8Array): void {
+    if (content.length !== 2) throw new TlsAlert(Alert.decodeError, 'alert record is not 2 bytes');
+    const code = content[1];
+    if (code === Alert.closeNotify) {
+      this.peerClosed = true;
+      this.emit({ type: 'peerClosed' });
+      return;
+    }
+    // user_canceled is a warning announcing a close_notify (RFC 8446 6.1).
+    if (code === Alert.userCanceled) return;
+    this.dead = true;
+    this.emit({ type: 'fatal', alert: code, received: true, message: `peer sent ${alertName(code)}` });
+  }
+
+  private handleAppData(content: Uint8Array): void {
+    if (!this.complete) throw new TlsAlert(Alert.unexpectedMessage, 'application data before the handshake is complete');
+    if (content.length > 0) this.emit({ type: 'appData', data: content });
+  }
+}
+
+export function createServerEngine(cfg: EngineConfig): ServerEngine {
+  return new TlsServerEngine(cfg);
+}

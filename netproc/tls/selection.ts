@@ -1,0 +1,89 @@
+// Choosing version, suite and group from a parsed ClientHello. Pure, so the
+// rules (and the alert each refusal raises) can be tested without a handshake.
+
+import type { EngineConfig } from './api';
+import type { ClientHello, KeyShareEntry } from './clienthello';
+import { TlsAlert } from './errors';
+import { Alert, groupByCode, ProtocolVersion, suiteByCode, type CipherSuite, type NamedGroup } from './tables';
+
+export type Selection =
+  /** The client sent a usable key share: go on with a ServerHello. */
+  | { kind: 'accept'; suite: CipherSuite; group: NamedGroup; share: KeyShareEntry }
+  /** A common group exists but the client sent no share for it: HelloRetryRequest. */
+  | { kind: 'retry'; suite: CipherSuite; group: NamedGroup };
+
+export function selectSuite(cfg: EngineConfig, offered: number[]): CipherSuite {
+  // Server preference: walk our list; client preference: walk theirs.
+  const [order, other] = cfg.serverPreference ? [cfg.suites, offered] : [offered, cfg.suites];
+  for (const code of order) {
+    const suite = suiteByCode(code);
+    if (suite && other.includes(code)) return suite;
+  }
+  throw new TlsAlert(Alert.handshakeFailure, 'no cipher suite in common');
+}
+
+/** Checks the ClientHello is a TLS 1.3 one we can answer at all. */
+export function checkTls13(cfg: EngineConfig, ch: ClientHello): void {
+  if (!ch.supportedVersions) {
+    throw new TlsAlert(Alert.protocolVersion, 'client does not offer TLS 1.3 (no supported_versions)');
+  }
+  const tls13 = ProtocolVersion.tls13;
+  if (!ch.supportedVersions.includes(tls13) || cfg.maxVersion < tls13 || cfg.minVersion > tls13) {
+    throw new TlsAlert(Alert.protocolVersion, 'no protocol version in common');
+  }
+  // Certificate authentication needs signature_algorithms (RFC 8446 4.2.3, 9.2).
+  if (!ch.signatureSchemes) throw new TlsAlert(Alert.missingExtension, 'no signature_algorithms');
+  // Without PSK, (EC)DHE is the only key exchange: both extensions are required.
+  if (!ch.supportedGroups) throw new TlsAlert(Alert.missingExtension, 'no supported_groups');
+  if (!ch.keyShares) throw new TlsAlert(Alert.missingExtension, 'no key_share');
+  for (const share of ch.keyShares) {
+    if (!ch.supportedGroups.includes(share.group)) {
+      throw new TlsAlert(Alert.illegalParameter, 'key_share for a group not in supported_groups');
+    }
+  }
+}
+
+export function select(cfg: EngineConfig, ch: ClientHello): Selection {
+  checkTls13(cfg, ch);
+  const suite = selectSuite(cfg, ch.cipherSuites);
+  const shares = ch.keyShares ?? [];
+  const supported = ch.supportedGroups ?? [];
+  // Our group order, but a share the client already sent beats a better
+  // group that would cost a HelloRetryRequest round trip.
+  for (const code of cfg.groups) {
+    const group = groupByCode(code);
+    const share = shares.find((s) => s.group === code);
+    if (group && share) return { kind: 'accept', suite, group, share };
+  }
+  for (const code of cfg.groups) {
+    const group = groupByCode(code);
+    if (group && supported.includes(code)) return { kind: 'retry', suite, group };
+  }
+  throw new TlsAlert(Alert.handshakeFailure, 'no key exchange group in common');
+}
+
+/**
+ * The second ClientHello must be the first one with the key share we asked
+ * for (RFC 8446 4.1.2); we check what our choices depend on.
+ */
+export function checkSecondClientHello(
+  cfg: EngineConfig,
+  first: ClientHello,
+  second: ClientHello,
+  suite: CipherSuite,
+  group: NamedGroup,
+): KeyShareEntry {
+  checkTls13(cfg, second);
+  const sameSession =
+    first.sessionId.length === second.sessionId.length && first.sessionId.every((b, i) => b === second.sessionId[i]);
+  if (!sameSession) throw new TlsAlert(Alert.illegalParameter, 'second ClientHello changed legacy_session_id');
+  if (!second.cipherSuites.includes(suite.code)) {
+    throw new TlsAlert(Alert.illegalParameter, 'second ClientHello dropped the suite of the HelloRetryRequest');
+  }
+  const shares = second.keyShares ?? [];
+  if (shares.length !== 1 || shares[0].group !== group.code) {
+    throw new TlsAlert(Alert.illegalParameter, 'second ClientHello key_share is not the one requested');
+  }
+  if (second.earlyData) throw new TlsAlert(Alert.illegalParameter, 'early_data after HelloRetryRequest');
+  return shares[0];
+}
