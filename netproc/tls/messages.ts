@@ -19,8 +19,9 @@ function serverHelloLike(
   keyShareBody: Uint8Array,
 ): Uint8Array {
   const ext = new ByteWriter();
-  extension(ext, ExtensionType.supportedVersions, new ByteWriter().u16(ProtocolVersion.tls13).finish());
+  // key_share first, as in the RFC 8448 traces, so our ServerHello can be compared byte for byte.
   extension(ext, ExtensionType.keyShare, keyShareBody);
+  extension(ext, ExtensionType.supportedVersions, new ByteWriter().u16(ProtocolVersion.tls13).finish());
   const body = new ByteWriter()
     .u16(ProtocolVersion.tls12) // legacy_version
     .bytes(random)
