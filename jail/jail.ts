@@ -101,10 +101,17 @@ export function enterJail(spec: JailSpec): void {
     throw new JailError('spec', 'must start as root');
 
   // 4. chroot: posix.chroot does chdir(dir) then chroot(dir).
+  const before = step('chroot', () => fs.statSync(spec.dir));
   step('chroot', () => posix.chroot(spec.dir));
   step('chdir', () => {
+    // Node caches process.cwd() until process.chdir() is called, so chdir('/')
+    // (a no-op inside the new root) also makes the check below ask the kernel.
+    process.chdir('/');
     const cwd = process.cwd();
     if (cwd !== '/') throw new Error(`cwd is '${cwd}' after chroot, not '/'`);
+    // '/' must now be the jail directory itself (same device and inode).
+    const root = fs.statSync('/');
+    if (root.dev !== before.dev || root.ino !== before.ino) throw new Error(`'/' is not '${spec.dir}' after chroot`);
   });
 
   // 5. groups first, while we are still root; numeric ids (no /etc/group inside).
