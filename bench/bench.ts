@@ -1,0 +1,258 @@
+// Side-by-side figures for TLS wrappers under tcpserver on 127.0.0.1:
+// Debian's tlswrapper, stunnel4 (inetd mode) and ours (bin/tlswrapper).
+// Run through bench/run.mjs (which bundles this file with esbuild); see bench/README.md.
+//
+// Loopback only, every loop bounded by a count and a time limit. No thresholds.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tls from 'node:tls';
+import { leafCert, type KeyType, type LeafCert } from '../test/lib/certs';
+import { connections, sumHWM } from '../test/lib/procs';
+import { startSuperServer, type SuperServer } from '../test/lib/superserver';
+
+interface Args {
+  only: string[];
+  seq: number;
+  conc: number;
+  par: number;
+  mb: number;
+  key: KeyType;
+  phaseSeconds: number;
+  json: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { only: ['debian', 'stunnel', 'ours'], seq: 100, conc: 200, par: 8, mb: 50, key: 'p256', phaseSeconds: 20, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]; const v = () => argv[++i];
+    switch (k) {
+      case '--only': a.only = v().split(','); break;
+      case '--seq': a.seq = Number(v()); break;
+      case '--conc': a.conc = Number(v()); break;
+      case '--par': a.par = Number(v()); break;
+      case '--mb': a.mb = Number(v()); break;
+      case '--key': a.key = v() as KeyType; break;
+      case '--phase-seconds': a.phaseSeconds = Number(v()); break;
+      case '--json': a.json = true; break;
+      case '--quick': a.seq = 20; a.conc = 40; a.mb = 5; a.phaseSeconds = 8; break;
+      case '-h': case '--help':
+        console.log('usage: node bench/run.mjs [--quick] [--only debian,stunnel,ours] [--seq N] [--conc N] [--par N] [--mb N] [--key p256|rsa2048|p384|p521|ed25519] [--phase-seconds S] [--json]');
+        process.exit(0);
+      // eslint-disable-next-line no-fallthrough
+      default: throw new Error(`unknown option ${k}`);
+    }
+  }
+  return a;
+}
+
+// bench/run.mjs runs a bundle of this file from a temp dir and says where the repo is.
+const repoRoot = process.env.TLSWRAPPER_REPO ?? path.resolve(__dirname, '..');
+
+interface Impl {
+  name: string;
+  /** TLS versions to measure with this implementation. */
+  versions: Array<'1.2' | '1.3'>;
+  /** argv run by tcpserver for each connection, with `prog` as the inner program. */
+  argv(cert: LeafCert, prog: string[]): string[] | string;
+}
+
+function stunnelConf(cert: LeafCert, prog: string[], dir: string): string {
+  const conf = path.join(dir, `stunnel-${path.basename(prog[0])}.conf`);
+  // Inetd mode: no service section and no `accept`: stunnel serves the socket on
+  // its stdin/stdout and execs prog.
+  fs.writeFileSync(conf, [
+    'foreground = yes', 'syslog = no', 'pid =', 'debug = 3',
+    `cert = ${cert.pem}`, 'sslVersionMin = TLSv1.2', 'sslVersionMax = TLSv1.3',
+    `exec = ${prog[0]}`, `execArgs = ${[path.basename(prog[0]), ...prog.slice(1)].join(' ')}`, '',
+  ].join('\n'));
+  return conf;
+}
+
+const IMPLS: Record<string, Impl> = {
+  debian: { name: "Debian's tlswrapper", versions: ['1.2'], argv: (c, prog) => (fs.existsSync('/usr/bin/tlswrapper') ? ['/usr/bin/tlswrapper', '-f', c.pem, ...prog] : '/usr/bin/tlswrapper not installed') },
+  stunnel: { name: 'stunnel4', versions: ['1.2', '1.3'], argv: (c, prog) => {
+    const bin = ['/usr/bin/stunnel4', '/usr/bin/stunnel'].find((b) => fs.existsSync(b));
+    if (!bin) return 'stunnel4 not installed';
+    return [bin, stunnelConf(c, prog, tmpDir())];
+  } },
+  ours: { name: 'ours (bin/tlswrapper)', versions: ['1.2', '1.3'], argv: (c, prog) => {
+    const bin = path.join(repoRoot, 'bin', 'tlswrapper');
+    if (!fs.existsSync(path.join(repoRoot, 'dist', 'entry.js'))) return 'dist/entry.js missing (run npm ci or npm run build)';
+    return [bin, '-f', c.pem, ...prog];
+  } },
+};
+
+let tmp: string | undefined;
+function tmpDir(): string {
+  if (!tmp) {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tlswrapper-bench-'));
+    const d = tmp;
+    process.on('exit', () => fs.rmSync(d, { recursive: true, force: true }));
+  }
+  return tmp;
+}
+
+interface ConnOpts { port: number; ca: string; version: '1.2' | '1.3'; timeoutMs: number }
+
+/** One full handshake (no resumption) plus a 1-byte echo round trip; returns ms. */
+function oneConnection(o: ConnOpts): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const v = `TLSv${o.version}` as tls.SecureVersion;
+    const s = tls.connect({ host: '127.0.0.1', port: o.port, servername: 'localhost', ca: o.ca, minVersion: v, maxVersion: v });
+    const timer = setTimeout(() => { s.destroy(); reject(new Error(`timeout after ${o.timeoutMs} ms`)); }, o.timeoutMs);
+    s.on('error', (e) => { clearTimeout(timer); reject(e); });
+    s.on('close', () => { clearTimeout(timer); reject(new Error('closed before the echo')); });
+    s.once('secureConnect', () => s.write('x'));
+    s.once('data', () => {
+      clearTimeout(timer);
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      s.removeAllListeners('close');
+      s.on('error', () => { /* ignore after success */ });
+      s.destroy();
+      resolve(ms);
+    });
+  });
+}
+
+function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+interface Phase { rate?: number; p50?: number; p90?: number; n?: number; errors: number; firstError?: string }
+
+async function sequential(o: ConnOpts, count: number, seconds: number): Promise<Phase> {
+  const lat: number[] = []; let errors = 0; let firstError: string | undefined;
+  const t0 = Date.now();
+  for (let i = 0; i < count && Date.now() - t0 < seconds * 1000; i++) {
+    try { lat.push(await oneConnection(o)); } catch (e) { errors++; firstError ??= String((e as Error).message ?? e); if (errors >= 5 && lat.length === 0) break; }
+  }
+  const secs = (Date.now() - t0) / 1000;
+  return { rate: lat.length / secs, p50: pct(lat, 50), p90: pct(lat, 90), n: lat.length, errors, firstError };
+}
+
+async function concurrent(o: ConnOpts, count: number, par: number, seconds: number): Promise<Phase> {
+  const lat: number[] = []; let errors = 0; let firstError: string | undefined;
+  const t0 = Date.now(); let started = 0;
+  const worker = async () => {
+    while (started < count && Date.now() - t0 < seconds * 1000) {
+      started++;
+      try { lat.push(await oneConnection(o)); } catch (e) { errors++; firstError ??= String((e as Error).message ?? e); if (errors >= 10 && lat.length === 0) return; }
+    }
+  };
+  await Promise.all(Array.from({ length: par }, worker));
+  const secs = (Date.now() - t0) / 1000;
+  return { rate: lat.length / secs, p50: pct(lat, 50), p90: pct(lat, 90), n: lat.length, errors, firstError };
+}
+
+interface Throughput { mbps?: number; hwmKB?: number; procs?: number; error?: string }
+
+/** Push `mb` MiB through the echo prog and read it back; sample the connection's peak RSS before closing. */
+function throughput(o: ConnOpts, ss: SuperServer, mb: number, seconds: number): Promise<Throughput> {
+  const total = mb * 1024 * 1024;
+  const chunk = Buffer.alloc(64 * 1024, 'tlswrapper-bench-');
+  return new Promise((resolve) => {
+    const v = `TLSv${o.version}` as tls.SecureVersion;
+    const s = tls.connect({ host: '127.0.0.1', port: o.port, servername: 'localhost', ca: o.ca, minVersion: v, maxVersion: v });
+    let sent = 0; let got = 0; let t0 = 0; let done = false;
+    const finish = (r: Throughput) => { if (done) return; done = true; clearTimeout(timer); s.destroy(); resolve(r); };
+    const timer = setTimeout(() => finish({ error: `timeout after ${seconds} s (${(got / 1048576).toFixed(1)} MiB back)` }), seconds * 1000);
+    s.on('error', (e) => finish({ error: e.message }));
+    s.on('close', () => finish({ error: `closed after ${(got / 1048576).toFixed(1)} MiB back` }));
+    const pump = () => {
+      while (sent < total) {
+        const n = Math.min(chunk.length, total - sent);
+        sent += n;
+        if (!s.write(n === chunk.length ? chunk : chunk.subarray(0, n))) { s.once('drain', pump); return; }
+      }
+    };
+    s.once('secureConnect', () => { t0 = Date.now(); pump(); });
+    s.on('data', (d: Buffer) => {
+      got += d.length;
+      if (got >= total) {
+        const secs = (Date.now() - t0) / 1000;
+        const conns = connections(ss.pid);
+        const procs = conns.flatMap((c) => c.procs);
+        finish({ mbps: mb / secs, hwmKB: sumHWM(procs), procs: procs.length });
+      }
+    });
+  });
+}
+
+interface Row {
+  impl: string;
+  version: string;
+  seq?: Phase;
+  conc?: Phase;
+  tp?: Throughput;
+  error?: string;
+}
+
+const f1 = (x: number | undefined, d = 1) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
+
+function printTable(rows: Row[], a: Args): void {
+  const head = ['implementation', 'TLS', `seq hs/s`, 'seq p50/p90 ms', `conc(${a.par}) hs/s`, 'conc p50/p90 ms', `echo MB/s (${a.mb} MiB)`, 'peak RSS/conn MiB (procs)', 'errors'];
+  const body = rows.map((r) => {
+    if (r.error) return [r.impl, r.version, '-', '-', '-', '-', '-', '-', r.error];
+    const errs = [
+      r.seq?.errors ? `seq ${r.seq.errors}× ${r.seq.firstError}` : '',
+      r.conc?.errors ? `conc ${r.conc.errors}× ${r.conc.firstError}` : '',
+      r.tp?.error ? `echo: ${r.tp.error}` : '',
+    ].filter(Boolean).join('; ');
+    return [
+      r.impl, r.version,
+      f1(r.seq?.rate), r.seq?.n ? `${f1(r.seq.p50)}/${f1(r.seq.p90)}` : '-',
+      f1(r.conc?.rate), r.conc?.n ? `${f1(r.conc.p50)}/${f1(r.conc.p90)}` : '-',
+      f1(r.tp?.mbps), r.tp?.hwmKB !== undefined ? `${f1(r.tp.hwmKB / 1024)} (${r.tp.procs})` : '-',
+      errs ? errs.slice(0, 160) : '',
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join(' | ').trimEnd();
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
+  for (const b of body) console.log(line(b));
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const a = parseArgs(argv);
+  const cert = leafCert(a.key, ['localhost']);
+  const ca = fs.readFileSync(cert.caCert, 'utf8');
+  const rows: Row[] = [];
+  const started = Date.now();
+  console.log(`# ${os.cpus().length} cpus, node ${process.version}, key ${a.key}, tcpserver on 127.0.0.1; ` +
+    `seq ${a.seq}, conc ${a.conc} at ${a.par}, echo ${a.mb} MiB through cat; each phase ≤ ${a.phaseSeconds} s`);
+  for (const id of a.only) {
+    const impl = IMPLS[id];
+    if (!impl) { rows.push({ impl: id, version: '-', error: 'unknown implementation' }); continue; }
+    const argvOrErr = impl.argv(cert, ['/bin/cat']);
+    if (typeof argvOrErr === 'string') { rows.push({ impl: impl.name, version: impl.versions.join(','), error: argvOrErr }); continue; }
+    let ss: SuperServer | undefined;
+    try {
+      ss = await startSuperServer('tcpserver', argvOrErr, { cwd: repoRoot });
+      for (const version of impl.versions) {
+        const o: ConnOpts = { port: ss.port, ca, version, timeoutMs: 10000 };
+        const row: Row = { impl: impl.name, version };
+        process.stderr.write(`${impl.name} TLS ${version}: sequential…`);
+        row.seq = await sequential(o, a.seq, a.phaseSeconds);
+        process.stderr.write(' concurrent…');
+        row.conc = await concurrent(o, a.conc, a.par, a.phaseSeconds);
+        process.stderr.write(' echo…\n');
+        row.tp = await throughput(o, ss, a.mb, a.phaseSeconds * 3);
+        const out = ss.output().trim();
+        if ((row.seq.n ?? 0) === 0 && out) row.error = `no handshake; stderr: ${out.split('\n').slice(-3).join(' / ')}`;
+        rows.push(row);
+      }
+    } catch (e) {
+      rows.push({ impl: impl.name, version: impl.versions.join(','), error: String((e as Error).message ?? e).slice(0, 200) });
+    } finally {
+      await ss?.stop();
+    }
+  }
+  if (a.json) console.log(JSON.stringify(rows, null, 2));
+  else printTable(rows, a);
+  console.log(`# ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
