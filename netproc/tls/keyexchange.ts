@@ -26,8 +26,14 @@ function x25519Share(): KeyShare {
     agree(peer) {
       if (peer.length !== 32) throw new TlsAlert(Alert.illegalParameter, 'x25519 key share is not 32 bytes');
       // JWK import is much faster than wrapping the raw key in SPKI DER.
-      const peerKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: base64url(peer) }, format: 'jwk' });
-      const secret = new Uint8Array(diffieHellman({ privateKey, publicKey: peerKey }));
+      let secret: Uint8Array;
+      try {
+        const peerKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: base64url(peer) }, format: 'jwk' });
+        secret = new Uint8Array(diffieHellman({ privateKey, publicKey: peerKey }));
+      } catch {
+        // OpenSSL refuses to derive from small-order points itself.
+        throw new TlsAlert(Alert.illegalParameter, 'x25519 key share is not usable');
+      }
       // A small-order peer point gives all zeros (RFC 8446 7.4.2, RFC 7748 6.1).
       if (secret.every((b) => b === 0)) throw new TlsAlert(Alert.illegalParameter, 'x25519 shared secret is zero');
       return secret;

@@ -1,0 +1,527 @@
+// The engine driven by hand-built records: what a real client library will
+// not send (KeyUpdate, stray ChangeCipherSpec, malformed hellos, 0-RTT
+// records, hostile bytes), with the alert each must produce.
+
+import t, { type Test } from 'tap';
+import { createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { ByteReader, ByteWriter } from '../../src/bytes';
+import type { EngineConfig, EngineEvent, ServerEngine } from '../../netproc/tls/api';
+import { parseClientHello } from '../../netproc/tls/clienthello';
+import { createServerEngine } from '../../netproc/tls/engine';
+import { finishedVerifyData, KeySchedule, nextTrafficSecret, trafficKeys, Transcript } from '../../netproc/tls/keyschedule';
+import { Deframer, plaintextRecord, RecordProtection, type RawRecord } from '../../netproc/tls/record';
+import { HELLO_RETRY_REQUEST_RANDOM, suiteByCode, type CipherSuite } from '../../netproc/tls/tables';
+
+const cfg: EngineConfig = {
+  suites: [0x1301, 0x1302, 0x1303],
+  groups: [0x001d, 0x0017, 0x0018, 0x0019],
+  serverPreference: true,
+  minVersion: 0x0304,
+  maxVersion: 0x0304,
+};
+
+// ---------------------------------------------------------------- building ClientHellos
+
+type Ext = [number, Uint8Array];
+
+function ext(type: number, body: Uint8Array): Ext {
+  return [type, body];
+}
+const u16s = (lenBytes: 1 | 2, xs: number[]) => {
+  const inner = new ByteWriter();
+  for (const x of xs) inner.u16(x);
+  return new ByteWriter().vector(lenBytes, inner.finish()).finish();
+};
+
+function x25519Pair() {
+  const { privateKey, publicKey } = generateKeyPairSync('x25519');
+  const raw = new Uint8Array(Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url'));
+  return { privateKey, raw };
+}
+
+function keyShareExt(entries: [number, Uint8Array][]): Ext {
+  const list = new ByteWriter();
+  for (const [g, k] of entries) list.u16(g).vector(2, k);
+  return ext(51, new ByteWriter().vector(2, list.finish()).finish());
+}
+
+function sniExt(name: string): Ext {
+  const entry = new ByteWriter().u8(0).vector(2, Buffer.from(name)).finish();
+  return ext(0, new ByteWriter().vector(2, entry).finish());
+}
+
+function defaultExtensions(share: Uint8Array, group = 0x001d): Ext[] {
+  return [
+    sniExt('example.org'),
+    ext(43, u16s(1, [0x0304, 0x0303])),
+    ext(10, u16s(2, [0x001d, 0x0017, 0x0018])),
+    ext(13, u16s(2, [0x0807, 0x0403, 0x0804])),
+    keyShareExt([[group, share]]),
+  ];
+}
+
+interface HelloOptions {
+  version?: number;
+  random?: Uint8Array;
+  sessionId?: Uint8Array;
+  suites?: number[];
+  compression?: number[];
+  extensions?: Ext[];
+}
+
+function clientHello(o: HelloOptions): Uint8Array {
+  const exts = new ByteWriter();
+  for (const [type, body] of o.extensions ?? []) exts.u16(type).vector(2, body);
+  const body = new ByteWriter()
+    .u16(o.version ?? 0x0303)
+    .bytes(o.random ?? new Uint8Array(32).fill(7))
+    .vector(1, o.sessionId ?? new Uint8Array(0))
+    .bytes(u16s(2, o.suites ?? [0x1301, 0x1302, 0x1303]))
+    .vector(1, Uint8Array.from(o.compression ?? [0]))
+    .vector(2, exts.finish())
+    .finish();
+  return new ByteWriter().u8(1).vector(3, body).finish();
+}
+
+function records(bytes: Uint8Array): RawRecord[] {
+  const d = new Deframer();
+  d.push(bytes);
+  const out: RawRecord[] = [];
+  for (let r = d.next(); r; r = d.next()) out.push(r);
+  return out;
+}
+
+function fatalOf(events: EngineEvent[]): number | undefined {
+  const f = events.find((e) => e.type === 'fatal');
+  return f && f.type === 'fatal' ? f.alert : undefined;
+}
+
+/** Feed a ClientHello record; return the events and the alert code sent, if any. */
+function helloResult(ch: Uint8Array, config = cfg) {
+  const engine = createServerEngine(config);
+  const events = engine.feed(plaintextRecord(22, ch));
+  const out = engine.takeOutput();
+  return { engine, events, alert: fatalOf(events), out };
+}
+
+// ---------------------------------------------------------------- a minimal client
+
+/**
+ * Just enough of a TLS 1.3 client to reach application data with x25519,
+ * built on our own key schedule (the Node e2e test checks that against
+ * OpenSSL; here the point is driving the engine into corners).
+ */
+class MiniClient {
+  readonly engine: ServerEngine;
+  readonly events: EngineEvent[] = [];
+  private readonly kp = x25519Pair();
+  suite!: CipherSuite;
+  private transcript!: Transcript;
+  private schedule!: KeySchedule;
+  private readHs!: RecordProtection;
+  writeHs!: RecordProtection;
+  private clientHsSecret!: Uint8Array;
+  readApp!: RecordProtection;
+  writeApp!: RecordProtection;
+  readAppSecret!: Uint8Array;
+  writeAppSecret!: Uint8Array;
+  private ch: Uint8Array;
+
+  constructor(config = cfg, extraExtensions: Ext[] = [], sessionId = new Uint8Array(0)) {
+    this.engine = createServerEngine(config);
+    this.ch = clientHello({ sessionId, extensions: [...defaultExtensions(this.kp.raw), ...extraExtensions] });
+  }
+
+  feed(b: Uint8Array): EngineEvent[] {
+    const ev = this.engine.feed(b);
+    this.events.push(...ev);
+    return ev;
+  }
+
+  /** ClientHello in, ServerHello out; stops at needCertificate. */
+  hello(extraRecords: Uint8Array[] = []): EngineEvent[] {
+    const ev = this.feed(concat(plaintextRecord(22, this.ch), ...extraRecords));
+    this.readServerHello(this.engine.takeOutput());
+    return ev;
+  }
+
+  private readServerHello(out: Uint8Array) {
+    const recs = records(out);
+    const shRec = recs.find((r) => r.type === 22)!;
+    const sh = shRec.fragment;
+    const r = new ByteReader(sh.subarray(4));
+    r.u16();
+    r.bytesOf(32);
+    r.vector(1);
+    this.suite = suiteByCode(r.u16())!;
+    r.u8();
+    const exts = new ByteReader(r.vector(2));
+    let peer: Uint8Array | null = null;
+    while (exts.remaining) {
+      const type = exts.u16();
+      const body = new ByteReader(exts.vector(2));
+      if (type === 51) {
+        body.u16();
+        peer = body.vector(2);
+      }
+    }
+    const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(peer!).toString('base64url') }, format: 'jwk' });
+    const shared = new Uint8Array(diffieHellman({ privateKey: this.kp.privateKey, publicKey }));
+    this.transcript = new Transcript(this.suite.hash);
+    this.transcript.add(this.ch);
+    this.transcript.add(sh);
+    this.schedule = new KeySchedule(this.suite);
+    const hs = this.schedule.handshake(shared, this.transcript.current());
+    this.clientHsSecret = hs.clientHandshakeTraffic;
+    this.readHs = new RecordProtection(this.suite, trafficKeys(this.suite, hs.serverHandshakeTraffic));
+    this.writeHs = new RecordProtection(this.suite, trafficKeys(this.suite, hs.clientHandshakeTraffic));
+    // The rest of the output (EncryptedExtensions) is under handshake keys.
+    for (const rec of recs) {
+      if (rec.type !== 23) continue;
+      const o = this.readHs.open(rec)!;
+      this.transcript.add(o.content);
+    }
+  }
+
+  /** Certificate, signature, server Finished; the client's Finished unless told otherwise. */
+  finish(opts: { badFinished?: boolean; beforeFinished?: Uint8Array[] } = {}): EngineEvent[] {
+    const ev = [...this.engine.provideCertificate([Uint8Array.of(0x30, 0)], 0x0807)];
+    ev.push(...this.engine.provideSignature(new Uint8Array(64).fill(1)));
+    this.events.push(...ev);
+    for (const rec of records(this.engine.takeOutput())) {
+      // A fatal alert after our Finished comes under application keys: skip it.
+      const o = this.readHs.open(rec);
+      if (o) this.transcript.add(o.content);
+    }
+    const th = this.transcript.current();
+    const app = this.schedule.application(th);
+    const verify = finishedVerifyData(this.suite, this.clientHsSecret, th);
+    if (opts.badFinished) verify[0] ^= 1;
+    const fin = new ByteWriter().u8(20).vector(3, verify).finish();
+    this.readAppSecret = app.serverApplicationTraffic;
+    this.writeAppSecret = app.clientApplicationTraffic;
+    this.readApp = new RecordProtection(this.suite, trafficKeys(this.suite, app.serverApplicationTraffic));
+    this.writeApp = new RecordProtection(this.suite, trafficKeys(this.suite, app.clientApplicationTraffic));
+    ev.push(...this.feed(concat(...(opts.beforeFinished ?? []), this.writeHs.seal(22, fin))));
+    return ev;
+  }
+
+  /** Open everything the server sent under its application keys. */
+  readAll(): { type: number; content: Uint8Array }[] {
+    return records(this.engine.takeOutput()).map((r) => this.readApp.open(r)!);
+  }
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+function connected(t: Test, config = cfg) {
+  const c = new MiniClient(config);
+  c.hello();
+  const ev = c.finish();
+  t.ok(ev.some((e) => e.type === 'handshakeDone'), 'handshake done');
+  return c;
+}
+
+// ---------------------------------------------------------------- tests
+
+t.test('mini client completes a handshake and exchanges data', async (t) => {
+  const c = connected(t);
+  const ev = c.feed(c.writeApp.seal(23, Buffer.from('ping')));
+  t.same(ev, [{ type: 'appData', data: new Uint8Array(Buffer.from('ping')) }]);
+  c.engine.sendAppData(Buffer.from('pong'));
+  const got = c.readAll();
+  t.equal(got.length, 1);
+  t.equal(Buffer.from(got[0].content).toString(), 'pong');
+});
+
+t.test('ClientHello split over many records and fed byte by byte', async (t) => {
+  const kp = x25519Pair();
+  const ch = clientHello({ extensions: defaultExtensions(kp.raw) });
+  // One record per 7 bytes of the message...
+  const pieces: Uint8Array[] = [];
+  for (let i = 0; i < ch.length; i += 7) pieces.push(plaintextRecord(22, ch.subarray(i, i + 7)));
+  const all = concat(...pieces);
+  // ... and the stream fed one byte per call.
+  const engine = createServerEngine(cfg);
+  const events: EngineEvent[] = [];
+  for (const b of all) events.push(...engine.feed(Uint8Array.of(b)));
+  t.match(events, [{ type: 'needCertificate', serverName: 'example.org', signatureSchemes: [0x0807, 0x0403, 0x0804] }]);
+});
+
+t.test('KeyUpdate from the client', async (t) => {
+  t.test('update_requested: we answer with ours and rekey', async (t) => {
+    const c = connected(t);
+    c.feed(c.writeApp.seal(22, Uint8Array.of(24, 0, 0, 1, 1)));
+    // The engine's answer comes under the old keys...
+    const [answer] = c.readAll();
+    t.same([...answer.content], [24, 0, 0, 1, 0], 'KeyUpdate(update_not_requested)');
+    // ... and it now reads with the client's next keys.
+    const nextWrite = new RecordProtection(c.suite, trafficKeys(c.suite, nextTrafficSecret(c.suite, c.writeAppSecret)));
+    t.same(c.feed(nextWrite.seal(23, Buffer.from('after'))), [{ type: 'appData', data: new Uint8Array(Buffer.from('after')) }]);
+    // Its data comes under its next keys.
+    c.engine.sendAppData(Buffer.from('server after'));
+    const nextRead = new RecordProtection(c.suite, trafficKeys(c.suite, nextTrafficSecret(c.suite, c.readAppSecret)));
+    const [rec] = records(c.engine.takeOutput());
+    t.equal(Buffer.from(nextRead.open(rec)!.content).toString(), 'server after');
+  });
+  t.test('update_not_requested: no answer', async (t) => {
+    const c = connected(t);
+    t.same(c.feed(c.writeApp.seal(22, Uint8Array.of(24, 0, 0, 1, 0))), []);
+    t.equal(c.engine.takeOutput().length, 0);
+  });
+  t.test('bad request value', async (t) => {
+    const c = connected(t);
+    t.equal(fatalOf(c.feed(c.writeApp.seal(22, Uint8Array.of(24, 0, 0, 1, 2)))), 47);
+  });
+  t.test('KeyUpdate not ending its record', async (t) => {
+    const c = connected(t);
+    t.equal(fatalOf(c.feed(c.writeApp.seal(22, Uint8Array.of(24, 0, 0, 1, 0, 24, 0)))), 10);
+  });
+});
+
+t.test('post-handshake messages other than KeyUpdate', async (t) => {
+  const c = connected(t);
+  t.equal(fatalOf(c.feed(c.writeApp.seal(22, Uint8Array.of(4, 0, 0, 0)))), 10);
+  t.ok(c.engine.finished);
+});
+
+t.test('ChangeCipherSpec rules', async (t) => {
+  const ccs = plaintextRecord(20, Uint8Array.of(1));
+  t.test('one dummy after ClientHello is fine, even queued while waiting', async (t) => {
+    const c = new MiniClient();
+    c.hello([ccs]);
+    const ev = c.finish();
+    t.ok(ev.some((e) => e.type === 'handshakeDone'));
+  });
+  t.test('a second one', async (t) => {
+    const c = new MiniClient();
+    c.hello([ccs]);
+    t.equal(fatalOf(c.finish({ beforeFinished: [ccs] })), 10);
+  });
+  t.test('a malformed one', async (t) => {
+    const c = new MiniClient();
+    c.hello([plaintextRecord(20, Uint8Array.of(2))]);
+    t.equal(fatalOf(c.finish()), 10);
+  });
+  t.test('before the ClientHello', async (t) => {
+    const engine = createServerEngine(cfg);
+    t.equal(fatalOf(engine.feed(ccs)), 10);
+  });
+  t.test('after the handshake', async (t) => {
+    const c = connected(t);
+    t.equal(fatalOf(c.feed(ccs)), 10);
+  });
+  t.test('encrypted', async (t) => {
+    const c = new MiniClient();
+    c.hello();
+    t.equal(fatalOf(c.finish({ beforeFinished: [c.writeHs.seal(20, Uint8Array.of(1))] })), 10);
+  });
+});
+
+t.test('middlebox compatibility: a session id gets echoed and one CCS sent', async (t) => {
+  const c = new MiniClient(cfg, [], new Uint8Array(32).fill(9));
+  c.feed(plaintextRecord(22, (c as unknown as { ch: Uint8Array }).ch));
+  const recs = records(c.engine.takeOutput());
+  t.same(recs.map((r) => r.type), [22, 20, 23]);
+  t.same([...recs[1].fragment], [1]);
+  const sh = recs[0].fragment;
+  t.same([...sh.subarray(4 + 2 + 32, 4 + 2 + 32 + 33)], [32, ...new Array(32).fill(9)]);
+});
+
+t.test('bad client Finished: decrypt_error', async (t) => {
+  const c = new MiniClient();
+  c.hello();
+  t.equal(fatalOf(c.finish({ badFinished: true })), 51);
+});
+
+t.test('garbage under handshake keys: bad_record_mac (input queued while waiting)', async (t) => {
+  const c = new MiniClient();
+  const junk = concat(Uint8Array.of(23, 3, 3, 0, 40), randomBytes(40));
+  const ev = c.hello([junk]);
+  t.match(ev, [{ type: 'needCertificate' }], 'nothing happens while waiting');
+  const ev2 = c.engine.provideCertificate([Uint8Array.of(0x30, 0)], 0x0807);
+  t.match(ev2, [{ type: 'needSignature' }]);
+  t.equal(fatalOf(c.engine.provideSignature(new Uint8Array(64))), 20);
+});
+
+t.test('records: padding, empty application data, all-zero inner plaintext', async (t) => {
+  const c = connected(t);
+  t.same(c.feed(c.writeApp.seal(23, new Uint8Array(0))), [], 'zero-length application data');
+  // Padding: content ‖ type ‖ zeros. seal() appends the type, so hand-build it.
+  const padded = concat(Buffer.from('padded'), Uint8Array.of(23), new Uint8Array(100));
+  const rp = c.writeApp as unknown as { seal(type: number, content: Uint8Array): Uint8Array };
+  // seal(0, x) appends a zero "type": the engine sees x ‖ 0, i.e. more padding.
+  t.same(c.feed(rp.seal(0, padded)), [{ type: 'appData', data: new Uint8Array(Buffer.from('padded')) }]);
+  t.equal(fatalOf(c.feed(rp.seal(0, new Uint8Array(10)))), 10, 'all zeros');
+});
+
+t.test('close_notify and received alerts', async (t) => {
+  const c = connected(t);
+  t.same(c.feed(c.writeApp.seal(21, Uint8Array.of(1, 0))), [{ type: 'peerClosed' }]);
+  t.same(c.feed(c.writeApp.seal(23, Buffer.from('late'))), [], 'nothing after close_notify');
+  t.notOk(c.engine.finished);
+  c.engine.close();
+  t.ok(c.engine.finished);
+  const [alert] = c.readAll();
+  t.same([alert.type, ...alert.content], [21, 1, 0]);
+
+  const d = connected(t);
+  t.match(d.feed(d.writeApp.seal(21, Uint8Array.of(2, 40))), [{ type: 'fatal', alert: 40, received: true }]);
+  t.ok(d.engine.finished);
+  t.equal(d.engine.takeOutput().length, 0, 'no alert sent back');
+});
+
+t.test('sendAppData splits into records of at most 2^14', async (t) => {
+  const c = connected(t);
+  c.engine.sendAppData(new Uint8Array(40000).fill(3));
+  const got = c.readAll();
+  t.same(got.map((r) => r.content.length), [16384, 16384, 7232]);
+});
+
+t.test('HelloRetryRequest', async (t) => {
+  const kp = x25519Pair();
+  const p256cfg = { ...cfg, groups: [0x0017] };
+  const first = clientHello({ sessionId: new Uint8Array(32).fill(1), extensions: defaultExtensions(kp.raw) });
+  const engine = createServerEngine(p256cfg);
+  t.same(engine.feed(plaintextRecord(22, first)), []);
+  const recs = records(engine.takeOutput());
+  t.same(recs.map((r) => r.type), [22, 20], 'HRR then the compatibility CCS');
+  const hrr = recs[0].fragment;
+  t.same([...hrr.subarray(6, 38)], [...HELLO_RETRY_REQUEST_RANDOM]);
+  t.ok(Buffer.from(hrr).includes(Buffer.from([0x00, 0x33, 0x00, 0x02, 0x00, 0x17])), 'key_share names secp256r1');
+
+  const ecdh = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const point = new Uint8Array(ecdh.publicKey.export({ format: 'der', type: 'spki' }).subarray(-65));
+  const second = (group: number, key: Uint8Array, sessionId = new Uint8Array(32).fill(1)) =>
+    clientHello({ sessionId, extensions: defaultExtensions(key, group) });
+
+  t.test('a right second ClientHello', async (t) => {
+    const e = createServerEngine(p256cfg);
+    e.feed(plaintextRecord(22, first));
+    t.match(e.feed(plaintextRecord(22, second(0x0017, point))), [{ type: 'needCertificate' }]);
+  });
+  t.test('the wrong group again', async (t) => {
+    const e = createServerEngine(p256cfg);
+    e.feed(plaintextRecord(22, first));
+    t.equal(fatalOf(e.feed(plaintextRecord(22, second(0x001d, kp.raw)))), 47);
+  });
+  t.test('a changed session id', async (t) => {
+    const e = createServerEngine(p256cfg);
+    e.feed(plaintextRecord(22, first));
+    t.equal(fatalOf(e.feed(plaintextRecord(22, second(0x0017, point, new Uint8Array(0))))), 47);
+  });
+  t.test('an invalid point', async (t) => {
+    const e = createServerEngine(p256cfg);
+    e.feed(plaintextRecord(22, first));
+    const bad = new Uint8Array(65).fill(5);
+    bad[0] = 4;
+    t.equal(fatalOf(e.feed(plaintextRecord(22, second(0x0017, bad)))), 47);
+  });
+});
+
+t.test('0-RTT: early data records are skipped', async (t) => {
+  const c = new MiniClient(cfg, [ext(42, new Uint8Array(0))]);
+  const early = concat(Uint8Array.of(23, 3, 3, 0, 100), randomBytes(100));
+  c.hello([early, early]);
+  const ev = c.finish();
+  t.ok(ev.some((e) => e.type === 'handshakeDone'));
+  t.same(c.events.filter((e) => e.type === 'fatal'), []);
+});
+
+t.test('ClientHello refusals and their alerts', async (t) => {
+  const kp = x25519Pair();
+  const good = defaultExtensions(kp.raw);
+  const without = (type: number) => good.filter(([ty]) => ty !== type);
+  const cases: [string, Uint8Array, number, EngineConfig?][] = [
+    ['TLS 1.2 only (no supported_versions)', clientHello({ extensions: without(43) }), 70],
+    ['supported_versions without 1.3', clientHello({ extensions: [...without(43), ext(43, u16s(1, [0x0303]))] }), 70],
+    ['no common suite', clientHello({ suites: [0x1304, 0xc02f], extensions: good }), 40],
+    ['no common group', clientHello({ extensions: [...without(10).filter(([ty]) => ty !== 51), ext(10, u16s(2, [0x001e])), keyShareExt([[0x001e, new Uint8Array(56)]])] }), 40],
+    ['no signature_algorithms', clientHello({ extensions: without(13) }), 109],
+    ['no key_share', clientHello({ extensions: without(51) }), 109],
+    ['no supported_groups', clientHello({ extensions: without(10) }), 109],
+    ['duplicate extension', clientHello({ extensions: [...good, ext(43, u16s(1, [0x0304]))] }), 47],
+    ['compression not [0]', clientHello({ compression: [1, 0], extensions: good }), 47],
+    ['session id of 33 bytes', clientHello({ sessionId: new Uint8Array(33), extensions: good }), 47],
+    ['pre_shared_key not last', clientHello({ extensions: [ext(41, new Uint8Array(4)), ...good] }), 47],
+    ['key share for a group not in supported_groups', clientHello({ extensions: [...without(51), keyShareExt([[0x0019, new Uint8Array(133)]])] }), 47],
+    ['duplicate key share group', clientHello({ extensions: [...without(51), keyShareExt([[0x001d, kp.raw], [0x001d, kp.raw]])] }), 47],
+    ['x25519 share of the wrong length', clientHello({ extensions: [...without(51), keyShareExt([[0x001d, new Uint8Array(31)]])] }), 47],
+    ['x25519 share giving a zero secret', clientHello({ extensions: [...without(51), keyShareExt([[0x001d, new Uint8Array(32)]])] }), 47],
+    ['SNI with a control byte', clientHello({ extensions: [sniExt('a\nb'), ...without(0)] }), 47],
+    ['SNI list empty', clientHello({ extensions: [ext(0, Uint8Array.of(0, 0)), ...without(0)] }), 50],
+    ['supported_versions odd length', clientHello({ extensions: [...without(43), ext(43, Uint8Array.of(3, 3, 4, 3))] }), 50],
+  ];
+  for (const [name, ch, alert, config] of cases) {
+    const r = helloResult(ch, config);
+    t.equal(r.alert, alert, name);
+    // The alert goes out in the clear: level fatal, our code.
+    t.same([...r.out], [21, 3, 3, 0, 2, 2, alert], `${name}: plaintext alert record`);
+  }
+});
+
+t.test('truncated ClientHellos: decode_error', async (t) => {
+  const kp = x25519Pair();
+  const ch = clientHello({ extensions: defaultExtensions(kp.raw) });
+  const body = ch.subarray(4);
+  for (const cut of [0, 1, 34, 35, 40, body.length - 1]) {
+    const b = body.subarray(0, cut);
+    const msg = new ByteWriter().u8(1).vector(3, b).finish();
+    t.equal(helloResult(msg).alert, 50, `body cut at ${cut}`);
+  }
+  // Trailing bytes after the extensions.
+  const trailing = new ByteWriter().u8(1).vector(3, concat(body, Uint8Array.of(0))).finish();
+  t.equal(helloResult(trailing).alert, 50, 'trailing byte');
+  // Direct parser: an extension whose length runs past the end.
+  const lying = new Uint8Array(body);
+  lying[45] = 0xff; // extensions length (after version, random, empty session id, 3 suites, compression)
+  lying[46] = 0xff;
+  t.throws(() => parseClientHello(lying), { name: 'Error' });
+});
+
+t.test('record layer limits and hostile input', async (t) => {
+  const feedAlert = (b: Uint8Array) => {
+    const e = createServerEngine(cfg);
+    const ev = e.feed(b);
+    t.ok(e.finished);
+    return fatalOf(ev);
+  };
+  t.equal(feedAlert(Uint8Array.of(22, 3, 1, 0x41, 0x01)), 22, 'record length over 2^14+256');
+  t.equal(feedAlert(concat(Uint8Array.of(22, 3, 1, 0x40, 0x01), new Uint8Array(0x4001))), 22, 'plaintext over 2^14');
+  t.equal(feedAlert(Uint8Array.of(22, 3, 1, 0, 4, 1, 0x01, 0, 1)), 50, 'handshake message over 64 KiB');
+  t.equal(feedAlert(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')), 10, 'an HTTP request');
+  t.equal(feedAlert(Uint8Array.of(22, 2, 0, 0, 4)), 50, 'record version 2.x');
+  t.equal(feedAlert(Uint8Array.of(22, 3, 1, 0, 0)), 10, 'empty handshake record');
+  t.equal(feedAlert(Uint8Array.of(23, 3, 3, 0, 1, 0)), 10, 'application data first');
+  t.equal(feedAlert(concat(plaintextRecord(22, Uint8Array.of(1, 0, 0, 10, 3)), plaintextRecord(21, Uint8Array.of(2, 10)))), 10, 'alert inside a fragmented ClientHello');
+  t.equal(feedAlert(plaintextRecord(22, Uint8Array.of(2, 0, 0, 0))), 10, 'a ServerHello first');
+  const { engine } = helloResult(Uint8Array.of(2, 0, 0, 0));
+  t.same(engine.feed(Uint8Array.of(1, 2, 3)), [], 'nothing after fatal');
+
+  // Random bytes never throw out of feed.
+  for (let i = 0; i < 200; i++) {
+    const e = createServerEngine(cfg);
+    const junk = randomBytes(1 + (i % 50) * 7);
+    if (i % 2) junk[0] = 22; // let half of them reach the record layer
+    t.doesNotThrow(() => e.feed(junk));
+  }
+});
+
+t.test('mutated ClientHellos never throw', async (t) => {
+  const kp = x25519Pair();
+  const ch = clientHello({ extensions: defaultExtensions(kp.raw) });
+  let fatal = 0;
+  for (let i = 0; i < 500; i++) {
+    const m = new Uint8Array(ch);
+    for (let k = 0; k < 1 + (i % 4); k++) m[Math.floor(Math.random() * m.length)] = Math.floor(Math.random() * 256);
+    const e = createServerEngine(cfg);
+    let ev: EngineEvent[] = [];
+    t.doesNotThrow(() => {
+      ev = e.feed(plaintextRecord(22, m));
+    });
+    if (fatalOf(ev) !== undefined) fatal++;
+  }
+  t.ok(fatal > 0);
+});
