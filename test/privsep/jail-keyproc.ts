@@ -220,6 +220,13 @@ t.test('fallback to the next candidate when the first key cannot sign any offere
   s.child.stdin!.end(); // netproc gives up: quiet exit
   const end = await s.done;
   t.equal(end.code, 0, 'EOF while waiting for SIGN13: exit 0');
+  // -vvv trace: both files read as root, then the jail, then parsing and the choice.
+  const lines = end.err.split('\n').filter((l) => /tracing: (read|jailed)|debug: using/.test(l));
+  t.same(
+    lines.map((l) => l.replace(/^tlswrapper: keyproc: /, '').replace(work, 'W')),
+    ["tracing: read 'W/certs/ecdsa.d/host.example'", "tracing: read 'W/certs/rsa.pem'", 'tracing: jailed', "debug: using 'W/certs/rsa.pem' with rsa_pss_rsae_sha256"],
+    'read as root, jailed, then parsed and chosen',
+  );
 });
 
 t.test('Ed25519 and P-384 from the dir', async (t) => {
