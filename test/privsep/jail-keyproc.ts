@@ -407,3 +407,26 @@ t.test('jail failure is fatal: FAIL internal_error, exit 111, one log line namin
   t.match(end.err, /^tlswrapper: keyproc: fatal: unable to enter the jail: jail: chroot: /);
   t.equal(end.err.trim().split('\n').length, 1, 'one line');
 });
+
+t.test('stderr on a regular file: RLIMIT_FSIZE=0 loses the log lines after the jail, but keyproc keeps working', async (t) => {
+  const logFile = path.join(work, 'stderr.log');
+  const fd = fs.openSync(logFile, 'w');
+  const jail = newJail();
+  const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, bundle, JSON.stringify({ certs: [DIR], jail, verbosity: 4 })], {
+    stdio: ['pipe', 'pipe', fd],
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_PATH: path.join(repo, 'node_modules') },
+  });
+  children.push(child);
+  fs.closeSync(fd);
+  const reader = new FrameReader();
+  const got: Frame[] = [];
+  child.stdout!.on('data', (d) => got.push(...reader.push(d)));
+  child.stdin!.write(encodeFrame(KeyMsg.SELECT, select('host.example', [0x0403])));
+  child.stdin!.write(encodeFrame(KeyMsg.SIGN13, encodeSign13(Buffer.alloc(32))));
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  t.equal(code, 0);
+  t.same(got.map((f) => f.type), [KeyMsg.CHAIN, KeyMsg.SIGNATURE]);
+  const log = fs.readFileSync(logFile, 'utf8');
+  t.match(log, /tracing: read /, 'lines before the jail are there');
+  t.notMatch(log, /tracing: jailed/, 'lines after it are lost (EFBIG), silently');
+});
