@@ -51,8 +51,8 @@ interface Connection {
   requireRecordBoundary(what: string): void;
   setReadSecret(suite: CipherSuite, secret: Uint8Array): void;
   setWriteSecret(suite: CipherSuite, secret: Uint8Array): void;
-  /** Skip undecryptable (or, before keys, any) application_data records: the client's rejected 0-RTT. */
-  skipEarlyData(): void;
+  /** Whether to skip undecryptable (or, before keys, any) application_data records: the client's rejected 0-RTT. */
+  skipEarlyData(skip: boolean): void;
   handshakeComplete(info: HandshakeInfo): void;
   /** Answer to a KeyUpdate: rekey receiving; when asked, send ours and rekey sending. */
   peerKeyUpdate(updateRequested: boolean): void;
@@ -108,7 +108,7 @@ function startHandshake(
   conn.setReadSecret(suite, secrets.clientHandshakeTraffic);
   // We never accept 0-RTT (no resumption), so a client that tried it gets
   // its early records skipped rather than an error.
-  if (ch.earlyData) conn.skipEarlyData();
+  conn.skipEarlyData(ch.earlyData);
 
   const ee = msgs.encryptedExtensions(ch.serverName !== null);
   transcript.add(ee);
@@ -142,7 +142,7 @@ class ExpectClientHello implements State {
       transcript.add(hrr);
       conn.sendHandshake(hrr);
       if (ch.sessionId.length > 0) conn.sendCompatCcs();
-      if (ch.earlyData) conn.skipEarlyData();
+      conn.skipEarlyData(ch.earlyData);
       return new ExpectSecondClientHello(ch, choice.suite, choice.group, transcript);
     }
     const transcript = new Transcript(choice.suite.hash);
@@ -405,8 +405,8 @@ class TlsServerEngine implements ServerEngine, Connection {
     this.write = direction(suite, secret);
   }
 
-  skipEarlyData(): void {
-    this.earlyDataBudget = EARLY_DATA_SKIP_LIMIT;
+  skipEarlyData(skip: boolean): void {
+    this.earlyDataBudget = skip ? EARLY_DATA_SKIP_LIMIT : 0;
   }
 
   handshakeComplete(info: HandshakeInfo): void {

@@ -15,7 +15,8 @@ const EMPTY = new Uint8Array(0);
  */
 export class ByteQueue {
   private chunks: Uint8Array[] = [];
-  private head = 0; // offset into chunks[0]
+  private first = 0; // index of the first live chunk (no Array.shift: a peer may send 1-byte segments)
+  private head = 0; // offset into chunks[first]
   private size = 0;
 
   get length(): number {
@@ -30,7 +31,7 @@ export class ByteQueue {
 
   /** Byte at position i from the front; i < length. */
   at(i: number): number {
-    let k = 0;
+    let k = this.first;
     i += this.head;
     while (i >= this.chunks[k].length) {
       i -= this.chunks[k].length;
@@ -43,16 +44,16 @@ export class ByteQueue {
   take(n: number): Uint8Array {
     if (n > this.size) throw new RangeError('ByteQueue.take past end');
     if (n === 0) return EMPTY;
-    const first = this.chunks[0];
-    if (first.length - this.head >= n) {
-      const out = first.subarray(this.head, this.head + n);
+    const c0 = this.chunks[this.first];
+    if (c0.length - this.head >= n) {
+      const out = c0.subarray(this.head, this.head + n);
       this.advance(n);
       return out;
     }
     const out = new Uint8Array(n);
     let filled = 0;
     while (filled < n) {
-      const c = this.chunks[0];
+      const c = this.chunks[this.first];
       const k = Math.min(c.length - this.head, n - filled);
       out.set(c.subarray(this.head, this.head + k), filled);
       filled += k;
@@ -64,9 +65,17 @@ export class ByteQueue {
   private advance(n: number): void {
     this.head += n;
     this.size -= n;
-    if (this.head === this.chunks[0].length) {
-      this.chunks.shift();
+    if (this.head === this.chunks[this.first].length) {
+      this.first++;
       this.head = 0;
+      if (this.first === this.chunks.length) {
+        this.chunks = [];
+        this.first = 0;
+      } else if (this.first >= 1024) {
+        // Drop consumed chunks now and then, in one O(n) step.
+        this.chunks = this.chunks.slice(this.first);
+        this.first = 0;
+      }
     }
   }
 }

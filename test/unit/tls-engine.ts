@@ -525,3 +525,35 @@ t.test('mutated ClientHellos never throw', async (t) => {
   }
   t.ok(fatal > 0);
 });
+
+t.test('0-RTT skipping is bounded', async (t) => {
+  const c = new MiniClient(cfg, [ext(42, new Uint8Array(0))]);
+  const early = concat(Uint8Array.of(23, 0x03, 0x03, 0x40, 0x00), randomBytes(0x4000));
+  c.hello([early, early, early, early, early]);
+  t.equal(fatalOf(c.finish()), 20, 'past 64 KiB of early data: bad_record_mac');
+});
+
+t.test('without early_data in the ClientHello, nothing is skipped', async (t) => {
+  const c = new MiniClient();
+  c.hello([concat(Uint8Array.of(23, 3, 3, 0, 100), randomBytes(100))]);
+  t.equal(fatalOf(c.finish()), 20);
+});
+
+t.test('input queued while waiting for keyproc is bounded', async (t) => {
+  const c = new MiniClient();
+  c.hello();
+  const ev = c.feed(new Uint8Array(300 * 1024).fill(23));
+  t.equal(fatalOf(ev), 10);
+});
+
+t.test('application records fed one byte per call', async (t) => {
+  const c = connected(t);
+  const rec = c.writeApp.seal(23, new Uint8Array(16384).fill(0x61));
+  const got: number[] = [];
+  const start = Date.now();
+  for (const b of rec) {
+    for (const e of c.feed(Uint8Array.of(b))) if (e.type === 'appData') got.push(e.data.length);
+  }
+  t.same(got, [16384]);
+  t.ok(Date.now() - start < 2000, 'no quadratic buffering');
+});
