@@ -40,6 +40,12 @@ const MAX_QUEUED_WHILE_WAITING = 1 << 18;
 /** We update our sending keys after this many records, far below the AES-GCM limits of RFC 8446 5.5. */
 const KEY_UPDATE_AFTER_RECORDS = 1 << 23;
 
+/** Knobs that are not configuration: defaults are right, tests turn them down. */
+export interface EngineTuning {
+  /** Send our own KeyUpdate once this many records went out under one key. */
+  keyUpdateAfterRecords?: number;
+}
+
 /** What a state may do to the connection. */
 interface Connection {
   readonly cfg: EngineConfig;
@@ -305,7 +311,14 @@ class TlsServerEngine implements ServerEngine, Connection {
   private peerClosed = false;
   private writeClosed = false;
 
-  constructor(readonly cfg: EngineConfig) {}
+  private readonly keyUpdateAfter: number;
+
+  constructor(
+    readonly cfg: EngineConfig,
+    tuning: EngineTuning = {},
+  ) {
+    this.keyUpdateAfter = tuning.keyUpdateAfterRecords ?? KEY_UPDATE_AFTER_RECORDS;
+  }
 
   get finished(): boolean {
     return this.dead || this.writeClosed;
@@ -354,7 +367,7 @@ class TlsServerEngine implements ServerEngine, Connection {
     if (this.dead || this.writeClosed) return; // the connection is over; the glue learns it from events
     if (!this.complete || !this.write) throw new Error('sendAppData before handshakeDone');
     for (let at = 0; at < data.length; at += Limits.plaintext) {
-      if (this.write.protection.sequence >= KEY_UPDATE_AFTER_RECORDS) this.updateWriteKeys();
+      if (this.write.protection.sequence >= this.keyUpdateAfter) this.updateWriteKeys();
       this.output.push(this.write.protection.seal(ContentType.applicationData, data.subarray(at, at + Limits.plaintext)));
     }
   }
@@ -444,6 +457,8 @@ class TlsServerEngine implements ServerEngine, Connection {
 
   /** Runs fn; any failure becomes a queued alert and a 'fatal' event. Returns the events. */
   private guard(fn: () => void): EngineEvent[] {
+    // After a fatal alert, late keyproc answers (or input) change nothing.
+    if (this.dead) return [];
     try {
       fn();
     } catch (e) {
@@ -569,6 +584,6 @@ class TlsServerEngine implements ServerEngine, Connection {
   }
 }
 
-export function createServerEngine(cfg: EngineConfig): ServerEngine {
-  return new TlsServerEngine(cfg);
+export function createServerEngine(cfg: EngineConfig, tuning?: EngineTuning): ServerEngine {
+  return new TlsServerEngine(cfg, tuning);
 }

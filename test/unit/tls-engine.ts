@@ -7,7 +7,7 @@ import { createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from
 import { ByteReader, ByteWriter } from '../../src/bytes';
 import type { EngineConfig, EngineEvent, ServerEngine } from '../../netproc/tls/api';
 import { parseClientHello } from '../../netproc/tls/clienthello';
-import { createServerEngine } from '../../netproc/tls/engine';
+import { createServerEngine, type EngineTuning } from '../../netproc/tls/engine';
 import { finishedVerifyData, KeySchedule, nextTrafficSecret, trafficKeys, Transcript } from '../../netproc/tls/keyschedule';
 import { Deframer, plaintextRecord, RecordProtection, type RawRecord } from '../../netproc/tls/record';
 import { HELLO_RETRY_REQUEST_RANDOM, suiteByCode, type CipherSuite } from '../../netproc/tls/tables';
@@ -127,8 +127,8 @@ class MiniClient {
   writeAppSecret!: Uint8Array;
   private ch: Uint8Array;
 
-  constructor(config = cfg, extraExtensions: Ext[] = [], sessionId = new Uint8Array(0)) {
-    this.engine = createServerEngine(config);
+  constructor(config = cfg, extraExtensions: Ext[] = [], sessionId = new Uint8Array(0), tuning?: EngineTuning) {
+    this.engine = createServerEngine(config, tuning);
     this.ch = clientHello({ sessionId, extensions: [...defaultExtensions(this.kp.raw), ...extraExtensions] });
   }
 
@@ -556,4 +556,49 @@ t.test('application records fed one byte per call', async (t) => {
   }
   t.same(got, [16384]);
   t.ok(Date.now() - start < 2000, 'no quadratic buffering');
+});
+
+t.test('we update our own keys after many records', async (t) => {
+  const c = new MiniClient(cfg, [], new Uint8Array(0), { keyUpdateAfterRecords: 3 });
+  c.hello();
+  c.finish();
+  c.engine.sendAppData(new Uint8Array(16384 * 5));
+  let reader = c.readApp;
+  let secret = c.readAppSecret;
+  const seen: string[] = [];
+  for (const rec of records(c.engine.takeOutput())) {
+    const o = reader.open(rec);
+    if (!o) {
+      seen.push('undecryptable');
+      break;
+    }
+    if (o.type === 22) {
+      t.same([...o.content], [24, 0, 0, 1, 0], 'KeyUpdate(update_not_requested)');
+      secret = nextTrafficSecret(c.suite, secret);
+      reader = new RecordProtection(c.suite, trafficKeys(c.suite, secret));
+      seen.push('ku');
+    } else seen.push(String(o.content.length));
+  }
+  t.same(seen, ['16384', '16384', '16384', 'ku', '16384', '16384']);
+});
+
+t.test('late keyproc answers after a fatal alert change nothing', async (t) => {
+  const c = new MiniClient();
+  c.hello();
+  t.equal(fatalOf(c.feed(new Uint8Array(300 * 1024).fill(23))), 10);
+  c.engine.takeOutput();
+  t.same(c.engine.provideCertificate([Uint8Array.of(0x30, 0)], 0x0807), []);
+  t.equal(c.engine.takeOutput().length, 0);
+});
+
+t.test('keyproc choices are checked', async (t) => {
+  const c = new MiniClient();
+  c.hello();
+  t.equal(fatalOf(c.engine.provideCertificate([Uint8Array.of(0x30, 0)], 0x0401)), 80, 'PKCS#1 v1.5 is not for TLS 1.3');
+  const d = new MiniClient();
+  d.hello();
+  t.equal(fatalOf(d.engine.provideCertificate([], 0x0807)), 80, 'empty chain');
+  const e = new MiniClient();
+  e.hello();
+  t.equal(fatalOf(e.engine.provideSignature(new Uint8Array(64))), 80, 'signature before certificate');
 });
