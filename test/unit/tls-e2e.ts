@@ -312,3 +312,14 @@ t.test('certificate refused: the client gets the alert', async (t) => {
   });
   t.match(err.message, /unrecognized name|alert/i);
 });
+
+t.test('a TLS 1.2-only client gets protocol_version', async (t) => {
+  const key = KEYS[1];
+  const server = serve(key);
+  const err = await new Promise<Error>((resolve) => {
+    const s = connect({ socket: server.duplex, servername: 'localhost', ca: key.certPem, maxVersion: 'TLSv1.2' });
+    s.once('error', resolve);
+  });
+  t.match(err.message, /protocol version/i);
+  t.match(server.fatal, [{ type: 'fatal', alert: 70, received: false }]);
+});

@@ -126,6 +126,8 @@ class MiniClient {
   readAppSecret!: Uint8Array;
   writeAppSecret!: Uint8Array;
   private ch: Uint8Array;
+  maxRecord = 0;
+  flight: Uint8Array = new Uint8Array(0);
 
   constructor(config = cfg, extraExtensions: Ext[] = [], sessionId = new Uint8Array(0), tuning?: EngineTuning) {
     this.engine = createServerEngine(config, tuning);
@@ -184,15 +186,20 @@ class MiniClient {
   }
 
   /** Certificate, signature, server Finished; the client's Finished unless told otherwise. */
-  finish(opts: { badFinished?: boolean; beforeFinished?: Uint8Array[] } = {}): EngineEvent[] {
-    const ev = [...this.engine.provideCertificate([Uint8Array.of(0x30, 0)], 0x0807)];
+  finish(opts: { badFinished?: boolean; beforeFinished?: Uint8Array[]; chain?: Uint8Array[] } = {}): EngineEvent[] {
+    const ev = [...this.engine.provideCertificate(opts.chain ?? [Uint8Array.of(0x30, 0)], 0x0807)];
     ev.push(...this.engine.provideSignature(new Uint8Array(64).fill(1)));
     this.events.push(...ev);
+    const flight: Uint8Array[] = [];
     for (const rec of records(this.engine.takeOutput())) {
+      this.maxRecord = Math.max(this.maxRecord, rec.fragment.length);
       // A fatal alert after our Finished comes under application keys: skip it.
       const o = this.readHs.open(rec);
-      if (o) this.transcript.add(o.content);
+      if (o) flight.push(o.content);
     }
+    // Handshake messages may span records: hash the joined stream.
+    this.transcript.add(concat(...flight));
+    this.flight = concat(...flight);
     const th = this.transcript.current();
     const app = this.schedule.application(th);
     const verify = finishedVerifyData(this.suite, this.clientHsSecret, th);
@@ -601,4 +608,15 @@ t.test('keyproc choices are checked', async (t) => {
   const e = new MiniClient();
   e.hello();
   t.equal(fatalOf(e.engine.provideSignature(new Uint8Array(64))), 80, 'signature before certificate');
+});
+
+t.test('a certificate chain over 2^14 spans records', async (t) => {
+  const c = new MiniClient();
+  c.hello();
+  const big = new Uint8Array(40000).fill(0x42);
+  const ev = c.finish({ chain: [big, Uint8Array.of(0x30, 0)] });
+  t.ok(ev.some((e) => e.type === 'handshakeDone'), 'client Finished over the joined transcript verifies');
+  t.ok(c.maxRecord <= 16384 + 256, 'records within limits');
+  t.equal(c.flight[0], 11, 'Certificate first');
+  t.equal((c.flight[1] << 16) | (c.flight[2] << 8) | c.flight[3], 1 + 3 + (3 + 40000 + 2) + (3 + 2 + 2));
 });
