@@ -95,6 +95,7 @@ if (summary) {
   failed = Math.max(1, files.filter((f) => f.startsWith('FAIL')).length);
   skipped = files.filter((f) => f.startsWith('SKIP')).length;
 }
+if (extraFailed) console.log(`---- ${extraFailed} more failure(s) outside tap: the typecheck (see above) ----`);
 failed += extraFailed;
 if (failed === 0 && tapRc !== 0) {
   console.log(`---- tap exited ${tapRc} with no failing test: counted as one failure ----`);
