@@ -350,7 +350,9 @@ class TlsServerEngine implements ServerEngine, Connection {
     return this.guard(() => {
       const s = this.state;
       if (!(s instanceof AwaitCertificate)) throw new TlsAlert(Alert.internalError, `refuseCertificate in ${s.name}`);
-      throw new TlsAlert(alert, 'no certificate for this client');
+      // keyproc's code goes out as a fatal alert; anything that is not one becomes internal_error.
+      const fatal = Number.isInteger(alert) && alert > 0 && alert < 256 && alert !== Alert.userCanceled;
+      throw new TlsAlert(fatal ? alert : Alert.internalError, 'no certificate for this client');
     });
   }
 
