@@ -4,6 +4,12 @@
 // manner of rustls. States that wait for keyproc take no input: records
 // arriving meanwhile stay queued in the deframer and are processed once the
 // glue answers.
+//
+// Files: tables.ts (codes, suites, groups, schemes, alerts), record.ts
+// (deframer, AEAD records, handshake reassembly), keyschedule.ts (HKDF, key
+// schedule, transcript), keyexchange.ts (x25519 / NIST ECDHE), clienthello.ts
+// (parser), selection.ts (version/suite/group choice, HRR checks),
+// messages.ts (server message builders), errors.ts (TlsAlert).
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { DecodeError } from '../../src/bytes';
