@@ -139,7 +139,16 @@ function pidAlive(pid: number): boolean {
 
 async function startOnce(kind: SuperServerKind, argv: string[], port: number, opts: SuperServerOptions): Promise<SuperServer | string> {
   const host = opts.host ?? '127.0.0.1';
-  const full = superServerArgv(kind, host, port, argv, opts.maxConnections ?? 100);
+  return startListener(kind, superServerArgv(kind, host, port, argv, opts.maxConnections ?? 100), host, port, opts);
+}
+
+/**
+ * Run a complete super-server command line `full` (which must listen on
+ * host:port) and resolve once it listens; a string says why it did not.
+ * For command lines given whole, e.g. the ones in examples/.
+ */
+export async function startListener(kind: SuperServerKind, full: string[], host: string, port: number,
+  opts: Pick<SuperServerOptions, 'env' | 'cwd' | 'startTimeoutMs'> = {}): Promise<SuperServer | string> {
   const proc = spawn(full[0], full.slice(1), {
     cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
   });
