@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { leafCert, type KeyType, type LeafCert } from '../test/lib/certs';
-import { connections, sumHWM } from '../test/lib/procs';
+import { connectionForClient, connections, sumHWM } from '../test/lib/procs';
 import { startSuperServer, type SuperServer } from '../test/lib/superserver';
 
 interface Args {
@@ -116,6 +116,12 @@ function oneConnection(o: ConnOpts): Promise<number> {
   });
 }
 
+/** Short error text: OpenSSL's reason or Node's code rather than the full error string. */
+function errText(e: unknown): string {
+  const x = e as { reason?: string; code?: string; message?: string };
+  return x?.reason ?? x?.code ?? x?.message ?? String(e);
+}
+
 function pct(xs: number[], p: number): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -128,7 +134,7 @@ async function sequential(o: ConnOpts, count: number, seconds: number): Promise<
   const lat: number[] = []; let errors = 0; let firstError: string | undefined;
   const t0 = Date.now();
   for (let i = 0; i < count && Date.now() - t0 < seconds * 1000; i++) {
-    try { lat.push(await oneConnection(o)); } catch (e) { errors++; firstError ??= String((e as Error).message ?? e); if (errors >= 5 && lat.length === 0) break; }
+    try { lat.push(await oneConnection(o)); } catch (e) { errors++; firstError ??= errText(e); if (errors >= 5 && lat.length === 0) break; }
   }
   const secs = (Date.now() - t0) / 1000;
   return { rate: lat.length / secs, p50: pct(lat, 50), p90: pct(lat, 90), n: lat.length, errors, firstError };
@@ -140,7 +146,7 @@ async function concurrent(o: ConnOpts, count: number, par: number, seconds: numb
   const worker = async () => {
     while (started < count && Date.now() - t0 < seconds * 1000) {
       started++;
-      try { lat.push(await oneConnection(o)); } catch (e) { errors++; firstError ??= String((e as Error).message ?? e); if (errors >= 10 && lat.length === 0) return; }
+      try { lat.push(await oneConnection(o)); } catch (e) { errors++; firstError ??= errText(e); if (errors >= 10 && lat.length === 0) return; }
     }
   };
   await Promise.all(Array.from({ length: par }, worker));
@@ -160,7 +166,7 @@ function throughput(o: ConnOpts, ss: SuperServer, mb: number, seconds: number): 
     let sent = 0; let got = 0; let t0 = 0; let done = false;
     const finish = (r: Throughput) => { if (done) return; done = true; clearTimeout(timer); s.destroy(); resolve(r); };
     const timer = setTimeout(() => finish({ error: `timeout after ${seconds} s (${(got / 1048576).toFixed(1)} MiB back)` }), seconds * 1000);
-    s.on('error', (e) => finish({ error: e.message }));
+    s.on('error', (e) => finish({ error: errText(e) }));
     s.on('close', () => finish({ error: `closed after ${(got / 1048576).toFixed(1)} MiB back` }));
     const pump = () => {
       while (sent < total) {
@@ -174,9 +180,11 @@ function throughput(o: ConnOpts, ss: SuperServer, mb: number, seconds: number): 
       got += d.length;
       if (got >= total) {
         const secs = (Date.now() - t0) / 1000;
-        const conns = connections(ss.pid);
-        const procs = conns.flatMap((c) => c.procs);
-        finish({ mbps: mb / secs, hwmKB: sumHWM(procs), procs: procs.length });
+        // This connection's processes only (earlier ones may still be exiting).
+        const conn = connectionForClient(ss.pid, o.port, s.localPort ?? 0);
+        const procs = conn?.procs ?? [];
+        finish({ mbps: mb / secs, hwmKB: conn ? sumHWM(procs) : undefined, procs: procs.length,
+          error: conn ? undefined : `connection's processes not found (${connections(ss.pid).length} open)` });
       }
     });
   });

@@ -6,7 +6,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import { certDir, leafCert, type KeyType } from '../lib/certs';
 import { curlClient, gnutlsClient, nodeTlsConnect, nodeTlsEcho, opensslClient, progs } from '../lib/clients';
-import { connections, readLimits, searchMemory, type ProcInfo } from '../lib/procs';
+import { connectionForClient, connections, readLimits, searchMemory, type ProcInfo } from '../lib/procs';
 import { describe, waitFor, which } from '../lib/sh';
 import { SUPER_SERVERS, serve, superServerMissing } from '../lib/superserver';
 
@@ -130,6 +130,7 @@ if (!fs.existsSync(DEBIAN)) {
     }, 5000);
     t.ok(conns, 'one connection with its processes');
     if (!conns) return;
+    t.equal(connectionForClient(s.pid, s.port, c.socket.localPort ?? 0)?.pid, conns[0].pid, 'found by the client\'s port too');
     const procs = conns[0].procs;
     t.comment(procs.map((p) => `${p.pid} ppid=${p.ppid} ${p.comm} uid=${p.uid[0]} root=${p.root}`).join('\n'));
     // Debian's layout: the exec'd process becomes the network process (jailed),

@@ -162,6 +162,40 @@ export function connections(superServerPid: number): Connection[] {
   }));
 }
 
+/**
+ * Inode of the server side of a TCP connection on loopback: the socket whose
+ * local port is `serverPort` and remote port is `clientPort` (IPv4 or IPv6).
+ */
+export function serverSocketInode(serverPort: number, clientPort: number): number | null {
+  const hex = (p: number) => p.toString(16).toUpperCase().padStart(4, '0');
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let s = '';
+    try { s = fs.readFileSync(file, 'utf8'); } catch { continue; }
+    for (const line of s.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10) continue;
+      if (f[1].endsWith(`:${hex(serverPort)}`) && f[2].endsWith(`:${hex(clientPort)}`)) return Number(f[9]);
+    }
+  }
+  return null;
+}
+
+/**
+ * The one connection (of those a super-server serves) that holds the server
+ * side of the client socket whose local port is `clientPort` — to pick one
+ * connection's processes while others are still open or exiting.
+ * Pass the TLS client's `socket.localPort`.
+ */
+export function connectionForClient(superServerPid: number, serverPort: number, clientPort: number): Connection | null {
+  const inode = serverSocketInode(serverPort, clientPort);
+  if (inode === null) return null;
+  const target = `socket:[${inode}]`;
+  for (const c of connections(superServerPid)) {
+    if (c.procs.some((p) => Object.values(openFds(p.pid)).includes(target))) return c;
+  }
+  return null;
+}
+
 /** Sum of peak RSS (VmHWM, kB) over a set of processes. */
 export function sumHWM(procs: ProcInfo[]): number {
   return procs.reduce((a, p) => a + p.vmHWM, 0);
