@@ -165,4 +165,20 @@ if (!fs.existsSync(DEBIAN)) {
     const pos = searchMemory(net.pid, [leafDer.subarray(leafDer.length - 64)]);
     t.ok(pos.hits.length > 0, 'control: the leaf certificate is found in the network process');
   });
+
+  t.test('procs: connections() under each super-server', async (t) => {
+    for (const kind of SUPER_SERVERS) {
+      if (superServerMissing(kind)) { t.pass(kind, { skip: superServerMissing(kind)! }); continue; }
+      const s = await serve(t, kind, [DEBIAN, '-f', cert.pem, 'cat']);
+      const c = await nodeTlsConnect({ port: s.port, caFile: cert.caCert, tls: '1.2' });
+      await c.send('p\n'); await c.readUntil('p\n');
+      const conns = await waitFor(() => { const cs = connections(s.pid); return cs.length === 1 && cs[0].procs.length >= 3 ? cs : null; }, 5000);
+      t.ok(conns, `${kind}: one connection, found as a child of the super-server`);
+      t.equal(conns?.[0].procs[0].comm, 'tlswrapper', `${kind}: the child is the exec'd wrapper`);
+      t.equal(connectionForClient(s.pid, s.port, c.socket.localPort ?? 0)?.pid, conns?.[0].pid, `${kind}: and by the client's port`);
+      c.destroy();
+      await s.stop();
+      t.same(connections(s.pid), [], `${kind}: nothing left after stop()`);
+    }
+  });
 }

@@ -31,7 +31,8 @@ function substitute(text: string, port: number): string {
 }
 
 async function fetchThrough(t: Test, port: number): Promise<void> {
-  const r = await curlClient({ port, caFile: cert.caCert, tls: '1.2', urlPath: '/example' });
+  // No version pinned: Debian's speaks 1.2, ours 1.3 as well.
+  const r = await curlClient({ port, caFile: cert.caCert, urlPath: '/example' });
   t.equal(r.code, 0, describe(r));
   t.equal(r.data, 'hello over tls: GET /example HTTP/1.1\n');
 }
