@@ -68,19 +68,37 @@ function supervise(opts: Options, log: Logger, c: ReturnType<typeof startChildre
   const finishWhenIdle = () => {
     if (running.size === 0) process.exit(status);
   };
-  const watch = (child: ChildProcess, name: string, onExit?: (code: number | null, signal: NodeJS.Signals | null) => void) => {
+  // 'exit', not 'close': 'close' also waits for every pipe the child was
+  // started with, and the entry holds prog's pipes without reading them.
+  const watch = (
+    child: ChildProcess,
+    name: string,
+    onExit?: (code: number | null, signal: NodeJS.Signals | null) => void,
+    alsoWaitFor: Promise<void> = Promise.resolve(),
+  ) => {
     running.add(child);
-    child.on('error', (e) => log.fatal(`unable to run ${name}: ${e.message}`));
-    child.on('close', (code, signal) => {
-      running.delete(child);
-      log.debug(`${name} exited with ${signal ? `signal ${signal}` : `status ${code}`}`);
-      onExit?.(code, signal);
-      finishWhenIdle();
+    child.on('error', (e) => {
+      log.fatal(`unable to run ${name}: ${e.message}`);
+      if (child.pid === undefined) {
+        // Never started, so no 'exit' will come; the connection has no point left.
+        killAll();
+        child.emit('exit', null, null);
+      }
+    });
+    child.on('exit', (code, signal) => {
+      void alsoWaitFor.then(() => {
+        running.delete(child);
+        log.debug(`${name} exited with ${signal ? `signal ${signal}` : `status ${code}`}`);
+        onExit?.(code, signal);
+        finishWhenIdle();
+      });
     });
   };
-  const killAll = (signal: NodeJS.Signals = 'SIGTERM') => {
+  function killAll(signal: NodeJS.Signals = 'SIGTERM') {
     for (const child of running) child.kill(signal);
-  };
+  }
+  // Should the loop ever run dry with the status unset, exit with it, never a silent 0.
+  process.on('beforeExit', () => process.exit(status));
 
   // Belt and braces: netproc enforces -T itself; this catches a netproc that hangs.
   const handshakeDeadline = setTimeout(() => {
@@ -88,6 +106,8 @@ function supervise(opts: Options, log: Logger, c: ReturnType<typeof startChildre
     killAll('SIGKILL');
   }, (opts.handshakeTimeout + 2) * 1000);
 
+  // netproc's last control message may still be in flight when its exit is seen.
+  const ctlClosed = new Promise<void>((resolve) => c.ctl.on('close', () => resolve()));
   watch(c.keyproc, 'keyproc');
   watch(c.netproc, 'netproc', () => {
     if (!prog) {
@@ -97,7 +117,7 @@ function supervise(opts: Options, log: Logger, c: ReturnType<typeof startChildre
       c.progIn.destroy();
       c.progOut.destroy();
     }
-  });
+  }, ctlClosed);
 
   const frames = new FrameReader();
   c.ctl.on('data', (chunk: Buffer) => {
