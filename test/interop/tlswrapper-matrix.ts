@@ -1,0 +1,198 @@
+// Our tlswrapper under tcpserver: every TLS 1.3 suite × every group × every
+// certificate key type, each combination handshaken by two of the four real
+// clients (openssl s_client, gnutls-cli, Node tls, curl) and round-tripping
+// data through `cat` (curl: through an HTTP prog that reports SSL_* env).
+//
+// Checked per connection: the protocol, suite, group and (where the client
+// shows it) signature scheme the client reports, the leaf it got, and the exact
+// bytes. Checked per server: the multiset of "handshake done" lines in its
+// -v log equals the multiset of (suite, group, sni) we asked for, so even
+// curl (which does not print the group) is checked for the group.
+import t, { type Test } from 'tap';
+import * as path from 'node:path';
+import { leafCert, type KeyType, type LeafCert } from '../lib/certs';
+import { curlClient, gnutlsClient, nodeTlsConnect, opensslClient, type ClientResult } from '../lib/clients';
+import { ours } from '../lib/ours';
+import { describe, repoRoot, which } from '../lib/sh';
+import { serve, superServerMissing, type SuperServer } from '../lib/superserver';
+
+t.setTimeout(280000);
+const HTTP_ENV = path.join(repoRoot, 'test', 'lib', 'progs', 'http-tls-env.sh');
+
+type Suite = 'TLS_CHACHA20_POLY1305_SHA256' | 'TLS_AES_256_GCM_SHA384' | 'TLS_AES_128_GCM_SHA256';
+type Group = 'x25519' | 'secp256r1' | 'secp384r1' | 'secp521r1';
+type Client = 'openssl' | 'gnutls' | 'node' | 'curl';
+
+const SUITES: Suite[] = ['TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_AES_128_GCM_SHA256'];
+const GROUPS: Group[] = ['x25519', 'secp256r1', 'secp384r1', 'secp521r1'];
+const CERTS: KeyType[] = ['rsa2048', 'p256', 'p384', 'ed25519', 'p521'];
+const CLIENTS: Client[] = ['openssl', 'gnutls', 'node', 'curl'];
+
+const GNUTLS_CIPHER: Record<Suite, string> = {
+  TLS_CHACHA20_POLY1305_SHA256: 'CHACHA20-POLY1305',
+  TLS_AES_256_GCM_SHA384: 'AES-256-GCM',
+  TLS_AES_128_GCM_SHA256: 'AES-128-GCM',
+};
+const GNUTLS_GROUP: Record<Group, string> = { x25519: 'X25519', secp256r1: 'SECP256R1', secp384r1: 'SECP384R1', secp521r1: 'SECP521R1' };
+/** openssl -groups / curl --curves names. */
+const OPENSSL_GROUP: Record<Group, string> = { x25519: 'X25519', secp256r1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
+/** openssl's "Server Temp Key:" text. */
+const OPENSSL_TEMP: Record<Group, string> = {
+  x25519: 'X25519, 253 bits', secp256r1: 'ECDH, prime256v1, 256 bits',
+  secp384r1: 'ECDH, secp384r1, 384 bits', secp521r1: 'ECDH, secp521r1, 521 bits',
+};
+/** Node's ecdhCurve and getEphemeralKeyInfo().name. */
+const NODE_GROUP: Record<Group, string> = { x25519: 'X25519', secp256r1: 'prime256v1', secp384r1: 'secp384r1', secp521r1: 'secp521r1' };
+
+/** What each client shows of the CertificateVerify scheme we must pick for each key. */
+const OPENSSL_SIG: Record<KeyType, [string, string]> = {
+  // [Signature type, Hash used]
+  rsa2048: ['RSA-PSS', 'SHA256'], p256: ['ECDSA', 'SHA256'], p384: ['ECDSA', 'SHA384'],
+  p521: ['ECDSA', 'SHA512'], ed25519: ['ed25519', 'UNDEF'],
+};
+const GNUTLS_SIG: Record<KeyType, string> = {
+  rsa2048: 'RSA-PSS-RSAE-SHA256', p256: 'ECDSA-SECP256R1-SHA256', p384: 'ECDSA-SECP384R1-SHA384',
+  p521: 'ECDSA-SECP521R1-SHA512', ed25519: 'EdDSA-Ed25519',
+};
+
+interface Combo { suite: Suite; group: Group; client: Client; sni: string }
+
+const BATCH = 4;
+async function inBatches<T>(items: T[], n: number, fn: (x: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += n) await Promise.all(items.slice(i, i + n).map(fn));
+}
+
+function handshakeLines(s: SuperServer): string[] {
+  return s.output().split('\n').filter((l) => l.startsWith('tlswrapper: info: handshake done: ')).sort();
+}
+const logLine = (c: Combo) => `tlswrapper: info: handshake done: TLSv1.3 ${c.suite} ${c.group} sni=${c.sni}`;
+
+function noStackTraces(t: Test, s: SuperServer): void {
+  t.notMatch(s.output(), /\n\s+at .+\(.*:\d+:\d+\)|TypeError|RangeError|ReferenceError|Unhandled/, `${s.argv.slice(-1)[0]}: no stack trace in the log`);
+}
+
+async function runCombo(t: Test, cert: LeafCert, echo: SuperServer, http: SuperServer, c: Combo): Promise<void> {
+  const label = `${cert.keyType} ${c.suite} ${c.group} via ${c.client}`;
+  const payload = `${label} ${'x'.repeat(200)} ☃\n`;
+  let r: ClientResult;
+  switch (c.client) {
+    case 'openssl': {
+      r = await opensslClient({ port: echo.port, servername: c.sni, caFile: cert.caCert, tls: '1.3',
+        ciphersuites: c.suite, groups: OPENSSL_GROUP[c.group], input: payload, until: payload });
+      t.equal(r.code, 0, `${label}: exit 0\n${describe(r)}`);
+      t.equal(r.data, payload, `${label}: exact bytes back`);
+      t.equal(r.protocol, 'TLSv1.3', `${label}: protocol`);
+      t.equal(r.cipher, c.suite, `${label}: suite`);
+      t.equal(/Server Temp Key: ([^\n]+)/.exec(r.err)?.[1]?.trim(), OPENSSL_TEMP[c.group], `${label}: group`);
+      t.equal(r.signature, OPENSSL_SIG[cert.keyType][0], `${label}: signature type`);
+      t.equal(/Hash used: ([^\n]+)/.exec(r.err)?.[1]?.trim(), OPENSSL_SIG[cert.keyType][1], `${label}: signature hash`);
+      t.equal(r.verified, true, `${label}: chain + name verified`);
+      t.equal(r.peer, 'CN = localhost', `${label}: peer`);
+      return;
+    }
+    case 'gnutls': {
+      const priority = `NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+${GNUTLS_CIPHER[c.suite]}:-GROUP-ALL:+GROUP-${GNUTLS_GROUP[c.group]}`;
+      r = await gnutlsClient({ port: echo.port, servername: c.sni, caFile: cert.caCert, priority, input: payload, until: payload });
+      t.equal(r.code, 0, `${label}: exit 0\n${describe(r)}`);
+      t.equal(r.data, payload, `${label}: exact bytes back`);
+      t.equal(r.protocol, 'TLSv1.3', `${label}: protocol`);
+      t.equal(r.cipher, GNUTLS_CIPHER[c.suite], `${label}: suite`);
+      t.equal(r.group, GNUTLS_GROUP[c.group], `${label}: group`);
+      t.equal(r.signature, GNUTLS_SIG[cert.keyType], `${label}: signature scheme`);
+      t.equal(r.verified, true, `${label}: chain + name verified`);
+      return;
+    }
+    case 'node': {
+      const cl = await nodeTlsConnect({ port: echo.port, servername: c.sni, caFile: cert.caCert, tls: '1.3',
+        ciphers: c.suite, ecdhCurve: NODE_GROUP[c.group] });
+      try {
+        t.equal(cl.protocol, 'TLSv1.3', `${label}: protocol`);
+        t.equal(cl.cipher.name, c.suite, `${label}: suite`);
+        t.equal((cl.ephemeral as { name?: string }).name, NODE_GROUP[c.group], `${label}: group`);
+        t.ok(cl.authorized, `${label}: authorized`);
+        t.equal(cl.peerCertificate.fingerprint256, cert.leafSha256, `${label}: the leaf we configured`);
+        const data = Buffer.concat([Buffer.from(payload), Buffer.alloc(70000, label)]);
+        await cl.send(data);
+        const got = await cl.readUntil(data.length);
+        t.ok(got.equals(data), `${label}: ${data.length} exact bytes back`);
+        const all = await cl.endAndReadAll();
+        t.equal(all.length, data.length, `${label}: nothing more after close_notify`);
+      } finally { cl.destroy(); }
+      return;
+    }
+    case 'curl': {
+      r = await curlClient({ port: http.port, servername: c.sni, caFile: cert.caCert, tls: '1.3',
+        tls13Ciphers: c.suite, curves: OPENSSL_GROUP[c.group], urlPath: `/${cert.keyType}/${c.group}` });
+      t.equal(r.code, 0, `${label}: exit 0\n${describe(r)}`);
+      t.equal(r.data, `GET /${cert.keyType}/${c.group} HTTP/1.1 proto=TLSv1.3 cipher=${c.suite} sni=${c.sni}\n`, `${label}: body (prog's SSL_* env)`);
+      t.equal(r.protocol, 'TLSv1.3', `${label}: protocol`);
+      t.equal(r.cipher, c.suite, `${label}: suite`);
+      t.equal(r.verified, true, `${label}: verified`);
+      t.match(r.err, /subject: CN=localhost/, `${label}: subject`);
+      return;
+    }
+  }
+}
+
+const missing = superServerMissing('tcpserver')
+  ?? (['gnutls-cli', 'curl', 'openssl'].find((c) => !which(c)) ? 'gnutls-cli, curl and openssl are needed' : null);
+
+if (missing) {
+  t.plan(0, missing);
+} else {
+  let n = 0;
+  const perClient: Record<Client, number> = { openssl: 0, gnutls: 0, node: 0, curl: 0 };
+  for (const [ci, keyType] of CERTS.entries()) {
+    t.test(`${keyType} certificate: 3 suites × 4 groups × 2 clients each`, async (t) => {
+      const cert = leafCert(keyType, ['localhost', 'matrix.test']);
+      // Default groups (x25519, secp256r1) and one with all four -e.
+      const all = ['-e', 'x25519', '-e', 'secp256r1', '-e', 'secp384r1', '-e', 'secp521r1'];
+      const servers = {
+        def: await Promise.all([serve(t, 'tcpserver', ours(['-v', '-f', cert.pem, 'cat'])),
+          serve(t, 'tcpserver', ours(['-v', '-f', cert.pem, HTTP_ENV]))]),
+        ext: await Promise.all([serve(t, 'tcpserver', ours(['-v', ...all, '-f', cert.pem, 'cat'])),
+          serve(t, 'tcpserver', ours(['-v', ...all, '-f', cert.pem, HTTP_ENV]))]),
+      };
+      const combos: Array<Combo & { on: 'def' | 'ext' }> = [];
+      for (const [si, suite] of SUITES.entries()) {
+        for (const [gi, group] of GROUPS.entries()) {
+          const k = si + gi + ci;
+          // Two different clients per combination; over the five certificates every
+          // client meets every suite and every group.
+          for (const client of [CLIENTS[k % 4], CLIENTS[(k + 2) % 4]]) {
+            combos.push({ suite, group, client, sni: (k % 2) ? 'matrix.test' : 'localhost',
+              on: group === 'x25519' || group === 'secp256r1' ? (k % 3 ? 'def' : 'ext') : 'ext' });
+            perClient[client]++;
+          }
+        }
+      }
+      n += combos.length;
+      await inBatches(combos, BATCH, async (c) => {
+        const [echo, http] = servers[c.on];
+        await runCombo(t, cert, echo, http, c);
+      });
+      // Server side: exactly the handshakes we asked for, with the group we asked for.
+      for (const on of ['def', 'ext'] as const) {
+        const want = combos.filter((c) => c.on === on).map((c) => ({ c, line: logLine(c) }));
+        const [echo, http] = servers[on];
+        const got = [...handshakeLines(echo), ...handshakeLines(http)].sort();
+        t.same(got, want.map((w) => w.line).sort(), `${on} servers: one "handshake done" line per connection, with the asked suite/group/sni`);
+        noStackTraces(t, echo); noStackTraces(t, http);
+      }
+
+      // Negative controls: the default server has no P-384/P-521; the -e server has them.
+      const neg = await opensslClient({ port: servers.def[0].port, caFile: cert.caCert, tls: '1.3', groups: 'P-384:P-521', input: 'x', until: 'x', timeoutMs: 8000 });
+      t.not(neg.code, 0, 'default groups: a P-384/P-521-only client fails');
+      t.notOk(neg.timedOut, 'and fails fast');
+      t.match(neg.err, /alert handshake failure|handshake failure|alert/i, `an alert: ${neg.err.split('\n').slice(-3).join(' | ')}`);
+      const negSuite = await gnutlsClient({ port: servers.def[0].port, caFile: cert.caCert,
+        priority: 'NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-CCM', input: 'x', until: 'x', timeoutMs: 8000 });
+      t.not(negSuite.code, 0, 'a client offering only TLS_AES_128_CCM_SHA256 fails');
+      t.notOk(negSuite.timedOut, 'and fails fast');
+    });
+  }
+  t.test('coverage of the matrix', async (t) => {
+    t.equal(n, CERTS.length * SUITES.length * GROUPS.length * 2, 'every combination twice');
+    for (const c of CLIENTS) t.ok(perClient[c] >= 25, `${c}: ${perClient[c]} connections`);
+  });
+}
