@@ -3,9 +3,9 @@
 // they know.
 import type { EngineConfig } from '../netproc/tls/api';
 import type { JailSpec } from '../jail/jail';
-import type { CertSource } from './options';
+import type { KeyprocConfig } from '../keyproc/config';
 
-export type { JailSpec };
+export type { JailSpec, KeyprocConfig };
 
 export interface NetprocConfig {
   engine: EngineConfig;
@@ -15,12 +15,6 @@ export interface NetprocConfig {
   handshakeTimeout: number;
   /** Seconds of network silence that end the connection (-t). */
   timeout: number;
-}
-
-export interface KeyprocConfig {
-  certs: CertSource[];
-  jail: JailSpec;
-  verbosity: number;
 }
 
 export function readChildConfig<T>(): T {

@@ -3,9 +3,9 @@
 // (-fcert.pem) or the next word, options end at the first word that is not an
 // option or at "--"/"-". Everything after is prog and its arguments.
 
-export class UsageError extends Error {}
+import type { CertSource } from '../keyproc/paths';
 
-export type CertSource = { kind: 'file' | 'dir'; path: string };
+export class UsageError extends Error {}
 
 export interface Options {
   verbosity: number;
