@@ -9,6 +9,8 @@
 // -v log equals the multiset of (suite, group, sni) we asked for, so even
 // curl (which does not print the group) is checked for the group.
 import t, { type Test } from 'tap';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { leafCert, type KeyType, type LeafCert } from '../lib/certs';
 import { curlClient, gnutlsClient, nodeTlsConnect, opensslClient, type ClientResult } from '../lib/clients';
@@ -191,6 +193,42 @@ if (missing) {
       t.notOk(negSuite.timedOut, 'and fails fast');
     });
   }
+  t.test('-c order, -s/-S preference, HelloRetryRequest', async (t) => {
+    const cert = leafCert('p256', ['localhost']);
+    const suite = (r: ClientResult) => `${r.code} ${r.cipher}`;
+    // -c lists the suites and their order; -s (default) follows it.
+    const s = await serve(t, 'tcpserver', ours(['-c', 'AES_128_GCM_SHA256', '-c', 'AES_256_GCM_SHA384', '-f', cert.pem, 'cat']));
+    const all = await opensslClient({ port: s.port, caFile: cert.caCert, tls: '1.3',
+      ciphersuites: 'TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256', input: 'a', until: 'a' });
+    t.equal(suite(all), '0 TLS_AES_128_GCM_SHA256', 'server order: the first -c');
+    const cha = await opensslClient({ port: s.port, caFile: cert.caCert, tls: '1.3', ciphersuites: 'TLS_CHACHA20_POLY1305_SHA256', input: 'a', until: 'a', timeoutMs: 8000 });
+    t.not(cha.code, 0, 'a suite not in -c is refused');
+    t.notOk(cha.timedOut);
+    const S = await serve(t, 'tcpserver', ours(['-S', '-f', cert.pem, 'cat']));
+    for (const order of ['TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256',
+      'TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256']) {
+      const r = await opensslClient({ port: S.port, caFile: cert.caCert, tls: '1.3', ciphersuites: order, input: 'a', until: 'a' });
+      t.equal(suite(r), `0 ${order.split(':')[0]}`, `-S: the client's first (${order})`);
+    }
+    const def = await serve(t, 'tcpserver', ours(['-f', cert.pem, 'cat']));
+    const r = await opensslClient({ port: def.port, caFile: cert.caCert, tls: '1.3', ciphersuites: 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384', input: 'a', until: 'a' });
+    t.equal(suite(r), '0 TLS_AES_256_GCM_SHA384', 'default -s: our order (CHACHA20, AES-256, AES-128) wins');
+    // HRR: openssl sends a key share for its first group only.
+    const msgFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'matrix-hrr-')), 'msg');
+    t.teardown(() => fs.rmSync(path.dirname(msgFile), { recursive: true, force: true }));
+    const nist = await serve(t, 'tcpserver', ours(['-v', '-e', 'secp384r1', '-f', cert.pem, 'cat']));
+    const h = await opensslClient({ port: nist.port, caFile: cert.caCert, tls: '1.3', groups: 'X25519:P-256:P-384', input: 'hrr\n', until: 'hrr\n', extra: ['-msg', '-msgfile', msgFile] });
+    t.equal(h.code, 0, describe(h));
+    t.equal(h.data, 'hrr\n', 'data after the retry');
+    t.equal(/Server Temp Key: ([^\n]+)/.exec(h.err)?.[1], 'ECDH, secp384r1, 384 bits', 'P-384 after HelloRetryRequest');
+    t.equal((fs.readFileSync(msgFile, 'utf8').match(/>>> TLS 1\.3, Handshake \[length [0-9a-f]+\], ClientHello/g) ?? []).length, 2, 'two ClientHellos (HRR happened)');
+    const g = await gnutlsClient({ port: nist.port, caFile: cert.caCert,
+      priority: 'NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP384R1', input: 'g\n', until: 'g\n' });
+    t.equal(g.code, 0, describe(g));
+    t.equal(g.group, 'SECP384R1', 'gnutls after HRR');
+    t.equal(g.data, 'g\n');
+  });
+
   t.test('coverage of the matrix', async (t) => {
     t.equal(n, CERTS.length * SUITES.length * GROUPS.length * 2, 'every combination twice');
     for (const c of CLIENTS) t.ok(perClient[c] >= 25, `${c}: ${perClient[c]} connections`);
