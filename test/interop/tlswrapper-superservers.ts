@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { leafCert } from '../lib/certs';
-import { curlClient, nodeTlsConnect, nodeTlsEcho, opensslClient } from '../lib/clients';
+import { curlClient, nodeTlsConnect, nodeTlsEcho, opensslClient, progs } from '../lib/clients';
 import { connections } from '../lib/procs';
 import { NO_TAP_LOADER, TLSWRAPPER, ours } from '../lib/ours';
 import { describe, repoRoot, waitFor } from '../lib/sh';
@@ -65,6 +65,24 @@ for (const kind of SUPER_SERVERS) {
     t.match(echo.output(), /^tlswrapper: info: handshake done: TLSv1\.3 TLS_CHACHA20_POLY1305_SHA256 secp256r1 sni=localhost$/m, 'log line (node)');
     t.match(http.output(), /^tlswrapper: info: handshake done: TLSv1\.3 TLS_AES_256_GCM_SHA384 x25519 sni=localhost$/m, 'log line (curl)');
     t.notMatch(echo.output() + http.output(), NO_STACK, 'no stack trace');
+
+    // prog's environment: the super-server's and ours, minus NODE_OPTIONS, plus SSL_*.
+    const envArgv = ['/usr/bin/env', 'NODE_OPTIONS=--max-old-space-size=256', 'SSL_TLS_SNI_SERVERNAME=spoofed', 'FOO=bar baz',
+      TLSWRAPPER, '-f', cert.pem, progs.env];
+    const envS = await serve(t, kind, envArgv);
+    for (const sni of ['ss.test', null]) {
+      const e = await nodeTlsConnect({ port: envS.port, caFile: sni ? cert.caCert : undefined, servername: sni ?? '', tls: '1.3' });
+      const env = (await e.readToClose()).toString().split('\n');
+      t.ok(env.includes('SSL_PROTOCOL=TLSv1.3'), `${sni ?? 'no SNI'}: SSL_PROTOCOL`);
+      t.ok(env.includes('SSL_CIPHER=TLS_CHACHA20_POLY1305_SHA256'), 'SSL_CIPHER');
+      t.same(env.filter((l) => l.startsWith('SSL_TLS_SNI_SERVERNAME=')), sni ? [`SSL_TLS_SNI_SERVERNAME=${sni}`] : [],
+        sni ? 'SSL_TLS_SNI_SERVERNAME is the client\'s name' : 'no SNI: SSL_TLS_SNI_SERVERNAME unset (not the inherited one)');
+      t.same(env.filter((l) => l.startsWith('NODE_OPTIONS=')), [], 'no NODE_OPTIONS');
+      t.ok(env.includes('FOO=bar baz'), 'the rest of the environment is passed on');
+      // What each super-server itself sets reaches prog too.
+      if (kind === 'tcpserver') t.ok(env.includes('TCPREMOTEIP=127.0.0.1'), 'tcpserver\'s TCPREMOTEIP reaches prog');
+      if (kind === 'tcpsvd') t.ok(env.some((l) => /^TCPREMOTEADDR=127\.0\.0\.1:\d+$/.test(l)), 'tcpsvd\'s TCPREMOTEADDR reaches prog');
+    }
 
     // Eight connections at once, each held open until all are up: eight
     // connections' process sets under the super-server, each echoing its own bytes.
