@@ -8,7 +8,9 @@ import { encodeFrame } from '../src/rpc/frame';
 import { TLS13 } from '../src/rpc/keyproto';
 import type { NetprocFds } from './fds';
 import { KeyClient, type KeyAnswer } from './keyclient';
+import { printable, validateServerName } from '../keyproc/name';
 import type { EngineEvent, ServerEngine } from './tls/api';
+import { Alert } from './tls/tables';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 111;
@@ -83,9 +85,17 @@ export class Session {
   private handle(events: EngineEvent[]): void {
     for (const ev of events) {
       switch (ev.type) {
-        case 'needCertificate':
+        case 'needCertificate': {
+          // keyproc checks the name again; this only spares it names that can't be hosts.
+          const name = validateServerName(ev.serverName ?? '');
+          if (!name.ok) {
+            this.log.debug(`SNI name '${printable(ev.serverName ?? '')}' refused: ${name.reason}`);
+            this.handle(this.engine.refuseCertificate(Alert.unrecognizedName));
+            return;
+          }
           this.key.select({ version: TLS13, serverName: ev.serverName ?? '', schemes: ev.signatureSchemes });
           break;
+        }
         case 'needSignature':
           this.key.sign13(ev.transcriptHash);
           break;

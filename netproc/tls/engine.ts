@@ -93,7 +93,7 @@ interface Handshake {
 }
 
 function nameOf(bytes: Uint8Array | null): string | null {
-  // parseServerName allows printable ASCII only, so latin1 is exact.
+  // latin1: one char per byte, so every byte (a NUL, a slash) stays visible to the name checks.
   return bytes ? Buffer.from(bytes).toString('latin1') : null;
 }
 

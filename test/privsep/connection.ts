@@ -98,9 +98,8 @@ for (const keyType of ['p256', 'rsa2048'] as const) {
       t.ok(found.bytesRead > 1 << 20, `${who}: searched ${found.bytesRead} bytes of memory`);
       t.same(found.hits, [], `${who}: no private key bytes in memory`);
     }
-    // The search can find what is there: the leaf certificate, which netproc must hold.
-    const leafDer = Buffer.from(fs.readFileSync(cert.certFile, 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64');
-    t.ok(searchMemory(netproc.pid, [leafDer]).hits.length > 0, 'positive control: the certificate is found in netproc');
+    // That the search finds key bytes where they are is shown by the positive
+    // control below (netproc need not keep anything, not even the certificate).
 
     s.end();
     t.equal((await run.exit).code, 0, 'cat exits 0, so does tlswrapper');
