@@ -14,7 +14,7 @@ import * as tls from 'node:tls';
 import { leafCert } from '../lib/certs';
 import { nodeTlsConnect, opensslClient } from '../lib/clients';
 import { ours } from '../lib/ours';
-import { describe, run } from '../lib/sh';
+import { describe, run, waitFor } from '../lib/sh';
 import { serve, superServerMissing } from '../lib/superserver';
 
 t.setTimeout(280000);
@@ -234,6 +234,54 @@ t.test('under tcpserver', { skip: missing ?? false }, async (t) => {
     const n = await nodeTlsConnect({ port: s.port, caFile: cert.caCert, tls: '1.3' });
     const got = await n.readToClose();
     t.equal(got.toString(), 'hi\n');
+  });
+
+  await t.test('half-close, then 20 MB from prog after EOF', async (t) => {
+    const s = await serve(t, 'tcpserver', ours(['-f', cert.pem, 'sh', '-c', 'cat >/dev/null; head -c 20000000 /dev/zero; echo end']));
+    const c = await nodeTlsConnect({ port: s.port, caFile: cert.caCert, tls: '1.3' });
+    await c.send('go');
+    const all = await c.endAndReadAll(30000);
+    t.equal(all.length, 20000004, 'every byte after our close_notify');
+    t.equal(all.subarray(-4).toString(), 'end\n');
+  });
+
+  await t.test('prog closes its stdout but keeps running: the client gets close_notify at once', async (t) => {
+    const s = await serve(t, 'tcpserver', ours(['-f', cert.pem, 'sh', '-c', 'echo bye; exec >&-; sleep 3']));
+    const c = await nodeTlsConnect({ port: s.port, caFile: cert.caCert, tls: '1.3' });
+    const t0 = Date.now();
+    await new Promise<void>((r) => c.socket.once('end', () => r()));
+    t.equal(c.received().toString(), 'bye\n');
+    t.ok(Date.now() - t0 < 2000, `end after ${Date.now() - t0} ms, not when prog exits`);
+    c.destroy();
+  });
+
+  await t.test('TCP FIN without close_notify: nothing hangs', async (t) => {
+    const s = await serve(t, 'tcpserver', ours(['-vv', '-f', cert.pem, 'sh', '-c', 'wc -c | tr -d " "']));
+    // A TCP relay between the Node client and the server, so the client's TCP
+    // write side can be shut down without a close_notify record.
+    let upstream!: net.Socket;
+    let serverEnded = 0;
+    const relay = net.createServer((down) => {
+      upstream = net.connect(s.port, '127.0.0.1');
+      down.pipe(upstream, { end: false });
+      upstream.pipe(down);
+      upstream.on('end', () => { serverEnded = Date.now(); });
+      down.on('error', () => {}); upstream.on('error', () => {});
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    t.teardown(() => relay.close());
+    const c = await nodeTlsConnect({ port: (relay.address() as net.AddressInfo).port, caFile: cert.caCert, tls: '1.3' });
+    await c.send('12345');
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    upstream.end(); // FIN, no close_notify
+    await waitFor(() => serverEnded > 0, 6000);
+    t.ok(serverEnded > 0 && serverEnded - t0 < 4000, `the server ended the connection ${serverEnded ? serverEnded - t0 : '>6000'} ms after the FIN`);
+    await waitFor(() => /without close_notify/.test(s.output()), 3000);
+    t.match(s.output(), /^tlswrapper: netproc: debug: client closed the connection without close_notify$/m, 'said so at -vv');
+    t.comment(`client got ${JSON.stringify(c.received().toString())} (prog saw EOF)`);
+    t.notMatch(s.output(), NO_STACK);
+    c.destroy();
   });
 
   await t.test('prog reading nothing and writing a lot, then exiting', async (t) => {
