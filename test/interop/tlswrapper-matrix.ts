@@ -9,7 +9,9 @@
 // -v log equals the multiset of (suite, group, sni) we asked for, so even
 // curl (which does not print the group) is checked for the group.
 import t, { type Test } from 'tap';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { leafCert, type KeyType, type LeafCert } from '../lib/certs';
@@ -227,6 +229,90 @@ if (missing) {
     t.equal(g.code, 0, describe(g));
     t.equal(g.group, 'SECP384R1', 'gnutls after HRR');
     t.equal(g.data, 'g\n');
+  });
+
+  t.test('hand-built ClientHellos: GREASE, padding, fragmented records, byte-by-byte', async (t) => {
+    const cert = leafCert('p256', ['localhost']);
+    const s = await serve(t, 'tcpserver', ours(['-vv', '-f', cert.pem, 'cat']));
+    const u16 = (n: number) => Buffer.from([n >> 8, n & 255]);
+    const ext = (type: number, body: Buffer) => Buffer.concat([u16(type), u16(body.length), body]);
+    const hello = (grease: boolean, padTo = 0) => {
+      const pub = crypto.generateKeyPairSync('x25519').publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+      const G = grease ? [0x0a0a, 0x1a1a, 0x2a2a, 0x3a3a, 0x4a4a] : [];
+      const list = (xs: number[]) => Buffer.concat([u16(xs.length * 2), ...xs.map(u16)]);
+      const shares = Buffer.concat([...(grease ? [u16(G[2]), u16(1), Buffer.from([0])] : []), u16(0x1d), u16(32), pub]);
+      const name = Buffer.from('localhost');
+      let exts = Buffer.concat([
+        ...(grease ? [ext(G[0], Buffer.alloc(0))] : []),
+        ext(0, Buffer.concat([u16(name.length + 3), Buffer.from([0]), u16(name.length), name])),
+        ext(23, Buffer.alloc(0)), ext(65281, Buffer.from([0])), // extended_master_secret, renegotiation_info
+        ext(10, list([...G.slice(2, 3), 0x1d, 0x17, 0x18])),
+        ext(11, Buffer.from([1, 0])), // ec_point_formats
+        ext(35, Buffer.alloc(0)), // session_ticket
+        ext(16, Buffer.from([0, 12, 2, 0x68, 0x32, 8, ...Buffer.from('http/1.1')])), // ALPN h2, http/1.1
+        ext(5, Buffer.from([1, 0, 0, 0, 0])), // status_request
+        ext(13, list([0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601])),
+        ext(18, Buffer.alloc(0)), // signed_certificate_timestamp
+        ext(51, Buffer.concat([u16(shares.length), shares])),
+        ext(45, Buffer.from([1, 1])), // psk_key_exchange_modes
+        ext(43, Buffer.concat([Buffer.from([grease ? 6 : 4]), ...(grease ? [u16(G[3])] : []), u16(0x0304), u16(0x0303)])),
+        ext(27, Buffer.from([2, 0, 2])), // compress_certificate (brotli)
+        ...(grease ? [ext(G[4], Buffer.from([0]))] : []),
+      ]);
+      const suites = list([...G.slice(1, 2), 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xcca9]);
+      const head = () => Buffer.concat([Buffer.from([3, 3]), crypto.randomBytes(32), Buffer.from([32]), crypto.randomBytes(32), suites, Buffer.from([1, 0])]);
+      const h0 = head();
+      if (padTo) {
+        const have = 4 + h0.length + 2 + exts.length + 4;
+        exts = Buffer.concat([exts, ext(21, Buffer.alloc(Math.max(0, padTo - have)))]);
+      }
+      const body = Buffer.concat([h0, u16(exts.length), exts]);
+      return Buffer.concat([Buffer.from([1, 0, body.length >> 8, body.length & 255]), body]);
+    };
+    const records = (hs: Buffer, size: number) => {
+      const out: Buffer[] = [];
+      for (let i = 0; i < hs.length; i += size) {
+        const part = hs.subarray(i, i + size);
+        out.push(Buffer.from([0x16, 3, 1]), u16(part.length), part);
+      }
+      return Buffer.concat(out);
+    };
+    /** Send `bytes` (in `chunks` TCP writes, `gapMs` apart); resolve with the server's first record. */
+    const firstRecord = (bytes: Buffer, chunks = 1, gapMs = 0) => new Promise<Buffer>((resolve) => {
+      const sock = net.connect(s.port, '127.0.0.1');
+      let got = Buffer.alloc(0);
+      const tm = setTimeout(() => { sock.destroy(); resolve(got); }, 10000);
+      sock.on('data', (d) => {
+        got = Buffer.concat([got, d]);
+        if (got.length >= 5 && got.length >= 5 + got.readUInt16BE(3)) { clearTimeout(tm); sock.destroy(); resolve(got.subarray(0, 5 + got.readUInt16BE(3))); }
+      });
+      sock.on('error', () => {});
+      sock.on('close', () => { clearTimeout(tm); resolve(got); });
+      (async () => {
+        const step = Math.ceil(bytes.length / chunks);
+        for (let i = 0; i < bytes.length; i += step) {
+          sock.write(bytes.subarray(i, i + step));
+          if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
+        }
+      })();
+    });
+    const serverHello = (t: Test, label: string, rec: Buffer) => {
+      t.equal(rec[0], 0x16, `${label}: a handshake record (${rec.subarray(0, 7).toString('hex')})`);
+      t.equal(rec[5], 2, `${label}: ServerHello`);
+      if (rec[5] !== 2) return;
+      const sidLen = rec[5 + 4 + 2 + 32];
+      const at = 5 + 4 + 2 + 32 + 1 + sidLen;
+      t.equal(rec.readUInt16BE(at), 0x1303, `${label}: TLS_CHACHA20_POLY1305_SHA256 (not GREASE, not TLS 1.2)`);
+      t.ok(rec.includes(Buffer.from([0, 43, 0, 2, 3, 4])), `${label}: supported_versions = TLS 1.3`);
+      t.ok(rec.includes(Buffer.from([0, 51, 0, 36, 0, 0x1d, 0, 32])), `${label}: key_share x25519`);
+    };
+    serverHello(t, 'browser-like with GREASE', await firstRecord(records(hello(true), 16384)));
+    serverHello(t, 'padded to 512 bytes', await firstRecord(records(hello(false, 512), 16384)));
+    serverHello(t, 'GREASE, padded to 1800 bytes', await firstRecord(records(hello(true, 1800), 16384)));
+    serverHello(t, 'in 7 records of 100 bytes', await firstRecord(records(hello(true), 100)));
+    serverHello(t, 'in one-byte records', await firstRecord(records(hello(false), 1)));
+    serverHello(t, 'one TCP write per byte, 2 ms apart', await firstRecord(records(hello(true), 16384), 10000, 2));
+    t.notMatch(s.output(), /\n\s+at .+:\d+:\d+|TypeError|RangeError/, 'no stack trace');
   });
 
   t.test('coverage of the matrix', async (t) => {
