@@ -163,6 +163,37 @@ t.test('timeouts', async (t) => {
     t.ok(r.client.ms >= 1900 && r.client.ms <= 4500, `closed ${r.client.ms} ms after connect`);
     t.notMatch(r.stderr, NO_STACK);
   });
+  await t.test('-T 2: a client trickling its ClientHello (a byte every 300 ms) is still cut at ~2 s', async (t) => {
+    const r = await direct(['-T', '2', '-t', '60', '-f', cert.pem, 'cat'], (port) => new Promise<{ ms: number }>((resolve) => {
+      const t0 = Date.now();
+      const sock = net.connect(port, '127.0.0.1');
+      const hello = Buffer.concat([Buffer.from([0x16, 3, 1, 0x01, 0x00, 0x01, 0x00, 0x00, 0xfc, 3, 3]), crypto.randomBytes(200)]);
+      let i = 0;
+      const tick = setInterval(() => { if (i < hello.length && !sock.destroyed) sock.write(hello.subarray(i, ++i)); }, 300);
+      sock.on('error', () => {});
+      sock.on('close', () => { clearInterval(tick); resolve({ ms: Date.now() - t0 }); });
+      setTimeout(() => sock.destroy(), 12000).unref();
+    }));
+    t.equal(r.code, 111, r.stderr);
+    t.ok(r.client.ms >= 1900 && r.client.ms <= 4500, `closed after ${r.client.ms} ms`);
+  });
+
+  await t.test('-t 2: a client that stops reading while prog floods is dropped too', async (t) => {
+    // The paused client cannot see the close (it reads nothing), so watch tlswrapper itself.
+    let sock: tls.TLSSocket | undefined;
+    const r = await direct(['-v', '-t', '2', '-f', cert.pem, 'sh', '-c', 'exec cat /dev/zero'], (port) => new Promise<boolean>((resolve) => {
+      sock = tls.connect({ port, host: '127.0.0.1', servername: 'localhost', ca: fs.readFileSync(cert.caCert), minVersion: 'TLSv1.3' });
+      sock.on('secureConnect', () => { sock!.pause(); resolve(true); }); // read nothing: the server's writes back up
+      sock.on('error', () => resolve(false));
+    }), 15000);
+    sock?.destroy();
+    t.ok(r.client, 'handshake done');
+    t.equal(r.signal, null, 'tlswrapper exited by itself (not killed by the test deadline)');
+    t.ok(r.ms <= 6500, `tlswrapper exited ${r.ms} ms after connect (-t 2, then at most 2 s to flush)`);
+    t.match(r.stderr, /^tlswrapper: netproc: info: network timeout$/m, 'network timeout logged at -v');
+    t.equal(r.code, 111, 'prog (cat, killed by SIGPIPE) → 111');
+  });
+
   await t.test('-t 2: traffic keeps the connection alive past 2 s', async (t) => {
     const r = await direct(['-t', '2', '-f', cert.pem, 'cat'], (port) => tlsClient(port, (s) => {
       let n = 0;
