@@ -241,6 +241,37 @@ if (missing) {
     t.comment(s.output().split('\n').filter((l) => /keyproc: info|alert/.test(l)).join('\n'));
   });
 
+  t.test('bad PEM files: internal_error alert, one fatal line at the default level, nothing with -q', async (t) => {
+    const bad = path.join(P, 'bad'); fs.mkdirSync(bad, { mode: 0o755 });
+    const write = (name: string, text: string) => { fs.writeFileSync(path.join(bad, name), text); return path.join(bad, name); };
+    const cases: Array<[string, string, RegExp]> = [
+      ['missing', path.join(bad, 'missing.pem'), /\(ENOENT\)/],
+      ['key of another certificate', write('mismatch.pem', fs.readFileSync(two.keyFile, 'utf8') + fs.readFileSync(one.chainFile, 'utf8')), /does not match/],
+      ['no key', write('nokey.pem', fs.readFileSync(one.chainFile, 'utf8')), /no private key/],
+      ['no certificate', write('nocert.pem', fs.readFileSync(one.keyFile, 'utf8')), /no certificate/],
+      ['garbage', write('garbage.pem', 'garbage\n'), /\(.+\)/],
+      ['a directory', bad, /\(.+\)/],
+    ];
+    for (const [label, file, why] of cases) {
+      const s = await serve(t, 'tcpserver', ours(['-f', file, 'cat']));
+      const r = await opensslClient({ port: s.port, tls: '1.3', input: 'x', until: 'x', timeoutMs: 8000 });
+      t.equal(alertOf(r), 80, `${label}: internal_error alert`);
+      t.notOk(r.timedOut, `${label}: no hang`);
+      await waitFor(() => /fatal/.test(s.output()), 3000);
+      const lines = s.output().split('\n').filter(Boolean);
+      t.equal(lines.length, 1, `${label}: one line: ${JSON.stringify(s.output())}`);
+      t.match(lines[0] ?? '', /^tlswrapper: keyproc: fatal: unable to obtain certificate\(s\) from the PEM file '/, `${label}: names the file`);
+      t.match(lines[0] ?? '', why, `${label}: says why`);
+      t.notMatch(s.output(), NO_STACK);
+      await s.stop();
+    }
+    const q = await serve(t, 'tcpserver', ours(['-q', '-f', path.join(bad, 'missing.pem'), 'cat']));
+    const r = await opensslClient({ port: q.port, tls: '1.3', input: 'x', until: 'x', timeoutMs: 8000 });
+    t.equal(alertOf(r), 80);
+    await new Promise((res) => setTimeout(res, 500));
+    t.equal(q.output(), '', '-q: nothing at all');
+  });
+
   // The man page: a name that is not a plausible DNS name gets the
   // unrecognized_name alert and no file is opened. netproc refuses it before
   // asking keyproc; the alert follows ServerHello, so it is encrypted: openssl
