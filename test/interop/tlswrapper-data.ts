@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { leafCert } from '../lib/certs';
-import { nodeTlsConnect, opensslClient } from '../lib/clients';
+import { gnutlsClient, nodeTlsConnect, opensslClient, type ClientResult } from '../lib/clients';
 import { ours } from '../lib/ours';
 import { describe, run, waitFor } from '../lib/sh';
 import { serve, superServerMissing } from '../lib/superserver';
@@ -191,7 +191,8 @@ t.test('timeouts', async (t) => {
     t.equal(r.signal, null, 'tlswrapper exited by itself (not killed by the test deadline)');
     t.ok(r.ms <= 6500, `tlswrapper exited ${r.ms} ms after connect (-t 2, then at most 2 s to flush)`);
     t.match(r.stderr, /^tlswrapper: netproc: info: network timeout$/m, 'network timeout logged at -v');
-    t.equal(r.code, 111, 'prog (cat, killed by SIGPIPE) → 111');
+    // prog's fate (SIGPIPE → 111, or its own status on EPIPE) is prog's business.
+    t.ok(r.code !== null, `exit status ${r.code}`);
   });
 
   await t.test('-t 2: traffic keeps the connection alive past 2 s', async (t) => {
@@ -233,6 +234,24 @@ t.test('under tcpserver', { skip: missing ?? false }, async (t) => {
     t.equal(got, TOTAL, `received ${got} bytes`);
     t.equal(recv.digest('hex'), sent.digest('hex'), `sha256 of both directions equal (${secs.toFixed(1)} s, ${(2 * TOTAL / 1048576 / secs).toFixed(0)} MB/s both ways)`);
     c.destroy();
+  });
+
+  await t.test('2 MB through openssl (padded records, small records) and gnutls-cli', async (t) => {
+    const s = await serve(t, 'tcpserver', ours(['-f', cert.pem, 'cat']));
+    // Printable lines: s_client and gnutls-cli read their stdin as a stream of bytes either way.
+    const data = Buffer.from(Array.from({ length: 2 * 1024 * 1024 / 64 }, (_, i) => `${String(i).padStart(8, '0')} ${'abcdefghijklmnopqrstuvwxyz'.repeat(3).slice(0, 54)}\n`).join(''));
+    const variants: Array<[string, () => Promise<ClientResult>]> = [
+      ['openssl -record_padding 512', () => opensslClient({ port: s.port, caFile: cert.caCert, tls: '1.3', input: data, until: data.length, timeoutMs: 30000, extra: ['-record_padding', '512'] })],
+      ['openssl -max_send_frag 512', () => opensslClient({ port: s.port, caFile: cert.caCert, tls: '1.3', input: data, until: data.length, timeoutMs: 30000, extra: ['-max_send_frag', '512'] })],
+      // (not --recordsize=512: gnutls-cli then crawls at ~40 KB/s against openssl s_server too)
+      ['gnutls-cli', () => gnutlsClient({ port: s.port, caFile: cert.caCert, tls: '1.3', input: data, until: data.length, timeoutMs: 30000 })],
+    ];
+    for (const [label, go] of variants) {
+      const r = await go();
+      t.equal(r.code, 0, `${label}: ${describe(r).slice(0, 600)}`);
+      t.equal(r.stdout.length, data.length, `${label}: ${data.length} bytes back`);
+      t.ok(r.stdout.equals(data), `${label}: the same bytes`);
+    }
   });
 
   await t.test('half-close: client sends then close_notify; prog sees EOF and still answers', async (t) => {
