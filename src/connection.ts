@@ -1,14 +1,14 @@
 // One connection's processes, wired as DESIGN.md section 2 draws them:
 //
-//   keyproc  stdio: [rpc in (netproc writes), rpc out (netproc reads), stderr]
-//   netproc  stdio: [socket, socket, stderr, ctl, rpc to keyproc, rpc from keyproc, prog stdin, prog stdout]
+//   keyproc  stdio: [rpc in (netproc writes), rpc out (netproc reads), log pipe]
+//   netproc  stdio: [socket, socket, log pipe, ctl, rpc to keyproc, rpc from keyproc, prog stdin, prog stdout]
 //   prog     stdio: [the other end of netproc's fd 6, of fd 7, stderr]
 //
 // Node gives a child a duplicate of any stream passed in its stdio, so two
 // children end up joined by a socketpair with no process copying between them.
 // The entry keeps its own ends only until the second child has them.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { KeyprocConfig, NetprocConfig } from './config';
@@ -23,6 +23,8 @@ export interface Children {
   /** The entry's ends of prog's pipes, handed to prog once the handshake is done. */
   progIn: Socket;
   progOut: Socket;
+  /** Resolves once keyproc and netproc have closed their stderr (every log line relayed). */
+  logsDone: Promise<void>;
 }
 
 function startNode(script: string, config: object, stdio: Parameters<typeof spawn>[2]['stdio']): ChildProcess {
@@ -53,10 +55,12 @@ function releaseNetworkFds(): void {
 export function startChildren(keyConfig: KeyprocConfig, netConfig: NetprocConfig): Children {
   // All of this runs in one tick: no event-loop turn lets the entry read from
   // a pipe it is only holding for another process.
-  const keyproc = startNode('keyproc.js', keyConfig, ['pipe', 'pipe', 'inherit']);
+  // stderr through the entry: a jailed process has RLIMIT_FSIZE 0, so it could
+  // not write its log lines to a regular file (tcpserver ... 2>>log).
+  const keyproc = startNode('keyproc.js', keyConfig, ['pipe', 'pipe', 'pipe']);
   const [toKey, fromKey] = [keyproc.stdin as Socket, keyproc.stdout as Socket];
   stopReading(fromKey);
-  const netproc = startNode('netproc.js', netConfig, [0, 1, 'inherit', 'pipe', toKey, fromKey, 'pipe', 'pipe']);
+  const netproc = startNode('netproc.js', netConfig, [0, 1, 'pipe', 'pipe', toKey, fromKey, 'pipe', 'pipe']);
   toKey.destroy();
   fromKey.destroy();
   const pipes = netproc.stdio as unknown as Socket[];
@@ -64,5 +68,26 @@ export function startChildren(keyConfig: KeyprocConfig, netConfig: NetprocConfig
   stopReading(progIn);
   stopReading(progOut);
   releaseNetworkFds();
-  return { keyproc, netproc, ctl: pipes[3], progIn, progOut };
+  return {
+    keyproc,
+    netproc,
+    ctl: pipes[3],
+    progIn,
+    progOut,
+    logsDone: Promise.all([relayLog(keyproc.stderr as Socket), relayLog(netproc.stderr as Socket)]).then(() => {}),
+  };
+}
+
+/** Copy a child's log lines to our stderr; resolves when the child closed its end. */
+function relayLog(from: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    from.on('data', (chunk: Buffer) => {
+      try {
+        writeSync(2, chunk);
+      } catch {
+        // our stderr is gone: the lines have nowhere to go
+      }
+    });
+    from.on('close', () => resolve());
+  });
 }

@@ -108,7 +108,7 @@ function supervise(opts: Options, log: Logger, c: ReturnType<typeof startChildre
 
   // netproc's last control message may still be in flight when its exit is seen.
   const ctlClosed = new Promise<void>((resolve) => c.ctl.on('close', () => resolve()));
-  watch(c.keyproc, 'keyproc');
+  watch(c.keyproc, 'keyproc', undefined, c.logsDone);
   watch(c.netproc, 'netproc', () => {
     if (!prog) {
       // No handshake, no prog: nothing else should live on.
@@ -117,7 +117,7 @@ function supervise(opts: Options, log: Logger, c: ReturnType<typeof startChildre
       c.progIn.destroy();
       c.progOut.destroy();
     }
-  }, ctlClosed);
+  }, Promise.all([ctlClosed, c.logsDone]).then(() => {}));
 
   const frames = new FrameReader();
   c.ctl.on('data', (chunk: Buffer) => {

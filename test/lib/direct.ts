@@ -4,10 +4,7 @@
 // client end returned to the test.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
-import * as path from 'node:path';
-import { repoRoot } from './sh';
-
-export const tlswrapperBin = path.join(repoRoot, 'bin', 'tlswrapper');
+import { ours } from './ours';
 
 export interface DirectRun {
   /** The client end of the TCP connection: write raw bytes, or wrap it with tls.connect({socket}). */
@@ -32,9 +29,8 @@ export function runDirect(args: string[], opts: { env?: NodeJS.ProcessEnv; deadl
       server.once('connection', (sock) => {
         server.close();
         const started = Date.now();
-        // tap wraps spawn to put its loader into NODE_OPTIONS of every child;
-        // env -u takes it out again, so tlswrapper runs as it does in production.
-        const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', tlswrapperBin, ...args], {
+        const [command, ...argv] = ours(args);
+        const child = spawn(command, argv, {
           stdio: [sock, sock, 'pipe'],
           env: opts.env ?? process.env,
           detached: true,
