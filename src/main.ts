@@ -21,8 +21,7 @@ function configure(argv: string[]): { opts: Options; log: Logger } {
   } catch (e) {
     const log = createLogger(argv.includes('-q') ? 0 : 1);
     if (!(e instanceof UsageError)) throw e;
-    log.usage(USAGE);
-    log.fatal(e.message);
+    log.fatal(`${e.message} (usage: ${USAGE})`);
     process.exit(EXIT_USAGE);
   }
 }
