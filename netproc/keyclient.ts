@@ -2,7 +2,7 @@
 // checked against what was asked; anything else ends the connection.
 import type { Socket } from 'node:net';
 import { encodeFrame, FrameReader } from '../src/rpc/frame';
-import { decodeChain, decodeFail, encodeSelect, encodeSign13, KeyMsg, type ChainAnswer, type SelectRequest } from '../src/rpc/keyproto';
+import { decodeChain, decodeFail, encodeSelect, encodeSign12, encodeSign13, KeyMsg, type ChainAnswer, type SelectRequest, type Sign12Request } from '../src/rpc/keyproto';
 
 export type KeyAnswer =
   | { type: 'chain'; answer: ChainAnswer }
@@ -46,6 +46,11 @@ export class KeyClient {
   select(request: SelectRequest): void {
     this.expecting = 'chain';
     this.toKey.write(encodeFrame(KeyMsg.SELECT, encodeSelect(request)));
+  }
+
+  sign12(request: Sign12Request): void {
+    this.expecting = 'signature';
+    this.toKey.write(encodeFrame(KeyMsg.SIGN12, encodeSign12(request)));
   }
 
   sign13(transcriptHash: Uint8Array): void {

@@ -5,7 +5,6 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../src/log';
 import { CtlMsg, encodeHandshakeDone } from '../src/rpc/ctl';
 import { encodeFrame } from '../src/rpc/frame';
-import { TLS13 } from '../src/rpc/keyproto';
 import type { NetprocFds } from './fds';
 import { KeyClient, type KeyAnswer } from './keyclient';
 import { printable, validateServerName } from '../keyproc/name';
@@ -93,11 +92,14 @@ export class Session {
             this.handle(this.engine.refuseCertificate(Alert.unrecognizedName));
             return;
           }
-          this.key.select({ version: TLS13, serverName: ev.serverName ?? '', schemes: ev.signatureSchemes });
+          this.key.select({ version: ev.version, serverName: ev.serverName ?? '', schemes: ev.signatureSchemes, keyClasses: ev.keyClasses });
           break;
         }
         case 'needSignature':
           this.key.sign13(ev.transcriptHash);
+          break;
+        case 'needSignature12':
+          this.key.sign12(ev);
           break;
         case 'handshakeDone':
           clearTimeout(this.handshakeTimer);

@@ -6,6 +6,12 @@
 export interface EngineConfig {
   /** TLS 1.3 cipher suite codes (0x1301...), server preference first. */
   suites: number[];
+  /**
+   * TLS 1.2 (and 1.0/1.1) cipher suite codes, server preference first, ECDSA
+   * and RSA variants of each -c name side by side (0xcca9, 0xcca8, ...).
+   * Optional until the TLS 1.2 engine lands: absent means none.
+   */
+  suites12?: number[];
   /** Named group codes we accept (0x001d x25519, 0x0017 secp256r1, ...). */
   groups: number[];
   /** -s (true, default): our suite order wins; -S: the client's order wins. */
@@ -25,11 +31,23 @@ export interface HandshakeInfo {
   serverName: string | null;
 }
 
+/** Certificate key classes, as a TLS 1.2 suite constrains them (ECDHE_ECDSA: ec and ed25519; ECDHE_RSA: rsa). */
+export type KeyClass = 'ec' | 'rsa' | 'ed25519';
+
 export type EngineEvent =
-  /** Ask keyproc for a chain; the engine waits until provideCertificate/refuseCertificate. */
-  | { type: 'needCertificate'; serverName: string | null; signatureSchemes: number[] }
-  /** Ask keyproc for the one signature; the engine waits until provideSignature. */
+  /**
+   * Ask keyproc for a chain; the engine waits until provideCertificate/refuseCertificate.
+   * `version` is the negotiated one (0x0304, 0x0303, ...); `keyClasses` the key
+   * types the candidate suites allow, best first (TLS 1.3: all).
+   */
+  | { type: 'needCertificate'; version: number; serverName: string | null; signatureSchemes: number[]; keyClasses: KeyClass[] }
+  /** TLS 1.3: ask keyproc for the CertificateVerify signature over this transcript hash. */
   | { type: 'needSignature'; transcriptHash: Uint8Array }
+  /**
+   * TLS 1.2 and below: ask keyproc for the ServerKeyExchange signature; keyproc
+   * builds client_random | server_random | ServerECDHParams(group, publicKey) itself.
+   */
+  | { type: 'needSignature12'; clientRandom: Uint8Array; serverRandom: Uint8Array; group: number; publicKey: Uint8Array }
   | { type: 'handshakeDone'; info: HandshakeInfo }
   /** Decrypted application data for prog. */
   | { type: 'appData'; data: Uint8Array }

@@ -135,7 +135,7 @@ function startHandshake(
     schedule,
     secrets,
   };
-  conn.emit({ type: 'needCertificate', serverName: hs.serverName, signatureSchemes: hs.signatureSchemes });
+  conn.emit({ type: 'needCertificate', version: 0x0304, serverName: hs.serverName, signatureSchemes: hs.signatureSchemes, keyClasses: ['ec', 'ed25519', 'rsa'] });
   return new AwaitCertificate(hs);
 }
 

@@ -7,16 +7,29 @@ export const KeyMsg = {
   CHAIN: 2, // keyproc -> netproc: the chain and the scheme it will sign with
   FAIL: 3, // keyproc -> netproc: no chain; the alert to send
   SIGN13: 4, // netproc -> keyproc: transcript hash for the TLS 1.3 CertificateVerify
+  SIGN12: 5, // netproc -> keyproc: randoms, group and point for a TLS 1.2 ServerKeyExchange
   SIGNATURE: 6, // keyproc -> netproc: the one signature
 } as const;
 
-/** The only protocol versions keyproc knows how to build signed content for. */
 export const TLS13 = 0x0304;
+export const TLS12 = 0x0303;
+
+/** Key classes as bits of SELECT's mask: the TLS 1.2 suites on offer constrain them. */
+export const KEY_CLASS_BITS = { ec: 1, rsa: 2, ed25519: 4 } as const;
+export type KeyClassName = keyof typeof KEY_CLASS_BITS;
 
 export interface SelectRequest {
-  version: number; // 0x0304
+  version: number; // negotiated: 0x0304, 0x0303, 0x0302, 0x0301
   serverName: string; // '' when the client sent no SNI
   schemes: number[]; // client's signature_algorithms, in its order
+  keyClasses: KeyClassName[]; // which key types the candidate suites allow, best first
+}
+
+export interface Sign12Request {
+  clientRandom: Uint8Array; // 32 bytes
+  serverRandom: Uint8Array; // 32 bytes
+  group: number; // named group of the ephemeral key
+  publicKey: Uint8Array; // the server's ephemeral public point
 }
 
 export interface ChainAnswer {
@@ -27,10 +40,15 @@ export interface ChainAnswer {
 export function encodeSelect(r: SelectRequest): Uint8Array {
   const schemes = new ByteWriter();
   for (const s of r.schemes) schemes.u16(s);
+  let mask = 0;
+  for (const c of r.keyClasses) mask |= KEY_CLASS_BITS[c];
+  const order = new ByteWriter();
+  for (const c of r.keyClasses) order.u8(KEY_CLASS_BITS[c]);
   return new ByteWriter()
     .u16(r.version)
-    .vector(1, new TextEncoder().encode(r.serverName))
+    .vector(1, Buffer.from(r.serverName, 'latin1'))
     .vector(2, schemes.finish())
+    .vector(1, order.finish())
     .finish();
 }
 
@@ -39,13 +57,22 @@ export function decodeSelect(payload: Uint8Array): SelectRequest {
   const version = r.u16();
   const nameBytes = r.vector(1);
   const schemeBytes = r.vector(2);
+  const classBytes = r.vector(1);
   r.end();
   if (schemeBytes.length % 2 !== 0) throw new RangeError('odd signature scheme list');
   const s = new ByteReader(schemeBytes);
   const schemes: number[] = [];
   while (s.remaining) schemes.push(s.u16());
+  const byBit = new Map<number, KeyClassName>(Object.entries(KEY_CLASS_BITS).map(([name, bit]) => [bit, name as KeyClassName]));
+  const keyClasses: KeyClassName[] = [];
+  for (const bit of classBytes) {
+    const c = byBit.get(bit);
+    if (!c || keyClasses.includes(c)) throw new RangeError(`bad key class ${bit}`);
+    keyClasses.push(c);
+  }
+  if (keyClasses.length === 0) throw new RangeError('no key class');
   // latin1 keeps every byte visible to the name check (a NUL stays a NUL).
-  return { version, serverName: Buffer.from(nameBytes).toString('latin1'), schemes };
+  return { version, serverName: Buffer.from(nameBytes).toString('latin1'), schemes, keyClasses };
 }
 
 export function encodeChain(a: ChainAnswer): Uint8Array {
@@ -86,4 +113,20 @@ export function decodeSign13(payload: Uint8Array): Uint8Array {
   r.end();
   if (hash.length !== 32 && hash.length !== 48) throw new RangeError(`transcript hash of ${hash.length} bytes`);
   return hash;
+}
+
+export function encodeSign12(r: Sign12Request): Uint8Array {
+  return new ByteWriter().bytes(r.clientRandom).bytes(r.serverRandom).u16(r.group).vector(1, r.publicKey).finish();
+}
+
+/** keyproc checks the point's length against the group itself. */
+export function decodeSign12(payload: Uint8Array): Sign12Request {
+  const r = new ByteReader(payload);
+  const clientRandom = r.bytesOf(32);
+  const serverRandom = r.bytesOf(32);
+  const group = r.u16();
+  const publicKey = r.vector(1);
+  r.end();
+  if (publicKey.length === 0) throw new RangeError('empty public key');
+  return { clientRandom, serverRandom, group, publicKey };
 }

@@ -153,7 +153,7 @@ function startKeyproc(sources: Source[], opts: { verbosity?: number; config?: st
   };
 }
 
-const select = (serverName: string, schemes: number[], version = TLS13) => encodeSelect({ version, serverName, schemes });
+const select = (serverName: string, schemes: number[], version = TLS13) => encodeSelect({ version, serverName, schemes, keyClasses: ['ec', 'ed25519', 'rsa'] });
 
 function procLine(pid: number, file: string, field: string): string {
   return fs.readFileSync(`/proc/${pid}/${file}`, 'utf8').split('\n').find((l) => l.startsWith(field)) ?? '';
