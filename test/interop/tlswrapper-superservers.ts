@@ -1,28 +1,20 @@
 // Our tlswrapper under each real super-server (tcpserver, busybox tcpsvd,
 // systemd-socket-activate --inetd -a): the same round trips with openssl,
 // curl and Node, the -v log line reaching the super-server's stderr, and
-// concurrent connections. Then the files in examples/ run for real with our
-// bin/tlswrapper: the placeholders (/usr/local/bin/tlswrapper,
-// /etc/tlswrapper/cert.pem, /usr/local/sbin/prog, port 443 on all addresses)
-// replaced by a test certificate, a test prog and a free port on 127.0.0.1.
+// concurrent connections. (The command lines in examples/: examples.ts.)
 import t, { type Test } from 'tap';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { leafCert } from '../lib/certs';
 import { curlClient, nodeTlsConnect, nodeTlsEcho, opensslClient, progs } from '../lib/clients';
 import { connections } from '../lib/procs';
-import { NO_TAP_LOADER, TLSWRAPPER, ours } from '../lib/ours';
+import { TLSWRAPPER, ours } from '../lib/ours';
 import { describe, repoRoot, waitFor } from '../lib/sh';
-import { SUPER_SERVERS, busyboxPath, freePort, serve, startListener, superServerMissing, type SuperServer, type SuperServerKind } from '../lib/superserver';
+import { SUPER_SERVERS, serve, superServerMissing, type SuperServer } from '../lib/superserver';
 
 t.setTimeout(200000);
 const HTTP_ENV = path.join(repoRoot, 'test', 'lib', 'progs', 'http-tls-env.sh');
-const EX = path.join(repoRoot, 'examples');
 const NO_STACK = /\n\s+at .+:\d+:\d+|TypeError|RangeError|ReferenceError|node:internal|Node\.js v\d/;
 const cert = leafCert('p384', ['localhost', 'ss.test']);
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tlswrapper-ss-'));
-t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 async function roundTrips(t: Test, echo: SuperServer, http: SuperServer): Promise<void> {
   const o = await opensslClient({ port: echo.port, servername: 'ss.test', caFile: cert.caCert, tls: '1.3', input: `openssl via ${echo.kind}\n`, until: `openssl via ${echo.kind}\n` });
@@ -96,88 +88,3 @@ for (const kind of SUPER_SERVERS) {
     t.ok(gone, 'every connection\'s processes are gone after close_notify');
   });
 }
-
-// ------------------------------------------------------------ examples/
-
-/** The examples' placeholders → our binary, the test cert, a prog, 127.0.0.1:port. */
-function substitute(text: string, port: number, prog: string): string {
-  return text
-    .replaceAll('/usr/local/bin/tlswrapper', TLSWRAPPER)
-    .replaceAll('/etc/tlswrapper/cert.pem', cert.pem)
-    .replaceAll('/usr/local/sbin/prog', prog)
-    .replace(/ 0 443 /g, ` 127.0.0.1 ${port} `)
-    .replace(/-l 443 /g, `-l 127.0.0.1:${port} `)
-    .replace(/^ListenStream=443$/m, `ListenStream=127.0.0.1:${port}`)
-    .replace(/^exec busybox /m, `exec ${busyboxPath() ?? 'busybox'} `);
-}
-
-async function fetchThrough(t: Test, port: number, what: string): Promise<void> {
-  const r = await curlClient({ port, caFile: cert.caCert, tls: '1.3', urlPath: `/${what}` });
-  t.equal(r.code, 0, describe(r));
-  t.equal(r.data, `GET /${what} HTTP/1.1 proto=TLSv1.3 cipher=TLS_CHACHA20_POLY1305_SHA256 sni=localhost\n`, `${what}: served by our tlswrapper`);
-  t.equal(r.protocol, 'TLSv1.3');
-  const o = await opensslClient({ port, caFile: cert.caCert, tls: '1.3', input: 'GET /o HTTP/1.0\r\n\r\n' });
-  t.equal(o.code, 0, describe(o));
-  t.match(o.data, /GET \/o HTTP\/1\.0 proto=TLSv1\.3 /, `${what}: openssl too`);
-}
-
-const scripts: Array<[string, SuperServerKind]> = [
-  ['tcpserver.sh', 'tcpserver'], ['tcpsvd.sh', 'tcpsvd'], ['systemd-socket-activate.sh', 'systemd-socket-activate'],
-];
-for (const [file, kind] of scripts) {
-  t.test(`examples/${file} with our bin/tlswrapper`, { skip: superServerMissing(kind) ?? false }, async (t) => {
-    const port = await freePort();
-    const original = fs.readFileSync(path.join(EX, file), 'utf8');
-    t.match(original, /\/usr\/local\/bin\/tlswrapper -f \/etc\/tlswrapper\/cert\.pem \/usr\/local\/sbin\/prog$/m, 'the documented placeholders');
-    const text = substitute(original, port, HTTP_ENV);
-    const commands = text.split('\n').filter((l) => !l.startsWith('#')).join('\n').replaceAll(busyboxPath() ?? '\0', 'BUSYBOX');
-    t.notMatch(commands, /\/usr\/local\/|\/etc\/tlswrapper| 443\b/, 'every placeholder replaced');
-    const script = path.join(tmp, file);
-    fs.writeFileSync(script, text);
-    // The script runs as written (sh, exec the super-server); only tap's loader is kept out.
-    const s = await startListener(kind, [...NO_TAP_LOADER, 'sh', script], '127.0.0.1', port);
-    if (typeof s === 'string') { t.fail(s); return; }
-    t.teardown(() => s.stop());
-    await fetchThrough(t, port, file);
-    t.notMatch(s.output(), NO_STACK);
-  });
-}
-
-t.test('examples/inetd.conf: each line\'s server and argv, under tcpserver', { skip: superServerMissing('tcpserver') ?? false }, async (t) => {
-  const text = substitute(fs.readFileSync(path.join(EX, 'inetd.conf'), 'utf8'), 0, HTTP_ENV);
-  // The active line and the commented -u variant.
-  const lines = text.split('\n').map((l) => l.replace(/^#(?=https\s)/, '')).filter((l) => /^https\s/.test(l));
-  t.equal(lines.length, 2, 'the line and its -u nobody variant');
-  for (const line of lines) {
-    // service socket-type protocol wait user server argv0 args...
-    const f = line.trim().split(/\s+/);
-    t.same(f.slice(0, 5), ['https', 'stream', 'tcp', 'nowait', 'root'], 'stream/tcp/nowait/root');
-    t.equal(f[5], TLSWRAPPER, 'server path');
-    t.equal(f[6], 'tlswrapper', 'argv[0]');
-    // inetd runs server with argv f[6..]; tcpserver can't set argv[0], so exec -a does.
-    const s = await serve(t, 'tcpserver', [...NO_TAP_LOADER, 'bash', '-c', 'exec -a "$0" "$@"', f[6], f[5], ...f.slice(7)]);
-    await fetchThrough(t, s.port, f.includes('-u') ? 'inetd-u' : 'inetd');
-    await s.stop();
-  }
-});
-
-t.test('examples/systemd: the socket + service pair, as systemd-socket-activate would run it', { skip: superServerMissing('systemd-socket-activate') ?? false }, async (t) => {
-  const sock = fs.readFileSync(path.join(EX, 'systemd', 'tlswrapper.socket'), 'utf8');
-  const svc = fs.readFileSync(path.join(EX, 'systemd', 'tlswrapper@.service'), 'utf8');
-  t.match(sock, /^ListenStream=443$/m);
-  t.match(sock, /^Accept=yes$/m, 'one service instance per connection');
-  t.match(svc, /^StandardInput=socket$/m);
-  t.match(svc, /^StandardOutput=socket$/m);
-  t.notMatch(svc, /^User=/m, 'runs as root (tlswrapper jails itself)');
-  const exec = /^ExecStart=(.*)$/m.exec(svc)?.[1];
-  t.ok(exec, 'ExecStart');
-  const port = await freePort();
-  const argv = substitute(exec!, port, HTTP_ENV).trim().split(/\s+/);
-  t.equal(argv[0], TLSWRAPPER);
-  const s = await startListener('systemd-socket-activate',
-    ['systemd-socket-activate', '--inetd', '-a', '-l', /^ListenStream=(.*)$/m.exec(substitute(sock, port, HTTP_ENV))![1], ...NO_TAP_LOADER, ...argv],
-    '127.0.0.1', port);
-  if (typeof s === 'string') { t.fail(s); return; }
-  t.teardown(() => s.stop());
-  await fetchThrough(t, port, 'systemd-units');
-});
