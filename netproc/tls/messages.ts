@@ -88,3 +88,60 @@ const SERVER_CV_CONTEXT = new TextEncoder().encode('TLS 1.3, server CertificateV
 export function serverCertificateVerifyContent(transcriptHash: Uint8Array): Uint8Array {
   return new ByteWriter().bytes(new Uint8Array(64).fill(0x20)).bytes(SERVER_CV_CONTEXT).u8(0).bytes(transcriptHash).finish();
 }
+
+// ---------------------------------------------------------------- TLS 1.2 (RFC 5246 7.4, RFC 8422 5.4)
+
+/** The TLS 1.2 ServerHello: no session id (no resumption), null compression, the extensions given. */
+export function serverHello12(random: Uint8Array, suite: number, extensions: [number, Uint8Array][]): Uint8Array {
+  const ext = new ByteWriter();
+  for (const [type, body] of extensions) extension(ext, type, body);
+  const w = new ByteWriter()
+    .u16(ProtocolVersion.tls12)
+    .bytes(random)
+    .vector(1, new Uint8Array(0)) // session_id: empty, we never resume
+    .u16(suite)
+    .u8(0); // compression_method: null
+  const exts = ext.finish();
+  if (exts.length > 0) w.vector(2, exts);
+  return handshakeMessage(HandshakeType.serverHello, w.finish());
+}
+
+/** TLS 1.2 Certificate: certificate_list only, no request context, no per-certificate extensions. */
+export function certificate12(chain: Uint8Array[]): Uint8Array {
+  const list = new ByteWriter();
+  for (const der of chain) list.vector(3, der);
+  return handshakeMessage(HandshakeType.certificate, new ByteWriter().vector(3, list.finish()).finish());
+}
+
+/** ServerECDHParams: curve_type named_curve (3), the group, the point (RFC 8422 5.4). */
+export function serverEcdhParams(group: number, publicKey: Uint8Array): Uint8Array {
+  return new ByteWriter().u8(3).u16(group).vector(1, publicKey).finish();
+}
+
+/**
+ * ServerKeyExchange = ServerECDHParams ‖ [scheme] ‖ signature; the scheme
+ * (SignatureAndHashAlgorithm) is there from TLS 1.2 on, pass null below.
+ */
+export function serverKeyExchange12(group: number, publicKey: Uint8Array, scheme: number | null, signature: Uint8Array): Uint8Array {
+  const w = new ByteWriter().bytes(serverEcdhParams(group, publicKey));
+  if (scheme !== null) w.u16(scheme);
+  w.vector(2, signature);
+  return handshakeMessage(HandshakeType.serverKeyExchange, w.finish());
+}
+
+export function serverHelloDone(): Uint8Array {
+  return handshakeMessage(HandshakeType.serverHelloDone, new Uint8Array(0));
+}
+
+/**
+ * What keyproc signs for SIGN12: client_random ‖ server_random ‖
+ * ServerECDHParams (RFC 8422 5.4). keyproc builds it itself; here for tests.
+ */
+export function serverKeyExchange12Content(
+  clientRandom: Uint8Array,
+  serverRandom: Uint8Array,
+  group: number,
+  publicKey: Uint8Array,
+): Uint8Array {
+  return new ByteWriter().bytes(clientRandom).bytes(serverRandom).bytes(serverEcdhParams(group, publicKey)).finish();
+}

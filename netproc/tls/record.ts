@@ -4,7 +4,7 @@
 
 import { createCipheriv, createDecipheriv, type CipherGCM, type DecipherGCM } from 'node:crypto';
 import { TlsAlert } from './errors';
-import { Alert, ContentType, Limits, type CipherSuite } from './tables';
+import { Alert, ContentType, Limits, type CipherSuite, type CipherSuite12 } from './tables';
 import type { TrafficKeys } from './keyschedule';
 
 const EMPTY = new Uint8Array(0);
@@ -97,6 +97,8 @@ const VALID_OUTER_TYPES = new Set<number>([
 /** Splits input into records; checks header sanity and length limits only. */
 export class Deframer {
   private q = new ByteQueue();
+  /** TLSCiphertext.length limit: 2^14 + 256, raised to 2^14 + 2048 once TLS 1.2 is chosen. */
+  maxLength: number = Limits.ciphertext;
 
   get buffered(): number {
     return this.q.length;
@@ -122,7 +124,7 @@ export class Deframer {
     // version other than 3 means this is not TLS at all.
     if (this.q.at(1) !== 0x03) throw new TlsAlert(Alert.decodeError, 'record version is not 3.x');
     const length = (this.q.at(3) << 8) | this.q.at(4);
-    if (length > Limits.ciphertext) throw new TlsAlert(Alert.recordOverflow, `record of ${length} bytes`);
+    if (length > this.maxLength) throw new TlsAlert(Alert.recordOverflow, `record of ${length} bytes`);
     if (this.q.length < 5 + length) return null;
     const header = this.q.take(5);
     const fragment = this.q.take(length);
@@ -170,8 +172,102 @@ function nonceFor(iv: Uint8Array, seq: number): Buffer {
   return nonce;
 }
 
+/** What the engine needs of one direction's record protection, whatever the version. */
+export interface Protection {
+  readonly sequence: number;
+  seal(type: number, content: Uint8Array): Uint8Array;
+  /** null when authentication fails. */
+  open(record: RawRecord): { type: number; content: Uint8Array } | null;
+}
+
+function seq64(seq: number): Uint8Array {
+  const b = Buffer.alloc(8);
+  b.writeUInt32BE(Math.floor(seq / 0x100000000), 0);
+  b.writeUInt32BE(seq >>> 0, 4);
+  return b;
+}
+
+/**
+ * TLS 1.2 AEAD records (RFC 5246 6.2.3.3): the outer content type is the real
+ * one, AAD = seq_num ‖ type ‖ version ‖ plaintext length. AES-GCM (RFC 5288):
+ * nonce = 4-byte salt ‖ 8-byte explicit part sent before the ciphertext (we
+ * send the sequence number); ChaCha20-Poly1305 (RFC 7905): nonce = iv XOR seq.
+ */
+export class RecordProtection12 implements Protection {
+  private seq = 0;
+
+  constructor(
+    readonly suite: CipherSuite12,
+    private readonly key: Uint8Array,
+    private readonly iv: Uint8Array,
+  ) {}
+
+  get sequence(): number {
+    return this.seq;
+  }
+
+  private nonce(explicit: Uint8Array | null, seq: number): Buffer {
+    if (this.suite.explicitNonceLength === 0) return nonceFor(this.iv, seq);
+    return Buffer.concat([this.iv, explicit ?? new Uint8Array(8)]);
+  }
+
+  private aad(seq: number, type: number, version: Uint8Array, length: number): Uint8Array {
+    const a = new Uint8Array(13);
+    a.set(seq64(seq), 0);
+    a[8] = type;
+    a[9] = version[0];
+    a[10] = version[1];
+    a[11] = (length >> 8) & 0xff;
+    a[12] = length & 0xff;
+    return a;
+  }
+
+  seal(type: number, content: Uint8Array): Uint8Array {
+    const seq = this.seq++;
+    const explicit = this.suite.explicitNonceLength > 0 ? seq64(seq) : new Uint8Array(0);
+    const length = explicit.length + content.length + this.suite.tagLength;
+    const header = recordHeader(type, length);
+    const cipher = SEALERS[this.suite.cipher](this.key, this.nonce(explicit, seq));
+    cipher.setAAD(this.aad(seq, type, header.subarray(1, 3), content.length));
+    const body = cipher.update(content);
+    const fin = cipher.final();
+    const out = new Uint8Array(5 + length);
+    out.set(header, 0);
+    out.set(explicit, 5);
+    let at = 5 + explicit.length;
+    out.set(body, at);
+    at += body.length;
+    out.set(fin, at);
+    at += fin.length;
+    out.set(cipher.getAuthTag(), at);
+    return out;
+  }
+
+  open(record: RawRecord): { type: number; content: Uint8Array } | null {
+    const e = this.suite.explicitNonceLength;
+    const tagLength = this.suite.tagLength;
+    const f = record.fragment;
+    if (f.length < e + tagLength) return null;
+    const explicit = f.subarray(0, e);
+    const body = f.subarray(e, f.length - tagLength);
+    const tag = f.subarray(f.length - tagLength);
+    const decipher = OPENERS[this.suite.cipher](this.key, this.nonce(explicit, this.seq));
+    decipher.setAAD(this.aad(this.seq, record.type, record.header.subarray(1, 3), body.length));
+    decipher.setAuthTag(tag);
+    let plain: Buffer;
+    try {
+      plain = Buffer.concat([decipher.update(body), decipher.final()]);
+    } catch {
+      return null;
+    }
+    this.seq++;
+    if (plain.length > Limits.plaintext) throw new TlsAlert(Alert.recordOverflow, `plaintext of ${plain.length} bytes`);
+    return { type: record.type, content: new Uint8Array(plain.buffer, plain.byteOffset, plain.length) };
+  }
+}
+
 /** One direction's AEAD state: keys and sequence number (RFC 8446 5.2, 5.3). */
-export class RecordProtection {
+export class RecordProtection implements Protection {
   private seq = 0;
 
   constructor(

@@ -10,16 +10,20 @@ export const ContentType = {
   applicationData: 23,
 } as const;
 
-/** Handshake message types (RFC 8446 4). */
+/** Handshake message types (RFC 8446 4; RFC 5246 7.4 for the TLS 1.2 ones). */
 export const HandshakeType = {
+  helloRequest: 0,
   clientHello: 1,
   serverHello: 2,
   newSessionTicket: 4,
   endOfEarlyData: 5,
   encryptedExtensions: 8,
   certificate: 11,
+  serverKeyExchange: 12,
   certificateRequest: 13,
+  serverHelloDone: 14,
   certificateVerify: 15,
+  clientKeyExchange: 16,
   finished: 20,
   keyUpdate: 24,
   messageHash: 254,
@@ -29,16 +33,22 @@ export const HandshakeType = {
 export const ExtensionType = {
   serverName: 0,
   supportedGroups: 10,
+  ecPointFormats: 11,
   signatureAlgorithms: 13,
+  extendedMasterSecret: 23,
+  sessionTicket: 35,
   earlyData: 42,
   preSharedKey: 41,
   supportedVersions: 43,
   cookie: 44,
   pskKeyExchangeModes: 45,
   keyShare: 51,
+  renegotiationInfo: 0xff01,
 } as const;
 
 export const ProtocolVersion = {
+  tls10: 0x0301,
+  tls11: 0x0302,
   tls12: 0x0303,
   tls13: 0x0304,
 } as const;
@@ -67,6 +77,7 @@ export const Alert = {
   internalError: 80,
   inappropriateFallback: 86,
   userCanceled: 90,
+  noRenegotiation: 100,
   missingExtension: 109,
   unsupportedExtension: 110,
   unrecognizedName: 112,
@@ -97,6 +108,7 @@ const alertNames = new Map<number, string>([
   [80, 'internal_error'],
   [86, 'inappropriate_fallback'],
   [90, 'user_canceled'],
+  [100, 'no_renegotiation'],
   [109, 'missing_extension'],
   [110, 'unsupported_extension'],
   [112, 'unrecognized_name'],
@@ -179,6 +191,115 @@ export function suiteByOptionName(name: string): CipherSuite | undefined {
   return suitesByOption.get(name.toLowerCase());
 }
 
+// ---------------------------------------------------------------- TLS 1.2 suites
+
+/** Cipher suite values that are signals, not suites. */
+export const SignalingSuite = {
+  /** RFC 5746 3.3: the client supports secure renegotiation (we echo an empty renegotiation_info). */
+  emptyRenegotiationInfo: 0x00ff,
+  /** RFC 7507: the client is retrying with a lower version than it supports. */
+  fallback: 0x5600,
+} as const;
+
+/**
+ * A TLS 1.2 ECDHE suite. Only AEADs: the record nonce is fixedIv ‖ explicit
+ * (AES-GCM, RFC 5288: 4 + 8 bytes, the explicit part sent in each record) or
+ * fixedIv XOR sequence (ChaCha20-Poly1305, RFC 7905: 12 bytes, nothing sent).
+ */
+export interface CipherSuite12 {
+  code: number;
+  /** IANA name, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256. */
+  ianaName: string;
+  /** OpenSSL name, as reported in HandshakeInfo.cipher: ECDHE-ECDSA-AES128-GCM-SHA256. */
+  name: string;
+  /** tlswrapper option name (-c), shared by the ECDSA and RSA variants. */
+  optionName: string;
+  /** Which certificates the suite's authentication allows. */
+  auth: 'ecdsa' | 'rsa';
+  cipher: 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305';
+  keyLength: number;
+  /** Implicit IV bytes from the key block: 4 (GCM salt) or 12 (ChaCha20). */
+  fixedIvLength: 4 | 12;
+  /** Nonce bytes sent in each record: 8 (GCM) or 0 (ChaCha20). */
+  explicitNonceLength: 8 | 0;
+  tagLength: 16;
+  /** PRF hash (and Finished transcript hash). */
+  hash: HashName;
+}
+
+function suite12(
+  code: number,
+  auth: 'ecdsa' | 'rsa',
+  ianaName: string,
+  name: string,
+  optionName: string,
+  cipher: CipherSuite12['cipher'],
+  hash: HashName,
+): CipherSuite12 {
+  const chacha = cipher === 'chacha20-poly1305';
+  return {
+    code,
+    ianaName,
+    name,
+    optionName,
+    auth,
+    cipher,
+    keyLength: cipher === 'aes-128-gcm' ? 16 : 32,
+    fixedIvLength: chacha ? 12 : 4,
+    explicitNonceLength: chacha ? 0 : 8,
+    tagLength: 16,
+    hash,
+  };
+}
+
+/** In tlswrapper's default preference order, ECDSA before RSA within each option name. */
+export const CIPHER_SUITES_12: readonly CipherSuite12[] = [
+  suite12(0xcca9, 'ecdsa', 'TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256', 'ECDHE-ECDSA-CHACHA20-POLY1305', 'CHACHA20_POLY1305_SHA256', 'chacha20-poly1305', 'sha256'),
+  suite12(0xcca8, 'rsa', 'TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256', 'ECDHE-RSA-CHACHA20-POLY1305', 'CHACHA20_POLY1305_SHA256', 'chacha20-poly1305', 'sha256'),
+  suite12(0xc02c, 'ecdsa', 'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'AES_256_GCM_SHA384', 'aes-256-gcm', 'sha384'),
+  suite12(0xc030, 'rsa', 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384', 'ECDHE-RSA-AES256-GCM-SHA384', 'AES_256_GCM_SHA384', 'aes-256-gcm', 'sha384'),
+  suite12(0xc02b, 'ecdsa', 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256', 'ECDHE-ECDSA-AES128-GCM-SHA256', 'AES_128_GCM_SHA256', 'aes-128-gcm', 'sha256'),
+  suite12(0xc02f, 'rsa', 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'AES_128_GCM_SHA256', 'aes-128-gcm', 'sha256'),
+];
+
+const suites12ByCode = new Map(CIPHER_SUITES_12.map((s) => [s.code, s]));
+
+export function suite12ByCode(code: number): CipherSuite12 | undefined {
+  return suites12ByCode.get(code);
+}
+
+/**
+ * Option name (case-insensitive, e.g. "AES_128_GCM_SHA256") → the TLS 1.2
+ * suite codes it stands for, ECDSA variant first; [] when the name has no
+ * TLS 1.2 suite we serve (the CBC names, for now).
+ */
+export function suites12ByOptionName(name: string): number[] {
+  const n = name.toLowerCase();
+  return CIPHER_SUITES_12.filter((s) => s.optionName.toLowerCase() === n).map((s) => s.code);
+}
+
+/** Key classes a TLS 1.2 suite's authentication allows (RFC 8422 5.1: ECDSA suites also take EdDSA). */
+export const KEY_CLASSES_BY_AUTH = {
+  ecdsa: ['ec', 'ed25519'],
+  rsa: ['rsa'],
+} as const;
+
+/** The key class a signature scheme's key belongs to, for matching a 1.2 suite. */
+export function keyClassOfScheme(code: number): 'ec' | 'rsa' | 'ed25519' | undefined {
+  const t = signatureSchemeByCode(code)?.keyType;
+  if (t === 'rsa' || t === 'rsa-pss') return 'rsa';
+  if (t === 'ec') return 'ec';
+  if (t === 'ed25519' || t === 'ed448') return 'ed25519';
+  return undefined;
+}
+
+/**
+ * RFC 8446 4.1.3: the last 8 bytes of ServerHello.random when a server that
+ * could do TLS 1.3 negotiates TLS 1.2 (…01) or below (…00).
+ */
+export const DOWNGRADE_TLS12 = Uint8Array.from([0x44, 0x4f, 0x57, 0x4e, 0x47, 0x52, 0x44, 0x01]);
+export const DOWNGRADE_TLS11 = Uint8Array.from([0x44, 0x4f, 0x57, 0x4e, 0x47, 0x52, 0x44, 0x00]);
+
 // ---------------------------------------------------------------- groups
 
 export interface NamedGroup {
@@ -260,6 +381,8 @@ export const Limits = {
   plaintext: 1 << 14,
   /** TLSCiphertext.length: 2^14 + 256. */
   ciphertext: (1 << 14) + 256,
+  /** TLSCiphertext.length in TLS 1.2 and below: 2^14 + 2048 (RFC 5246 6.2.3). */
+  ciphertext12: (1 << 14) + 2048,
   /** Largest handshake message we accept; a ClientHello is a few KiB at most. */
   handshakeMessage: 1 << 16,
 } as const;

@@ -1,0 +1,104 @@
+// The TLS 1.2 key schedule (RFC 5246 5, 6.3, 7.4.9; RFC 7627 for the
+// extended master secret) on node:crypto HMAC, and the buffered transcript
+// a TLS 1.2 handshake needs: its hash is only known once the suite is chosen,
+// which for us is after keyproc picked the certificate.
+
+import { createHash, createHmac } from 'node:crypto';
+import type { CipherSuite12, HashName } from './tables';
+
+const latin1 = (s: string) => Uint8Array.from(Buffer.from(s, 'latin1'));
+
+/** P_hash(secret, seed), `length` bytes (RFC 5246 5). */
+export function pHash(hash: HashName, secret: Uint8Array, seed: Uint8Array, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let a: Uint8Array = seed; // A(0)
+  let filled = 0;
+  while (filled < length) {
+    a = new Uint8Array(createHmac(hash, secret).update(a).digest()); // A(i)
+    const block = createHmac(hash, secret).update(a).update(seed).digest();
+    const n = Math.min(block.length, length - filled);
+    out.set(block.subarray(0, n), filled);
+    filled += n;
+  }
+  return out;
+}
+
+/** PRF(secret, label, seed) = P_<hash>(secret, label ‖ seed). */
+export function prf12(hash: HashName, secret: Uint8Array, label: string, seed: Uint8Array, length: number): Uint8Array {
+  const l = latin1(label);
+  const full = new Uint8Array(l.length + seed.length);
+  full.set(l, 0);
+  full.set(seed, l.length);
+  return pHash(hash, secret, full, length);
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+/**
+ * master_secret: with EMS, PRF(pms, "extended master secret", session_hash)
+ * where session_hash is the transcript hash through ClientKeyExchange
+ * (RFC 7627 4); without it, PRF(pms, "master secret", client_random ‖ server_random).
+ */
+export function masterSecret12(
+  hash: HashName,
+  preMaster: Uint8Array,
+  ems: { sessionHash: Uint8Array } | { clientRandom: Uint8Array; serverRandom: Uint8Array },
+): Uint8Array {
+  if ('sessionHash' in ems) return prf12(hash, preMaster, 'extended master secret', ems.sessionHash, 48);
+  return prf12(hash, preMaster, 'master secret', concat(ems.clientRandom, ems.serverRandom), 48);
+}
+
+export interface KeyBlock12 {
+  clientKey: Uint8Array;
+  serverKey: Uint8Array;
+  clientIv: Uint8Array;
+  serverIv: Uint8Array;
+}
+
+/** key_block = PRF(master, "key expansion", server_random ‖ client_random); AEADs have no MAC keys (RFC 5246 6.3). */
+export function keyBlock12(
+  suite: CipherSuite12,
+  master: Uint8Array,
+  clientRandom: Uint8Array,
+  serverRandom: Uint8Array,
+): KeyBlock12 {
+  const k = suite.keyLength;
+  const iv = suite.fixedIvLength;
+  const block = prf12(suite.hash, master, 'key expansion', concat(serverRandom, clientRandom), 2 * k + 2 * iv);
+  return {
+    clientKey: block.slice(0, k),
+    serverKey: block.slice(k, 2 * k),
+    clientIv: block.slice(2 * k, 2 * k + iv),
+    serverIv: block.slice(2 * k + iv, 2 * k + 2 * iv),
+  };
+}
+
+/** verify_data = PRF(master, "client finished" | "server finished", Hash(handshake messages))[0..12]. */
+export function finishedVerifyData12(
+  hash: HashName,
+  master: Uint8Array,
+  sender: 'client' | 'server',
+  transcriptHash: Uint8Array,
+): Uint8Array {
+  return prf12(hash, master, `${sender} finished`, transcriptHash, 12);
+}
+
+/** The handshake messages so far, kept whole until the hash is known. */
+export class Transcript12 {
+  private readonly messages: Uint8Array[] = [];
+
+  add(message: Uint8Array): void {
+    this.messages.push(message);
+  }
+
+  hash(hash: HashName): Uint8Array {
+    const h = createHash(hash);
+    for (const m of this.messages) h.update(m);
+    return new Uint8Array(h.digest());
+  }
+}
