@@ -17,6 +17,8 @@ export interface ClientHello {
   random: Uint8Array;
   sessionId: Uint8Array;
   cipherSuites: number[];
+  /** legacy_compression_methods as sent; must hold null (0). */
+  compressionMethods: Uint8Array;
   /** Extension bodies by type, in the order sent. */
   extensions: Map<number, Uint8Array>;
   /** SNI host_name bytes as sent (not case-folded), or null. */
@@ -135,6 +137,7 @@ export function parseClientHello(body: Uint8Array): ClientHello {
     random,
     sessionId,
     cipherSuites,
+    compressionMethods: compression,
     extensions,
     serverName: sni ? parseServerName(sni) : null,
     supportedVersions,

@@ -1,4 +1,4 @@
-// The sans-I/O TLS 1.3 server engine. The connection-wide parts (record
+// The sans-I/O TLS server engine: TLS 1.3 here, TLS 1.2 in handshake12.ts. The connection-wide parts (record
 // layer, keys, output, events) live in TlsServerEngine; each handshake step is
 // a small state object whose handle(msg) returns the next state, in the
 // manner of rustls. States that wait for keyproc take no input: records
@@ -9,12 +9,14 @@
 // (deframer, AEAD records, handshake reassembly), keyschedule.ts (HKDF, key
 // schedule, transcript), keyexchange.ts (x25519 / NIST ECDHE), clienthello.ts
 // (parser), selection.ts (version/suite/group choice, HRR checks),
-// messages.ts (server message builders), errors.ts (TlsAlert).
+// messages.ts (server message builders), errors.ts (TlsAlert), and for
+// TLS 1.2 handshake12.ts (states) and keyschedule12.ts (PRF, key block).
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { DecodeError } from '../../src/bytes';
 import type { EngineConfig, EngineEvent, HandshakeInfo, ServerEngine } from './api';
 import { parseClientHello, type ClientHello, type KeyShareEntry } from './clienthello';
+import { startTls12 } from './handshake12';
 import { TlsAlert } from './errors';
 import { newKeyShare } from './keyexchange';
 import {
@@ -26,14 +28,23 @@ import {
   type HandshakeSecrets,
 } from './keyschedule';
 import * as msgs from './messages';
-import { Deframer, HandshakeJoiner, plaintextRecord, RecordProtection, type HandshakeMessage, type RawRecord } from './record';
-import { checkSecondClientHello, select } from './selection';
+import {
+  Deframer,
+  HandshakeJoiner,
+  plaintextRecord,
+  RecordProtection,
+  type HandshakeMessage,
+  type Protection,
+  type RawRecord,
+} from './record';
+import { checkSecondClientHello, negotiateVersion, select } from './selection';
 import {
   Alert,
   alertName,
   ContentType,
   HandshakeType,
   Limits,
+  ProtocolVersion,
   signatureSchemeByCode,
   type CipherSuite,
   type NamedGroup,
@@ -53,7 +64,7 @@ export interface EngineTuning {
 }
 
 /** What a state may do to the connection. */
-interface Connection {
+export interface Connection {
   readonly cfg: EngineConfig;
   emit(e: EngineEvent): void;
   sendHandshake(message: Uint8Array): void;
@@ -68,13 +79,29 @@ interface Connection {
   handshakeComplete(info: HandshakeInfo): void;
   /** Answer to a KeyUpdate: rekey receiving; when asked, send ours and rekey sending. */
   peerKeyUpdate(updateRequested: boolean): void;
+
+  // TLS 1.2
+  /** TLS 1.2 was negotiated: record limits and ChangeCipherSpec rules change. */
+  enterTls12(): void;
+  setReadProtection(p: Protection): void;
+  setWriteProtection(p: Protection): void;
+  /** The real ChangeCipherSpec of TLS 1.2, under the current (null) write state. */
+  sendChangeCipherSpec(): void;
+  /** A warning-level alert; the connection goes on. */
+  sendWarning(code: number): void;
 }
 
-interface State {
+export interface State {
   readonly name: string;
   /** Waiting for the glue (keyproc): no input is processed. */
   readonly waiting: boolean;
   handle(conn: Connection, msg: HandshakeMessage): State;
+  /** Present on the states that wait for keyproc's SELECT answer. */
+  provideCertificate?(conn: Connection, chain: Uint8Array[], scheme: number): State;
+  /** Present on the states that wait for keyproc's signature. */
+  provideSignature?(conn: Connection, signature: Uint8Array): State;
+  /** TLS 1.2: present on the one state where the client's ChangeCipherSpec belongs. */
+  changeCipherSpec?(conn: Connection): State;
 }
 
 function unexpected(state: State, msg: HandshakeMessage): never {
@@ -146,6 +173,7 @@ class ExpectClientHello implements State {
   handle(conn: Connection, msg: HandshakeMessage): State {
     if (msg.type !== HandshakeType.clientHello) unexpected(this, msg);
     const ch = parseClientHello(msg.body);
+    if (negotiateVersion(conn.cfg, ch) === ProtocolVersion.tls12) return startTls12(conn, ch, msg.raw);
     const choice = select(conn.cfg, ch);
     if (choice.kind === 'retry') {
       // The transcript restarts from message_hash(ClientHello1) (RFC 8446 4.4.1).
@@ -194,7 +222,7 @@ class AwaitCertificate implements State {
     return unexpected(this, msg);
   }
 
-  provide(conn: Connection, chain: Uint8Array[], scheme: number): State {
+  provideCertificate(conn: Connection, chain: Uint8Array[], scheme: number): State {
     if (chain.length === 0 || chain.some((c) => c.length === 0)) {
       throw new TlsAlert(Alert.internalError, 'empty certificate chain from keyproc');
     }
@@ -224,7 +252,7 @@ class AwaitSignature implements State {
     return unexpected(this, msg);
   }
 
-  provide(conn: Connection, signature: Uint8Array): State {
+  provideSignature(conn: Connection, signature: Uint8Array): State {
     const { hs } = this;
     if (signature.length === 0) throw new TlsAlert(Alert.internalError, 'empty signature from keyproc');
     const cv = msgs.certificateVerify(this.scheme, signature);
@@ -290,13 +318,16 @@ class Traffic implements State {
 }
 
 interface Direction {
-  suite: CipherSuite;
-  secret: Uint8Array;
-  protection: RecordProtection;
+  protection: Protection;
+  /** TLS 1.3: the next generation's keys (KeyUpdate); null in TLS 1.2. */
+  next: (() => Direction) | null;
 }
 
 function direction(suite: CipherSuite, secret: Uint8Array): Direction {
-  return { suite, secret, protection: new RecordProtection(suite, trafficKeys(suite, secret)) };
+  return {
+    protection: new RecordProtection(suite, trafficKeys(suite, secret)),
+    next: () => direction(suite, nextTrafficSecret(suite, secret)),
+  };
 }
 
 class TlsServerEngine implements ServerEngine, Connection {
@@ -316,6 +347,8 @@ class TlsServerEngine implements ServerEngine, Connection {
   private dead = false;
   private peerClosed = false;
   private writeClosed = false;
+  /** TLS 1.2 was negotiated. */
+  private tls12 = false;
 
   private readonly keyUpdateAfter: number;
 
@@ -346,8 +379,8 @@ class TlsServerEngine implements ServerEngine, Connection {
   provideCertificate(chain: Uint8Array[], scheme: number): EngineEvent[] {
     return this.guard(() => {
       const s = this.state;
-      if (!(s instanceof AwaitCertificate)) throw new TlsAlert(Alert.internalError, `provideCertificate in ${s.name}`);
-      this.state = s.provide(this, chain, scheme);
+      if (!s.provideCertificate) throw new TlsAlert(Alert.internalError, `provideCertificate in ${s.name}`);
+      this.state = s.provideCertificate(this, chain, scheme);
       this.pump();
     });
   }
@@ -355,7 +388,7 @@ class TlsServerEngine implements ServerEngine, Connection {
   refuseCertificate(alert: number): EngineEvent[] {
     return this.guard(() => {
       const s = this.state;
-      if (!(s instanceof AwaitCertificate)) throw new TlsAlert(Alert.internalError, `refuseCertificate in ${s.name}`);
+      if (!s.provideCertificate) throw new TlsAlert(Alert.internalError, `refuseCertificate in ${s.name}`);
       // keyproc's code goes out as a fatal alert; anything that is not one becomes internal_error.
       const fatal = Number.isInteger(alert) && alert > 0 && alert < 256 && alert !== Alert.userCanceled;
       throw new TlsAlert(fatal ? alert : Alert.internalError, 'no certificate for this client');
@@ -365,8 +398,8 @@ class TlsServerEngine implements ServerEngine, Connection {
   provideSignature(signature: Uint8Array): EngineEvent[] {
     return this.guard(() => {
       const s = this.state;
-      if (!(s instanceof AwaitSignature)) throw new TlsAlert(Alert.internalError, `provideSignature in ${s.name}`);
-      this.state = s.provide(this, signature);
+      if (!s.provideSignature) throw new TlsAlert(Alert.internalError, `provideSignature in ${s.name}`);
+      this.state = s.provideSignature(this, signature);
       this.pump();
     });
   }
@@ -375,7 +408,7 @@ class TlsServerEngine implements ServerEngine, Connection {
     if (this.dead || this.writeClosed) return; // the connection is over; the glue learns it from events
     if (!this.complete || !this.write) throw new Error('sendAppData before handshakeDone');
     for (let at = 0; at < data.length; at += Limits.plaintext) {
-      if (this.write.protection.sequence >= this.keyUpdateAfter) this.updateWriteKeys();
+      if (this.write.next && this.write.protection.sequence >= this.keyUpdateAfter) this.updateWriteKeys();
       this.output.push(this.write.protection.seal(ContentType.applicationData, data.subarray(at, at + Limits.plaintext)));
     }
   }
@@ -438,19 +471,40 @@ class TlsServerEngine implements ServerEngine, Connection {
 
   peerKeyUpdate(updateRequested: boolean): void {
     const r = this.read;
-    if (!r) throw new TlsAlert(Alert.internalError, 'KeyUpdate without keys');
-    this.read = direction(r.suite, nextTrafficSecret(r.suite, r.secret));
+    if (!r?.next) throw new TlsAlert(Alert.internalError, 'KeyUpdate without keys');
+    this.read = r.next();
     // After close_notify we send nothing more, not even a KeyUpdate.
     if (updateRequested && !this.writeClosed) this.updateWriteKeys();
+  }
+
+  enterTls12(): void {
+    this.tls12 = true;
+    this.deframer.maxLength = Limits.ciphertext12;
+  }
+
+  setReadProtection(p: Protection): void {
+    this.read = { protection: p, next: null };
+  }
+
+  setWriteProtection(p: Protection): void {
+    this.write = { protection: p, next: null };
+  }
+
+  sendChangeCipherSpec(): void {
+    this.sendRecord(ContentType.changeCipherSpec, Uint8Array.of(1));
+  }
+
+  sendWarning(code: number): void {
+    this.sendRecord(ContentType.alert, Uint8Array.of(1, code));
   }
 
   // ------------------------------------------------------------ internals
 
   private updateWriteKeys(): void {
     const w = this.write;
-    if (!w) throw new TlsAlert(Alert.internalError, 'KeyUpdate without keys');
+    if (!w?.next) throw new TlsAlert(Alert.internalError, 'KeyUpdate without keys');
     this.sendHandshake(msgs.keyUpdate(msgs.KeyUpdateRequest.notRequested));
-    this.write = direction(w.suite, nextTrafficSecret(w.suite, w.secret));
+    this.write = w.next();
   }
 
   private sendRecord(type: number, content: Uint8Array): void {
@@ -506,7 +560,12 @@ class TlsServerEngine implements ServerEngine, Connection {
 
     let type = record.type;
     let content = record.fragment;
-    if (this.read && type === ContentType.applicationData) {
+    if (this.tls12 && this.read) {
+      // TLS 1.2 protects every record type under its own outer type.
+      const opened = this.read.protection.open(record);
+      if (!opened) throw new TlsAlert(Alert.badRecordMac, 'record does not decrypt');
+      content = opened.content;
+    } else if (this.read && type === ContentType.applicationData) {
       const opened = this.read.protection.open(record);
       if (!opened) {
         if (this.earlyDataBudget > 0 && this.earlyDataBudget >= record.fragment.length) {
@@ -551,6 +610,15 @@ class TlsServerEngine implements ServerEngine, Connection {
   }
 
   private handleCcs(content: Uint8Array): void {
+    if (this.tls12) {
+      // TLS 1.2: exactly one, unencrypted, right after ClientKeyExchange (RFC 5246 7.1).
+      if (content.length !== 1 || content[0] !== 1) throw new TlsAlert(Alert.unexpectedMessage, 'malformed ChangeCipherSpec');
+      if (this.joiner.pending) throw new TlsAlert(Alert.unexpectedMessage, 'ChangeCipherSpec inside a handshake message');
+      const s = this.state;
+      if (!s.changeCipherSpec || this.read) throw new TlsAlert(Alert.unexpectedMessage, `ChangeCipherSpec in state ${s.name}`);
+      this.state = s.changeCipherSpec(this);
+      return;
+    }
     // One dummy CCS may come between the first ClientHello and the client
     // Finished (RFC 8446 5, D.4); it is never encrypted and never counted.
     if (!this.sawClientHello || this.complete) throw new TlsAlert(Alert.unexpectedMessage, 'ChangeCipherSpec outside the handshake');

@@ -4,13 +4,52 @@
 import type { EngineConfig } from './api';
 import type { ClientHello, KeyShareEntry } from './clienthello';
 import { TlsAlert } from './errors';
-import { Alert, groupByCode, ProtocolVersion, suiteByCode, type CipherSuite, type NamedGroup } from './tables';
+import { Alert, groupByCode, ProtocolVersion, SignalingSuite, suiteByCode, type CipherSuite, type NamedGroup } from './tables';
 
 export type Selection =
   /** The client sent a usable key share: go on with a ServerHello. */
   | { kind: 'accept'; suite: CipherSuite; group: NamedGroup; share: KeyShareEntry }
   /** A common group exists but the client sent no share for it: HelloRetryRequest. */
   | { kind: 'retry'; suite: CipherSuite; group: NamedGroup };
+
+/** TLS 1.2 is on: the version range covers it and there is a 1.2 suite to serve. */
+export function tls12Enabled(cfg: EngineConfig): boolean {
+  return (cfg.suites12?.length ?? 0) > 0 && cfg.minVersion <= ProtocolVersion.tls12 && cfg.maxVersion >= ProtocolVersion.tls12;
+}
+
+export function tls13Enabled(cfg: EngineConfig): boolean {
+  return cfg.minVersion <= ProtocolVersion.tls13 && cfg.maxVersion >= ProtocolVersion.tls13;
+}
+
+/** The highest version the client announces: supported_versions (GREASE ignored) or legacy_version. */
+export function clientMaxVersion(ch: ClientHello): number {
+  if (!ch.supportedVersions) return ch.legacyVersion;
+  const known = ch.supportedVersions.filter((v) => v >= 0x0300 && v <= ProtocolVersion.tls13);
+  return known.length > 0 ? Math.max(...known) : 0;
+}
+
+/**
+ * The version to speak: TLS 1.3 whenever both sides can, else TLS 1.2 when
+ * both sides can. Anything else is answered as TLS 1.3 so that checkTls13
+ * raises the refusal (protocol_version and friends) as it always has.
+ * A TLS_FALLBACK_SCSV from a client below our best version is refused first
+ * (RFC 7507 3).
+ */
+export function negotiateVersion(cfg: EngineConfig, ch: ClientHello): number {
+  const ours = tls13Enabled(cfg) ? ProtocolVersion.tls13 : tls12Enabled(cfg) ? ProtocolVersion.tls12 : cfg.maxVersion;
+  const theirs = clientMaxVersion(ch);
+  if (ch.cipherSuites.includes(SignalingSuite.fallback) && theirs < ours) {
+    throw new TlsAlert(Alert.inappropriateFallback, 'TLS_FALLBACK_SCSV from a client below our highest version');
+  }
+  if (tls13Enabled(cfg) && ch.supportedVersions?.includes(ProtocolVersion.tls13)) return ProtocolVersion.tls13;
+  if (tls12Enabled(cfg)) {
+    const offers12 = ch.supportedVersions
+      ? ch.supportedVersions.includes(ProtocolVersion.tls12)
+      : ch.legacyVersion >= ProtocolVersion.tls12;
+    if (offers12) return ProtocolVersion.tls12;
+  }
+  return ProtocolVersion.tls13;
+}
 
 export function selectSuite(cfg: EngineConfig, offered: number[]): CipherSuite {
   // Server preference: walk our list; client preference: walk theirs.

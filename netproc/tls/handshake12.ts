@@ -1,0 +1,327 @@
+// The TLS 1.2 server handshake (RFC 5246 7.3, RFC 8422 ECDHE, RFC 7627
+// extended master secret, RFC 5746 renegotiation_info), as state objects in
+// the manner of engine.ts:
+//
+//   ExpectClientHello (engine.ts, shared) → needCertificate
+//   AwaitCertificate12 → needSignature12
+//   AwaitSignature12   → ServerHello, Certificate, ServerKeyExchange, ServerHelloDone
+//   ExpectClientKeyExchange12 → ExpectChangeCipherSpec12 → ExpectFinished12
+//   → ChangeCipherSpec, Finished → Traffic12
+//
+// Only ECDHE with AEAD suites; no resumption (empty session id, no tickets),
+// no compression, no renegotiation.
+
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { ByteReader, DecodeError } from '../../src/bytes';
+import type { KeyClass } from './api';
+import type { ClientHello } from './clienthello';
+import type { Connection, State } from './engine';
+import { TlsAlert } from './errors';
+import { newKeyShare, type KeyShare } from './keyexchange';
+import { finishedVerifyData12, keyBlock12, masterSecret12, Transcript12, type KeyBlock12 } from './keyschedule12';
+import * as msgs from './messages';
+import { RecordProtection12, type HandshakeMessage } from './record';
+import { tls13Enabled } from './selection';
+import {
+  Alert,
+  DOWNGRADE_TLS12,
+  ExtensionType,
+  groupByCode,
+  HandshakeType,
+  KEY_CLASSES_BY_AUTH,
+  keyClassOfScheme,
+  SignalingSuite,
+  signatureSchemeByCode,
+  suite12ByCode,
+  type CipherSuite12,
+  type NamedGroup,
+} from './tables';
+
+/** RFC 5246 7.4.1.4.1: without signature_algorithms, SHA-1 with the key's algorithm. */
+export const DEFAULT_SCHEMES_12 = [0x0201, 0x0203] as const;
+
+/** ClientHellos after the handshake we answer with no_renegotiation before giving up on the client. */
+const MAX_RENEGOTIATION_ATTEMPTS = 4;
+
+function unexpected(state: State, msg: HandshakeMessage): never {
+  throw new TlsAlert(Alert.unexpectedMessage, `handshake message ${msg.type} in state ${state.name}`);
+}
+
+/** What the TLS 1.2 states carry from step to step. */
+interface Hello12 {
+  clientRandom: Uint8Array;
+  serverRandom: Uint8Array;
+  /** Suites we could use, best first; the certificate decides among them. */
+  candidates: CipherSuite12[];
+  group: NamedGroup;
+  schemes: number[];
+  ems: boolean;
+  secureRenegotiation: boolean;
+  pointFormats: boolean;
+  serverName: string | null;
+  transcript: Transcript12;
+}
+
+function chooseSuites(cfg: Connection['cfg'], offered: number[]): CipherSuite12[] {
+  const ours = cfg.suites12 ?? [];
+  const order = cfg.serverPreference ? ours : offered.filter((c) => ours.includes(c));
+  const out: CipherSuite12[] = [];
+  for (const code of order) {
+    const suite = suite12ByCode(code);
+    if (suite && offered.includes(code) && !out.includes(suite)) out.push(suite);
+  }
+  return out;
+}
+
+function chooseGroup(cfg: Connection['cfg'], supported: number[] | null): NamedGroup | undefined {
+  // Without supported_groups (RFC 8422 4) we assume only secp256r1.
+  const theirs = supported ?? [0x0017];
+  for (const code of cfg.groups) {
+    const group = groupByCode(code);
+    if (group && theirs.includes(code)) return group;
+  }
+  return undefined;
+}
+
+function keyClassesOf(candidates: CipherSuite12[]): KeyClass[] {
+  const out: KeyClass[] = [];
+  for (const s of candidates) for (const k of KEY_CLASSES_BY_AUTH[s.auth]) if (!out.includes(k)) out.push(k);
+  return out;
+}
+
+/** The ClientHello chose TLS 1.2: check what 1.2 needs, ask for a certificate. */
+export function startTls12(conn: Connection, ch: ClientHello, rawClientHello: Uint8Array): State {
+  conn.enterTls12();
+  if (!ch.compressionMethods.includes(0)) {
+    throw new TlsAlert(Alert.illegalParameter, 'compression_methods without null');
+  }
+  // RFC 5746 3.6: an initial handshake carries an empty renegotiated_connection.
+  const ri = ch.extensions.get(ExtensionType.renegotiationInfo);
+  if (ri !== undefined && !(ri.length === 1 && ri[0] === 0)) {
+    throw new TlsAlert(Alert.handshakeFailure, 'renegotiation_info is not empty in an initial handshake');
+  }
+  const secureRenegotiation = ri !== undefined || ch.cipherSuites.includes(SignalingSuite.emptyRenegotiationInfo);
+
+  // RFC 8422 5.1.2: uncompressed points are mandatory.
+  const pf = ch.extensions.get(ExtensionType.ecPointFormats);
+  if (pf !== undefined) {
+    const r = new ByteReader(pf);
+    const formats = r.vector(1);
+    r.end();
+    if (formats.length === 0) throw new DecodeError('ec_point_formats: empty list');
+    if (!formats.includes(0)) throw new TlsAlert(Alert.illegalParameter, 'ec_point_formats without uncompressed');
+  }
+
+  const emsBody = ch.extensions.get(ExtensionType.extendedMasterSecret);
+  if (emsBody !== undefined && emsBody.length !== 0) throw new DecodeError('extended_master_secret: not empty');
+
+  const group = chooseGroup(conn.cfg, ch.supportedGroups);
+  if (!group) throw new TlsAlert(Alert.handshakeFailure, 'no key exchange group in common');
+  const candidates = chooseSuites(conn.cfg, ch.cipherSuites);
+  if (candidates.length === 0) throw new TlsAlert(Alert.handshakeFailure, 'no TLS 1.2 cipher suite in common');
+
+  const serverRandom = new Uint8Array(randomBytes(32));
+  // RFC 8446 4.1.3: a server that could have done TLS 1.3 says so.
+  if (tls13Enabled(conn.cfg)) serverRandom.set(DOWNGRADE_TLS12, 24);
+
+  const transcript = new Transcript12();
+  transcript.add(rawClientHello);
+  const hello: Hello12 = {
+    clientRandom: ch.random,
+    serverRandom,
+    candidates,
+    group,
+    schemes: ch.signatureSchemes ?? [...DEFAULT_SCHEMES_12],
+    ems: emsBody !== undefined,
+    secureRenegotiation,
+    pointFormats: pf !== undefined,
+    serverName: ch.serverName ? Buffer.from(ch.serverName).toString('latin1') : null,
+    transcript,
+  };
+  conn.emit({
+    type: 'needCertificate',
+    version: 0x0303,
+    serverName: hello.serverName,
+    signatureSchemes: hello.schemes,
+    keyClasses: keyClassesOf(candidates),
+  });
+  return new AwaitCertificate12(hello);
+}
+
+/** Waiting for keyproc's SELECT answer; the scheme's key type picks the suite. */
+class AwaitCertificate12 implements State {
+  readonly name = 'AwaitCertificate12';
+  readonly waiting = true;
+
+  constructor(private readonly hello: Hello12) {}
+
+  handle(_conn: Connection, msg: HandshakeMessage): State {
+    return unexpected(this, msg);
+  }
+
+  provideCertificate(conn: Connection, chain: Uint8Array[], scheme: number): State {
+    const h = this.hello;
+    if (chain.length === 0 || chain.some((c) => c.length === 0)) {
+      throw new TlsAlert(Alert.internalError, 'empty certificate chain from keyproc');
+    }
+    if (!signatureSchemeByCode(scheme) || !h.schemes.includes(scheme)) {
+      throw new TlsAlert(Alert.internalError, `keyproc chose signature scheme ${scheme} the client did not offer`);
+    }
+    const keyClass = keyClassOfScheme(scheme);
+    const suite = h.candidates.find((s) => keyClass !== undefined && (KEY_CLASSES_BY_AUTH[s.auth] as readonly string[]).includes(keyClass));
+    if (!suite) throw new TlsAlert(Alert.internalError, `keyproc's key (scheme ${scheme}) fits none of the candidate suites`);
+    const share = newKeyShare(h.group);
+    conn.emit({
+      type: 'needSignature12',
+      clientRandom: h.clientRandom,
+      serverRandom: h.serverRandom,
+      group: h.group.code,
+      publicKey: share.publicKey,
+    });
+    return new AwaitSignature12(h, suite, chain, scheme, share);
+  }
+}
+
+/** Waiting for keyproc's SIGN12 answer; then our whole first flight goes out. */
+class AwaitSignature12 implements State {
+  readonly name = 'AwaitSignature12';
+  readonly waiting = true;
+
+  constructor(
+    private readonly hello: Hello12,
+    private readonly suite: CipherSuite12,
+    private readonly chain: Uint8Array[],
+    private readonly scheme: number,
+    private readonly share: KeyShare,
+  ) {}
+
+  handle(_conn: Connection, msg: HandshakeMessage): State {
+    return unexpected(this, msg);
+  }
+
+  provideSignature(conn: Connection, signature: Uint8Array): State {
+    const h = this.hello;
+    if (signature.length === 0) throw new TlsAlert(Alert.internalError, 'empty signature from keyproc');
+    const ext: [number, Uint8Array][] = [];
+    if (h.secureRenegotiation) ext.push([ExtensionType.renegotiationInfo, Uint8Array.of(0)]);
+    if (h.ems) ext.push([ExtensionType.extendedMasterSecret, new Uint8Array(0)]);
+    if (h.pointFormats) ext.push([ExtensionType.ecPointFormats, Uint8Array.of(1, 0)]);
+    if (h.serverName !== null) ext.push([ExtensionType.serverName, new Uint8Array(0)]);
+    const flight = [
+      msgs.serverHello12(h.serverRandom, this.suite.code, ext),
+      msgs.certificate12(this.chain),
+      msgs.serverKeyExchange12(h.group.code, this.share.publicKey, this.scheme, signature),
+      msgs.serverHelloDone(),
+    ];
+    for (const m of flight) {
+      h.transcript.add(m);
+      conn.sendHandshake(m);
+    }
+    return new ExpectClientKeyExchange12(h, this.suite, this.share);
+  }
+}
+
+class ExpectClientKeyExchange12 implements State {
+  readonly name = 'ExpectClientKeyExchange12';
+  readonly waiting = false;
+
+  constructor(
+    private readonly hello: Hello12,
+    private readonly suite: CipherSuite12,
+    private readonly share: KeyShare,
+  ) {}
+
+  handle(_conn: Connection, msg: HandshakeMessage): State {
+    if (msg.type !== HandshakeType.clientKeyExchange) unexpected(this, msg);
+    const h = this.hello;
+    const r = new ByteReader(msg.body);
+    const point = r.vector(1);
+    r.end();
+    if (point.length === 0) throw new DecodeError('ClientKeyExchange: empty point');
+    const preMaster = this.share.agree(point);
+    h.transcript.add(msg.raw);
+    const hash = this.suite.hash;
+    const master = h.ems
+      ? masterSecret12(hash, preMaster, { sessionHash: h.transcript.hash(hash) })
+      : masterSecret12(hash, preMaster, { clientRandom: h.clientRandom, serverRandom: h.serverRandom });
+    preMaster.fill(0);
+    const keys = keyBlock12(this.suite, master, h.clientRandom, h.serverRandom);
+    return new ExpectChangeCipherSpec12(h, this.suite, master, keys);
+  }
+}
+
+class ExpectChangeCipherSpec12 implements State {
+  readonly name = 'ExpectChangeCipherSpec12';
+  readonly waiting = false;
+
+  constructor(
+    private readonly hello: Hello12,
+    private readonly suite: CipherSuite12,
+    private readonly master: Uint8Array,
+    private readonly keys: KeyBlock12,
+  ) {}
+
+  handle(_conn: Connection, msg: HandshakeMessage): State {
+    return unexpected(this, msg);
+  }
+
+  changeCipherSpec(conn: Connection): State {
+    conn.setReadProtection(new RecordProtection12(this.suite, this.keys.clientKey, this.keys.clientIv));
+    return new ExpectFinished12(this.hello, this.suite, this.master, this.keys);
+  }
+}
+
+class ExpectFinished12 implements State {
+  readonly name = 'ExpectFinished12';
+  readonly waiting = false;
+
+  constructor(
+    private readonly hello: Hello12,
+    private readonly suite: CipherSuite12,
+    private readonly master: Uint8Array,
+    private readonly keys: KeyBlock12,
+  ) {}
+
+  handle(conn: Connection, msg: HandshakeMessage): State {
+    if (msg.type !== HandshakeType.finished) unexpected(this, msg);
+    const h = this.hello;
+    const hash = this.suite.hash;
+    const expected = finishedVerifyData12(hash, this.master, 'client', h.transcript.hash(hash));
+    if (msg.body.length !== expected.length) throw new TlsAlert(Alert.decodeError, 'Finished of wrong length');
+    if (!timingSafeEqual(msg.body, expected)) throw new TlsAlert(Alert.decryptError, 'client Finished does not verify');
+    h.transcript.add(msg.raw);
+    const ours = msgs.finished(finishedVerifyData12(hash, this.master, 'server', h.transcript.hash(hash)));
+    conn.sendChangeCipherSpec();
+    conn.setWriteProtection(new RecordProtection12(this.suite, this.keys.serverKey, this.keys.serverIv));
+    conn.sendHandshake(ours);
+    this.master.fill(0);
+    conn.handshakeComplete({
+      version: 'TLSv1.2',
+      cipher: this.suite.name,
+      group: h.group.name,
+      serverName: h.serverName,
+    });
+    return new Traffic12();
+  }
+}
+
+/**
+ * After the handshake: no renegotiation, ever. A ClientHello gets the
+ * no_renegotiation warning (RFC 5246 7.2.2, RFC 5746 4.2) and is ignored, so a
+ * client that merely asks keeps its connection; one that keeps asking is cut
+ * off. Anything else (a HelloRequest is for clients) is unexpected.
+ */
+class Traffic12 implements State {
+  readonly name = 'Traffic12';
+  readonly waiting = false;
+  private attempts = 0;
+
+  handle(conn: Connection, msg: HandshakeMessage): State {
+    if (msg.type !== HandshakeType.clientHello) unexpected(this, msg);
+    if (++this.attempts > MAX_RENEGOTIATION_ATTEMPTS) {
+      throw new TlsAlert(Alert.unexpectedMessage, 'repeated renegotiation attempts');
+    }
+    conn.sendWarning(Alert.noRenegotiation);
+    return this;
+  }
+}
