@@ -1,14 +1,15 @@
 // tlswrapper's algorithm names (-c, -e, -m, -M) to wire codes. Unknown names
 // and sets that leave nothing usable are usage errors (exit 100).
 import type { EngineConfig } from '../netproc/tls/api';
-import { groupByOptionName, NAMED_GROUPS, suiteByOptionName } from '../netproc/tls/tables';
+import { groupByOptionName, NAMED_GROUPS, suiteByOptionName, suites12ByOptionName } from '../netproc/tls/tables';
 import { UsageError, type Options } from './options';
 
 const VERSIONS: Record<string, number> = { tls10: 0x0301, tls11: 0x0302, tls12: 0x0303, tls13: 0x0304 };
+const TLS12 = VERSIONS.tls12;
+const TLS13 = VERSIONS.tls13;
 
-/** tlswrapper's names for suites that exist only in TLS 1.2 (not served yet). */
-const SUITES12_ONLY = new Set(['AES_256_CBC_SHA384', 'AES_128_CBC_SHA256', 'AES_256_CBC_SHA', 'AES_128_CBC_SHA']);
-
+/** tlswrapper's names for suites we know but do not serve yet. */
+const NOT_SERVED_YET = new Set(['AES_256_CBC_SHA384', 'AES_128_CBC_SHA256', 'AES_256_CBC_SHA', 'AES_128_CBC_SHA']);
 
 function version(name: string, option: string): number {
   const code = VERSIONS[name];
@@ -16,19 +17,30 @@ function version(name: string, option: string): number {
   return code;
 }
 
-export function engineConfig(o: Options): EngineConfig {
-  const minVersion = version(o.minVersion, 'm');
-  const maxVersion = version(o.maxVersion, 'M');
-  if (minVersion > maxVersion) throw new UsageError(`-m ${o.minVersion} is above -M ${o.maxVersion}`);
-  if (maxVersion < VERSIONS.tls13) throw new UsageError(`-M ${o.maxVersion}: TLS versions below tls13 are not supported yet`);
-
-  const suites: number[] = [];
-  for (const name of o.ciphers) {
-    const code = suiteByOptionName(name)?.code;
-    if (code === undefined && !SUITES12_ONLY.has(name)) throw new UsageError(`unknown cipher '${name}' (-c)`);
-    if (code !== undefined && !suites.includes(code)) suites.push(code);
+/** -c names, in order, to TLS 1.3 and TLS 1.2 suite codes. */
+function suites(names: string[]): { suites: number[]; suites12: number[] } {
+  const out = { suites: [] as number[], suites12: [] as number[] };
+  for (const name of names) {
+    const s13 = suiteByOptionName(name)?.code;
+    const s12 = suites12ByOptionName(name);
+    if (s13 === undefined && s12.length === 0 && !NOT_SERVED_YET.has(name)) throw new UsageError(`unknown cipher '${name}' (-c)`);
+    if (s13 !== undefined && !out.suites.includes(s13)) out.suites.push(s13);
+    for (const code of s12) if (!out.suites12.includes(code)) out.suites12.push(code);
   }
-  if (suites.length === 0) throw new UsageError('no TLS 1.3 cipher left: -c names only TLS 1.2 ciphers');
+  return out;
+}
+
+export function engineConfig(o: Options): EngineConfig {
+  let minVersion = version(o.minVersion, 'm');
+  let maxVersion = version(o.maxVersion, 'M');
+  if (minVersion > maxVersion) throw new UsageError(`-m ${o.minVersion} is above -M ${o.maxVersion}`);
+  if (minVersion < TLS12) throw new UsageError(`-m ${o.minVersion}: TLS 1.0 and 1.1 are not supported yet`);
+
+  // A cipher list with no suite for a version takes that version out.
+  const chosen = suites(o.ciphers);
+  if (chosen.suites.length === 0) maxVersion = Math.min(maxVersion, TLS12);
+  if (chosen.suites12.length === 0) minVersion = Math.max(minVersion, TLS13);
+  if (minVersion > maxVersion) throw new UsageError(`no cipher left for -m ${o.minVersion} -M ${o.maxVersion} (-c)`);
 
   const wanted = o.groups.map((name) => {
     const group = groupByOptionName(name);
@@ -38,5 +50,12 @@ export function engineConfig(o: Options): EngineConfig {
   // tlswrapper's fixed preference order, whatever the -e order.
   const groups = NAMED_GROUPS.map((g) => g.code).filter((code) => wanted.includes(code));
 
-  return { suites, groups, serverPreference: o.serverPreference, minVersion, maxVersion };
+  return {
+    suites: chosen.suites,
+    suites12: minVersion <= TLS12 ? chosen.suites12 : [],  // none: the engine refuses TLS 1.2
+    groups,
+    serverPreference: o.serverPreference,
+    minVersion,
+    maxVersion,
+  };
 }

@@ -117,13 +117,13 @@ t.test('no bytes at all: the handshake timeout (-T 1) ends it', async (t) => {
   t.ok(exit.ms >= 900 && exit.ms < 4000, `ended after ${exit.ms} ms`);
 });
 
-t.test('a TLS 1.2-only client gets protocol_version', async (t) => {
+t.test('-m tls13: a TLS 1.2-only client gets protocol_version', async (t) => {
   const hello = await captureClientHello({ maxVersion: 'TLSv1.2' });
-  await expectRejected(t, 'tls1.2 only', (r) => r.client.write(hello), { alert: 70 });
+  await expectRejected(t, 'tls1.2 only', (r) => r.client.write(hello), { alert: 70, args: ['-vv', '-m', 'tls13'] });
 });
 
-t.test('a real TLS 1.2-only client (Node tls) fails with a protocol version alert', async (t) => {
-  const run = await runDirect(['-f', cert.pem, 'cat']);
+t.test('-m tls13: a real TLS 1.2-only client (Node tls) fails with a protocol version alert', async (t) => {
+  const run = await runDirect(['-m', 'tls13', '-f', cert.pem, 'cat']);
   const err = await new Promise<Error>((resolve) => {
     const s = tls.connect({ socket: run.client, maxVersion: 'TLSv1.2', rejectUnauthorized: false });
     s.on('error', resolve);

@@ -47,16 +47,27 @@ t.test('algorithm names map to wire codes, in -c order', async (t) => {
   t.same(e.groups, [0x001d, 0x0018], 'groups in the fixed preference order, not -e order');
   t.equal(e.serverPreference, true);
   t.equal(e.maxVersion, 0x0304);
+  t.same(e.suites12, [0xc02b, 0xc02f, 0xcca9, 0xcca8], 'TLS 1.2: ECDSA and RSA form of each name, in -c order');
+});
+
+t.test('versions: our default is -m tls12 -M tls13; -M tls12 is tlswrapper\'s own default', async (t) => {
+  const d = engineConfig(parseOptions(['-f', 'k', 'cat']));
+  t.same([d.minVersion, d.maxVersion], [0x0303, 0x0304]);
+  t.same(d.suites12, [0xcca9, 0xcca8, 0xc02c, 0xc030, 0xc02b, 0xc02f]);
+  const only12 = engineConfig(parseOptions(['-M', 'tls12', '-f', 'k', 'cat']));
+  t.same([only12.minVersion, only12.maxVersion], [0x0303, 0x0303]);
+  const only13 = engineConfig(parseOptions(['-m', 'tls13', '-f', 'k', 'cat']));
+  t.same(only13.suites12, [], '-m tls13: no TLS 1.2 suites, so no TLS 1.2');
 });
 
 t.test('bad algorithm sets are usage errors', async (t) => {
   const bad: [string[], RegExp][] = [
     [['-c', 'RC4'], /unknown cipher/],
-    [['-c', 'AES_128_CBC_SHA'], /no TLS 1.3 cipher left/],
+    [['-m', 'tls13', '-c', 'AES_128_CBC_SHA'], /no cipher left/],
+    [['-m', 'tls10'], /not supported yet/],
     [['-e', 'x448'], /unknown ephemeral/],
     [['-m', 'ssl3'], /unknown TLS version/],
     [['-m', 'tls13', '-M', 'tls12'], /above/],
-    [['-M', 'tls12'], /not supported yet/],
   ];
   for (const [argv, message] of bad) {
     t.throws(() => engineConfig(parseOptions([...argv, '-f', 'k', 'cat'])), { constructor: UsageError, message }, argv.join(' '));
