@@ -8,7 +8,7 @@
 //   ExpectClientKeyExchange12 → ExpectChangeCipherSpec12 → ExpectFinished12
 //   → ChangeCipherSpec, Finished → Traffic12
 //
-// Only ECDHE with AEAD suites; no resumption (empty session id, no tickets),
+// Only ECDHE, with AEAD or CBC (MAC-then-encrypt) suites; no resumption (empty session id, no tickets),
 // no compression, no renegotiation.
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -20,7 +20,7 @@ import { TlsAlert } from './errors';
 import { newKeyShare, type KeyShare } from './keyexchange';
 import { finishedVerifyData12, keyBlock12, masterSecret12, Transcript12, type KeyBlock12 } from './keyschedule12';
 import * as msgs from './messages';
-import { RecordProtection12, type HandshakeMessage } from './record';
+import { protection12, type HandshakeMessage } from './record';
 import { tls13Enabled } from './selection';
 import {
   Alert,
@@ -266,7 +266,7 @@ class ExpectChangeCipherSpec12 implements State {
   }
 
   changeCipherSpec(conn: Connection): State {
-    conn.setReadProtection(new RecordProtection12(this.suite, this.keys.clientKey, this.keys.clientIv));
+    conn.setReadProtection(protection12(this.suite, this.keys.clientKey, this.keys.clientIv, this.keys.clientMac));
     return new ExpectFinished12(this.hello, this.suite, this.master, this.keys);
   }
 }
@@ -292,7 +292,7 @@ class ExpectFinished12 implements State {
     h.transcript.add(msg.raw);
     const ours = msgs.finished(finishedVerifyData12(hash, this.master, 'server', h.transcript.hash(hash)));
     conn.sendChangeCipherSpec();
-    conn.setWriteProtection(new RecordProtection12(this.suite, this.keys.serverKey, this.keys.serverIv));
+    conn.setWriteProtection(protection12(this.suite, this.keys.serverKey, this.keys.serverIv, this.keys.serverMac));
     conn.sendHandshake(ours);
     this.master.fill(0);
     conn.handshakeComplete({

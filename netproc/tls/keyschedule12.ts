@@ -54,27 +54,38 @@ export function masterSecret12(
 }
 
 export interface KeyBlock12 {
+  /** CBC suites' HMAC keys; empty for AEADs. */
+  clientMac: Uint8Array;
+  serverMac: Uint8Array;
   clientKey: Uint8Array;
   serverKey: Uint8Array;
   clientIv: Uint8Array;
   serverIv: Uint8Array;
 }
 
-/** key_block = PRF(master, "key expansion", server_random ‖ client_random); AEADs have no MAC keys (RFC 5246 6.3). */
+/**
+ * key_block = PRF(master, "key expansion", server_random ‖ client_random), cut
+ * into MAC keys (CBC only), cipher keys, implicit IVs (AEAD only) (RFC 5246 6.3).
+ */
 export function keyBlock12(
   suite: CipherSuite12,
   master: Uint8Array,
   clientRandom: Uint8Array,
   serverRandom: Uint8Array,
 ): KeyBlock12 {
+  const m = suite.mac?.length ?? 0;
   const k = suite.keyLength;
   const iv = suite.fixedIvLength;
-  const block = prf12(suite.hash, master, 'key expansion', concat(serverRandom, clientRandom), 2 * k + 2 * iv);
+  const block = prf12(suite.hash, master, 'key expansion', concat(serverRandom, clientRandom), 2 * (m + k + iv));
+  let at = 0;
+  const take = (n: number) => block.slice(at, (at += n));
   return {
-    clientKey: block.slice(0, k),
-    serverKey: block.slice(k, 2 * k),
-    clientIv: block.slice(2 * k, 2 * k + iv),
-    serverIv: block.slice(2 * k + iv, 2 * k + 2 * iv),
+    clientMac: take(m),
+    serverMac: take(m),
+    clientKey: take(k),
+    serverKey: take(k),
+    clientIv: take(iv),
+    serverIv: take(iv),
   };
 }
 

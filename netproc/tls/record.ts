@@ -2,9 +2,9 @@
 // limits of RFC 8446 5.1/5.2), AEAD protection of records, and reassembly of
 // handshake messages that span records (or share one).
 
-import { createCipheriv, createDecipheriv, type CipherGCM, type DecipherGCM } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual, type CipherGCM, type DecipherGCM } from 'node:crypto';
 import { TlsAlert } from './errors';
-import { Alert, ContentType, Limits, type CipherSuite, type CipherSuite12 } from './tables';
+import { Alert, ContentType, Limits, type Aead12, type Cbc12, type CipherSuite, type CipherSuite12 } from './tables';
 import type { TrafficKeys } from './keyschedule';
 
 const EMPTY = new Uint8Array(0);
@@ -195,12 +195,16 @@ function seq64(seq: number): Uint8Array {
  */
 export class RecordProtection12 implements Protection {
   private seq = 0;
+  private readonly aead: Aead12;
 
   constructor(
     readonly suite: CipherSuite12,
     private readonly key: Uint8Array,
     private readonly iv: Uint8Array,
-  ) {}
+  ) {
+    if (suite.mac) throw new Error(`${suite.name} is not an AEAD suite`);
+    this.aead = suite.cipher as Aead12;
+  }
 
   get sequence(): number {
     return this.seq;
@@ -227,7 +231,7 @@ export class RecordProtection12 implements Protection {
     const explicit = this.suite.explicitNonceLength > 0 ? seq64(seq) : new Uint8Array(0);
     const length = explicit.length + content.length + this.suite.tagLength;
     const header = recordHeader(type, length);
-    const cipher = SEALERS[this.suite.cipher](this.key, this.nonce(explicit, seq));
+    const cipher = SEALERS[this.aead](this.key, this.nonce(explicit, seq));
     cipher.setAAD(this.aad(seq, type, header.subarray(1, 3), content.length));
     const body = cipher.update(content);
     const fin = cipher.final();
@@ -251,7 +255,7 @@ export class RecordProtection12 implements Protection {
     const explicit = f.subarray(0, e);
     const body = f.subarray(e, f.length - tagLength);
     const tag = f.subarray(f.length - tagLength);
-    const decipher = OPENERS[this.suite.cipher](this.key, this.nonce(explicit, this.seq));
+    const decipher = OPENERS[this.aead](this.key, this.nonce(explicit, this.seq));
     decipher.setAAD(this.aad(this.seq, record.type, record.header.subarray(1, 3), body.length));
     decipher.setAuthTag(tag);
     let plain: Buffer;
@@ -264,6 +268,101 @@ export class RecordProtection12 implements Protection {
     if (plain.length > Limits.plaintext) throw new TlsAlert(Alert.recordOverflow, `plaintext of ${plain.length} bytes`);
     return { type: record.type, content: new Uint8Array(plain.buffer, plain.byteOffset, plain.length) };
   }
+}
+
+const CBC_BLOCK = 16;
+
+/**
+ * TLS 1.1/1.2 CBC records, MAC-then-encrypt (RFC 5246 6.2.3.2): IV ‖
+ * E(content ‖ HMAC(seq ‖ type ‖ version ‖ length ‖ content) ‖ padding). On
+ * opening, a bad padding and a bad MAC do the same work and give the same
+ * answer (null → bad_record_mac): padding is checked over a fixed window,
+ * the MAC is always computed, and a dummy HMAC over the padding keeps the
+ * hashed byte count independent of the padding length (Lucky 13 in the
+ * large; JavaScript cannot promise cycle-exact constant time).
+ */
+export class RecordProtectionCbc implements Protection {
+  private seq = 0;
+  private readonly cipher: Cbc12;
+  private readonly macHash: string;
+  private readonly macLength: number;
+
+  constructor(
+    readonly suite: CipherSuite12,
+    private readonly key: Uint8Array,
+    private readonly macKey: Uint8Array,
+  ) {
+    if (!suite.mac) throw new Error(`${suite.name} is not a CBC suite`);
+    this.cipher = suite.cipher as Cbc12;
+    this.macHash = suite.mac.hash;
+    this.macLength = suite.mac.length;
+  }
+
+  get sequence(): number {
+    return this.seq;
+  }
+
+  private mac(seq: number, type: number, version: Uint8Array, content: Uint8Array): Buffer {
+    const h = createHmac(this.macHash, this.macKey);
+    h.update(seq64(seq));
+    h.update(Uint8Array.of(type, version[0], version[1], (content.length >> 8) & 0xff, content.length & 0xff));
+    h.update(content);
+    return h.digest();
+  }
+
+  seal(type: number, content: Uint8Array): Uint8Array {
+    const seq = this.seq++;
+    const mac = this.mac(seq, type, Uint8Array.of(3, 3), content);
+    const pad = (CBC_BLOCK - ((content.length + mac.length + 1) % CBC_BLOCK)) % CBC_BLOCK;
+    const plain = new Uint8Array(content.length + mac.length + pad + 1);
+    plain.set(content, 0);
+    plain.set(mac, content.length);
+    plain.fill(pad, content.length + mac.length);
+    const iv = randomBytes(CBC_BLOCK);
+    const c = createCipheriv(this.cipher, this.key, iv).setAutoPadding(false);
+    const body = Buffer.concat([c.update(plain), c.final()]);
+    const out = new Uint8Array(5 + CBC_BLOCK + body.length);
+    out.set(recordHeader(type, CBC_BLOCK + body.length), 0);
+    out.set(iv, 5);
+    out.set(body, 5 + CBC_BLOCK);
+    return out;
+  }
+
+  open(record: RawRecord): { type: number; content: Uint8Array } | null {
+    const f = record.fragment;
+    const macLength = this.macLength;
+    // Public facts only: the length is on the wire.
+    const minBody = Math.ceil((macLength + 1) / CBC_BLOCK) * CBC_BLOCK;
+    if (f.length < CBC_BLOCK + minBody || f.length % CBC_BLOCK !== 0) return null;
+    const d = createDecipheriv(this.cipher, this.key, f.subarray(0, CBC_BLOCK)).setAutoPadding(false);
+    const plain = Buffer.concat([d.update(f.subarray(CBC_BLOCK)), d.final()]);
+    const n = plain.length;
+    const padLength = plain[n - 1];
+    // bad = 1 when the padding cannot fit or any of its bytes is wrong; the
+    // loop always looks at the same window, whatever the padding length.
+    let bad = padLength + 1 + macLength > n ? 1 : 0;
+    const window = Math.min(256, n);
+    for (let i = 1; i < window; i++) {
+      const inPadding = ((i - padLength - 1) >>> 31) & 1; // i <= padLength
+      bad |= inPadding & (plain[n - 1 - i] === padLength ? 0 : 1);
+    }
+    const pad = bad ? 0 : padLength;
+    const contentLength = n - 1 - pad - macLength;
+    const content = plain.subarray(0, contentLength);
+    const ours = this.mac(this.seq, record.type, record.header.subarray(1, 3), content);
+    // The dummy: HMAC over `pad` more bytes, so content + dummy is the same length either way.
+    createHmac(this.macHash, this.macKey).update(plain.subarray(0, pad)).digest();
+    const macOk = timingSafeEqual(ours, plain.subarray(contentLength, contentLength + macLength));
+    if (bad | (macOk ? 0 : 1)) return null;
+    this.seq++;
+    if (contentLength > Limits.plaintext) throw new TlsAlert(Alert.recordOverflow, `plaintext of ${contentLength} bytes`);
+    return { type: record.type, content: new Uint8Array(plain.buffer, plain.byteOffset, contentLength) };
+  }
+}
+
+/** The TLS 1.2 record protection for a suite: AEAD with an implicit IV, or CBC with a MAC key. */
+export function protection12(suite: CipherSuite12, key: Uint8Array, iv: Uint8Array, macKey: Uint8Array): Protection {
+  return suite.mac ? new RecordProtectionCbc(suite, key, macKey) : new RecordProtection12(suite, key, iv);
 }
 
 /** One direction's AEAD state: keys and sequence number (RFC 8446 5.2, 5.3). */

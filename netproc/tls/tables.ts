@@ -201,10 +201,15 @@ export const SignalingSuite = {
   fallback: 0x5600,
 } as const;
 
+export type Aead12 = 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305';
+export type Cbc12 = 'aes-128-cbc' | 'aes-256-cbc';
+export type MacHash = 'sha1' | 'sha256' | 'sha384';
+
 /**
- * A TLS 1.2 ECDHE suite. Only AEADs: the record nonce is fixedIv ‖ explicit
+ * A TLS 1.2 ECDHE suite. AEADs: the record nonce is fixedIv ‖ explicit
  * (AES-GCM, RFC 5288: 4 + 8 bytes, the explicit part sent in each record) or
  * fixedIv XOR sequence (ChaCha20-Poly1305, RFC 7905: 12 bytes, nothing sent).
+ * CBC: MAC-then-encrypt with HMAC `mac` and a random per-record IV (RFC 5246 6.2.3.2).
  */
 export interface CipherSuite12 {
   code: number;
@@ -216,13 +221,16 @@ export interface CipherSuite12 {
   optionName: string;
   /** Which certificates the suite's authentication allows. */
   auth: 'ecdsa' | 'rsa';
-  cipher: 'aes-128-gcm' | 'aes-256-gcm' | 'chacha20-poly1305';
+  cipher: Aead12 | Cbc12;
   keyLength: number;
-  /** Implicit IV bytes from the key block: 4 (GCM salt) or 12 (ChaCha20). */
-  fixedIvLength: 4 | 12;
-  /** Nonce bytes sent in each record: 8 (GCM) or 0 (ChaCha20). */
+  /** Implicit IV bytes from the key block: 4 (GCM salt), 12 (ChaCha20), 0 (CBC). */
+  fixedIvLength: 0 | 4 | 12;
+  /** Nonce bytes sent in each AEAD record: 8 (GCM) or 0 (ChaCha20, CBC). */
   explicitNonceLength: 8 | 0;
-  tagLength: 16;
+  /** AEAD tag; 0 for CBC. */
+  tagLength: 16 | 0;
+  /** CBC suites' HMAC; null for AEADs. */
+  mac: { hash: MacHash; length: number } | null;
   /** PRF hash (and Finished transcript hash). */
   hash: HashName;
 }
@@ -235,8 +243,10 @@ function suite12(
   optionName: string,
   cipher: CipherSuite12['cipher'],
   hash: HashName,
+  macHash: MacHash | null = null,
 ): CipherSuite12 {
   const chacha = cipher === 'chacha20-poly1305';
+  const cbc = macHash !== null;
   return {
     code,
     ianaName,
@@ -244,10 +254,11 @@ function suite12(
     optionName,
     auth,
     cipher,
-    keyLength: cipher === 'aes-128-gcm' ? 16 : 32,
-    fixedIvLength: chacha ? 12 : 4,
-    explicitNonceLength: chacha ? 0 : 8,
-    tagLength: 16,
+    keyLength: cipher === 'aes-128-gcm' || cipher === 'aes-128-cbc' ? 16 : 32,
+    fixedIvLength: cbc ? 0 : chacha ? 12 : 4,
+    explicitNonceLength: cbc || chacha ? 0 : 8,
+    tagLength: cbc ? 0 : 16,
+    mac: macHash ? { hash: macHash, length: { sha1: 20, sha256: 32, sha384: 48 }[macHash] } : null,
     hash,
   };
 }
@@ -260,6 +271,14 @@ export const CIPHER_SUITES_12: readonly CipherSuite12[] = [
   suite12(0xc030, 'rsa', 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384', 'ECDHE-RSA-AES256-GCM-SHA384', 'AES_256_GCM_SHA384', 'aes-256-gcm', 'sha384'),
   suite12(0xc02b, 'ecdsa', 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256', 'ECDHE-ECDSA-AES128-GCM-SHA256', 'AES_128_GCM_SHA256', 'aes-128-gcm', 'sha256'),
   suite12(0xc02f, 'rsa', 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'AES_128_GCM_SHA256', 'aes-128-gcm', 'sha256'),
+  suite12(0xc024, 'ecdsa', 'TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384', 'ECDHE-ECDSA-AES256-SHA384', 'AES_256_CBC_SHA384', 'aes-256-cbc', 'sha384', 'sha384'),
+  suite12(0xc028, 'rsa', 'TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384', 'ECDHE-RSA-AES256-SHA384', 'AES_256_CBC_SHA384', 'aes-256-cbc', 'sha384', 'sha384'),
+  suite12(0xc023, 'ecdsa', 'TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256', 'ECDHE-ECDSA-AES128-SHA256', 'AES_128_CBC_SHA256', 'aes-128-cbc', 'sha256', 'sha256'),
+  suite12(0xc027, 'rsa', 'TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256', 'ECDHE-RSA-AES128-SHA256', 'AES_128_CBC_SHA256', 'aes-128-cbc', 'sha256', 'sha256'),
+  suite12(0xc00a, 'ecdsa', 'TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA', 'ECDHE-ECDSA-AES256-SHA', 'AES_256_CBC_SHA', 'aes-256-cbc', 'sha256', 'sha1'),
+  suite12(0xc014, 'rsa', 'TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA', 'ECDHE-RSA-AES256-SHA', 'AES_256_CBC_SHA', 'aes-256-cbc', 'sha256', 'sha1'),
+  suite12(0xc009, 'ecdsa', 'TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA', 'ECDHE-ECDSA-AES128-SHA', 'AES_128_CBC_SHA', 'aes-128-cbc', 'sha256', 'sha1'),
+  suite12(0xc013, 'rsa', 'TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA', 'ECDHE-RSA-AES128-SHA', 'AES_128_CBC_SHA', 'aes-128-cbc', 'sha256', 'sha1'),
 ];
 
 const suites12ByCode = new Map(CIPHER_SUITES_12.map((s) => [s.code, s]));
@@ -271,7 +290,7 @@ export function suite12ByCode(code: number): CipherSuite12 | undefined {
 /**
  * Option name (case-insensitive, e.g. "AES_128_GCM_SHA256") → the TLS 1.2
  * suite codes it stands for, ECDSA variant first; [] when the name has no
- * TLS 1.2 suite we serve (the CBC names, for now).
+ * TLS 1.2 suite.
  */
 export function suites12ByOptionName(name: string): number[] {
   const n = name.toLowerCase();

@@ -1,6 +1,6 @@
 // End to end for TLS 1.2: Node's own TLS client (OpenSSL) against our engine
 // through an in-memory Duplex, with a test signer doing what keyproc does for
-// SIGN12. Every AEAD suite × group × key type, data both ways, close_notify,
+// SIGN12. Every suite × group × key type, data both ways, close_notify,
 // extended master secret, the downgrade sentinel, renegotiation refused.
 
 import t from 'tap';
@@ -243,7 +243,7 @@ const GROUPS: [string, string][] = [
   ['P-384', 'secp384r1'],
 ];
 
-t.test('every AEAD suite × group × key type', async (t) => {
+t.test('every suite (AEAD and CBC) × group × key type', async (t) => {
   for (const key of KEYS) {
     for (const suite of CIPHER_SUITES_12.filter((s) => s.auth === key.auth)) {
       for (const [curve, groupName] of GROUPS) {

@@ -4,12 +4,12 @@
 // ChangeCipherSpec, renegotiation), with the alert each must produce.
 
 import t from 'tap';
-import { createHash, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { ByteReader, ByteWriter } from '../../src/bytes';
 import type { EngineConfig, EngineEvent, ServerEngine } from '../../netproc/tls/api';
 import { createServerEngine } from '../../netproc/tls/engine';
-import { finishedVerifyData12, keyBlock12, masterSecret12, prf12 } from '../../netproc/tls/keyschedule12';
-import { Deframer, plaintextRecord, RecordProtection12, type RawRecord } from '../../netproc/tls/record';
+import { finishedVerifyData12, keyBlock12, masterSecret12, prf12, type KeyBlock12 } from '../../netproc/tls/keyschedule12';
+import { Deframer, plaintextRecord, protection12, type Protection, type RawRecord } from '../../netproc/tls/record';
 import { CIPHER_SUITES_12, DOWNGRADE_TLS12, suite12ByCode, suites12ByOptionName, type CipherSuite12 } from '../../netproc/tls/tables';
 
 const cfg: EngineConfig = {
@@ -35,7 +35,8 @@ t.test('suite table: option names give ECDSA and RSA codes', async (t) => {
   t.same(suites12ByOptionName('CHACHA20_POLY1305_SHA256'), [0xcca9, 0xcca8]);
   t.same(suites12ByOptionName('aes_256_gcm_sha384'), [0xc02c, 0xc030]);
   t.same(suites12ByOptionName('AES_128_GCM_SHA256'), [0xc02b, 0xc02f]);
-  t.same(suites12ByOptionName('AES_128_CBC_SHA'), []);
+  t.same(suites12ByOptionName('AES_128_CBC_SHA'), [0xc009, 0xc013]);
+  t.same(suites12ByOptionName('AES_128_CCM'), []);
   t.equal(suite12ByCode(0xc02b)?.name, 'ECDHE-ECDSA-AES128-GCM-SHA256');
 });
 
@@ -121,8 +122,9 @@ class MiniClient12 {
   suite!: CipherSuite12;
   private transcript: Uint8Array[] = [];
   private master!: Uint8Array;
-  write!: RecordProtection12;
-  read!: RecordProtection12;
+  write!: Protection;
+  read!: Protection;
+  keys!: KeyBlock12;
   ems: boolean;
 
   constructor(config = cfg, o: HelloOptions = {}, private readonly scheme = 0x0403) {
@@ -169,8 +171,9 @@ class MiniClient12 {
       ? masterSecret12(h, shared, { sessionHash: this.hash() })
       : masterSecret12(h, shared, { clientRandom: this.clientRandom, serverRandom: this.serverRandom });
     const kb = keyBlock12(this.suite, this.master, this.clientRandom, this.serverRandom);
-    this.write = new RecordProtection12(this.suite, kb.clientKey, kb.clientIv);
-    this.read = new RecordProtection12(this.suite, kb.serverKey, kb.serverIv);
+    this.keys = kb;
+    this.write = protection12(this.suite, kb.clientKey, kb.clientIv, kb.clientMac);
+    this.read = protection12(this.suite, kb.serverKey, kb.serverIv, kb.serverMac);
     this.cke = plaintextRecord(22, cke);
   }
 
@@ -229,12 +232,67 @@ t.test('mini client: handshake, data both ways, close_notify', async (t) => {
   }
 });
 
-t.test('every suite through the mini client (ChaCha20 has no explicit nonce, GCM does)', async (t) => {
+t.test('every suite through the mini client (ChaCha20 has no explicit nonce, GCM does; CBC)', async (t) => {
   for (const suite of CIPHER_SUITES_12) {
     const c = new MiniClient12({ ...cfg, suites12: [suite.code] }, { suites: [suite.code] }, suite.auth === 'rsa' ? 0x0804 : 0x0403);
     c.hello();
     t.equal(c.suite.code, suite.code);
     t.same(c.finish(), { ok: true }, suite.name);
+    for (const size of [0, 1, 15, 16, 1000, 1 << 14]) {
+      const data = new Uint8Array(size).fill(size & 0xff);
+      const ev = c.feed(c.write.seal(23, data));
+      t.same(ev.length ? ev : [{ type: 'appData', data }], [{ type: 'appData', data }], `${suite.name}: ${size} bytes in`);
+      c.engine.sendAppData(data);
+      if (size > 0) t.same(c.readAll().map(([, d]) => d.length), [size], `${suite.name}: ${size} bytes out`);
+    }
+  }
+});
+
+/** A CBC record with our own choice of MAC and padding bytes, as a client would build it. */
+function cbcRecord(c: MiniClient12, seq: number, content: Uint8Array, o: { badMac?: boolean; padding?: Uint8Array }): Uint8Array {
+  const mac = c.suite.mac!;
+  const h = createHmac(mac.hash, c.keys.clientMac);
+  const seqBytes = Buffer.alloc(8);
+  seqBytes.writeUInt32BE(seq, 4);
+  h.update(seqBytes).update(Uint8Array.of(23, 3, 3, content.length >> 8, content.length & 0xff)).update(content);
+  const tag = h.digest();
+  if (o.badMac) tag[0] ^= 1;
+  const pad = (16 - ((content.length + tag.length + 1) % 16)) % 16;
+  const padding = o.padding ?? new Uint8Array(pad + 1).fill(pad);
+  const plain = Buffer.concat([content, tag, padding]);
+  const iv = randomBytes(16);
+  const e = createCipheriv(c.suite.cipher, c.keys.clientKey, iv).setAutoPadding(false);
+  const body = Buffer.concat([iv, e.update(plain), e.final()]);
+  return concat(Uint8Array.of(23, 3, 3, body.length >> 8, body.length & 0xff), body);
+}
+
+t.test('CBC: bad padding and bad MAC get the same bad_record_mac', async (t) => {
+  for (const code of [0xc009, 0xc023, 0xc024]) {
+    const fresh = () => {
+      const c = new MiniClient12({ ...cfg, suites12: [code] }, { suites: [code] });
+      c.hello();
+      c.finish();
+      return c;
+    };
+    const msg = new Uint8Array(Buffer.from('hello CBC!')); // 10 bytes
+    const macLen = suite12ByCode(code)!.mac!.length;
+    const pad = (16 - ((msg.length + macLen + 1) % 16)) % 16;
+    const ok = fresh();
+    t.same(ok.feed(cbcRecord(ok, 1, msg, {})).map((e) => e.type), ['appData'], 'our hand-built record is right');
+    t.same(ok.feed(cbcRecord(ok, 2, msg, { padding: new Uint8Array(pad + 17).fill(pad + 16) })).map((e) => e.type), ['appData'], 'longer padding is fine');
+    const badMac = fresh();
+    t.equal(fatalOf(badMac.feed(cbcRecord(badMac, 1, msg, { badMac: true }))), 20, 'bad MAC');
+    const badPad = fresh();
+    const wrong = new Uint8Array(pad + 1).fill(pad);
+    if (pad > 0) wrong[0] ^= 1;
+    else wrong[0] = 5;
+    t.equal(fatalOf(badPad.feed(cbcRecord(badPad, 1, msg, { padding: wrong }))), 20, 'bad padding');
+    const huge = fresh();
+    const tooLong = new Uint8Array(pad + 1).fill(pad);
+    tooLong[pad] = 255;
+    t.equal(fatalOf(huge.feed(cbcRecord(huge, 1, msg, { padding: tooLong }))), 20, 'padding longer than the record');
+    const short = fresh();
+    t.equal(fatalOf(short.feed(concat(Uint8Array.of(23, 3, 3, 0, 17), new Uint8Array(17)))), 20, 'not whole blocks');
   }
 });
 

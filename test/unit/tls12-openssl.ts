@@ -1,5 +1,5 @@
 // `openssl s_client -tls1_2` against the engine over loopback TCP: every TLS
-// 1.2 AEAD suite with RSA and ECDSA keys across the groups, and s_client's
+// 1.2 suite (AEAD and CBC) with RSA and ECDSA keys across the groups, and s_client's
 // renegotiation command ("R"), which we refuse.
 
 import t from 'tap';
