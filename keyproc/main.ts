@@ -5,14 +5,15 @@
 //
 // Flow: prepare the jail -> SELECT -> validate name, build candidate paths,
 // read the PEM files as root -> enter the jail -> parse the PEM files, pick the
-// chain and scheme -> CHAIN -> SIGN13 -> build the content, sign -> SIGNATURE
-// -> exit 0. One signature per process. Anything netproc sends out of order or
-// malformed: nothing more is written and the exit status is non-zero.
+// chain and scheme -> CHAIN -> SIGN13 (after a TLS 1.3 SELECT) or SIGN12
+// (TLS 1.2 and older) -> build the content, sign -> SIGNATURE -> exit 0. One
+// signature per process. Anything netproc sends out of order or malformed:
+// nothing more is written and the exit status is non-zero.
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as crypto from 'node:crypto';
 import { encodeFrame, FrameReader, type Frame } from '../src/rpc/frame';
-import { KeyMsg, decodeSelect, encodeChain, encodeFail, decodeSign13 } from '../src/rpc/keyproto';
+import { KeyMsg, TLS13, decodeSelect, encodeChain, encodeFail, decodeSign13, decodeSign12 } from '../src/rpc/keyproto';
 import { prepareForJail, enterJail } from '../jail/jail';
 import { parseConfig, type KeyprocConfig } from './config';
 import { log, setVerbosity } from './log';
@@ -21,14 +22,15 @@ import { candidatePaths, type Candidate } from './paths';
 import { parseKeyAndChain } from './pem';
 import { versionSupported, signWithScheme, verifyWithScheme, SCHEMES } from './schemes';
 import { selectChain, type Loaded } from './select';
-import { certificateVerifyContent13 } from './content';
+import { certificateVerifyContent13, serverKeyExchangeContent12 } from './content';
 
 export const EXIT = { ok: 0, protocol: 100, fatal: 111 } as const;
 export const Alert = { handshake_failure: 40, internal_error: 80, unrecognized_name: 112 } as const;
 /** Largest PEM file we read: a key and a long chain fit many times over. */
 export const MAX_PEM = 1024 * 1024;
 
-type State = 'select' | 'sign' | 'done';
+/** sign13: after a TLS 1.3 CHAIN; sign12: after a CHAIN for TLS 1.2 and older. */
+type State = 'select' | 'sign13' | 'sign12' | 'done';
 
 class Fatal extends Error {}
 
@@ -120,7 +122,8 @@ class KeyProcess {
       return;
     }
     if (this.state === 'select' && f.type === KeyMsg.SELECT) return this.onSelect(f.payload);
-    if (this.state === 'sign' && f.type === KeyMsg.SIGN13) return this.onSign13(f.payload);
+    if (this.state === 'sign13' && f.type === KeyMsg.SIGN13) return this.onSign13(f.payload);
+    if (this.state === 'sign12' && f.type === KeyMsg.SIGN12) return this.onSign12(f.payload);
     this.protocolError(`frame type ${f.type} in state ${this.state}`);
   }
 
@@ -212,14 +215,16 @@ class KeyProcess {
         }
       }
     }
-    const selection = selectChain(parsed(), req.version, req.schemes);
+    const selection = selectChain(parsed(), req.version, req.schemes, req.keyClasses);
     for (const f of files) f.bytes.fill(0);
     if (!selection && broken) {
       log('fatal', `unable to obtain certificate(s) from the PEM file '${printable(broken.path)}' (${broken.why})`);
       return this.fail(Alert.internal_error, EXIT.fatal);
     }
     if (!selection) {
-      log('info', `no certificate fits the client's signature schemes (${req.schemes.map((s) => '0x' + s.toString(16).padStart(4, '0')).join(',')})`);
+      const schemes = req.schemes.map((s) => '0x' + s.toString(16).padStart(4, '0')).join(',');
+      const classes = req.version === TLS13 ? '' : `, key classes ${req.keyClasses.join(',')}`;
+      log('info', `no certificate fits version 0x${req.version.toString(16)} (signature schemes ${schemes}${classes})`);
       return this.fail(Alert.handshake_failure);
     }
     const { candidate, scheme } = selection;
@@ -232,19 +237,33 @@ class KeyProcess {
       log('fatal', `certificate chain in '${printable(candidate.path)}' does not fit a frame: ${errText(e)}`);
       return this.fail(Alert.internal_error, EXIT.fatal);
     }
-    this.state = 'sign';
+    this.state = req.version === TLS13 ? 'sign13' : 'sign12';
     this.output.write(frame);
   }
 
   private onSign13(payload: Uint8Array): void {
-    let hash: Uint8Array;
+    let content: Buffer;
     try {
-      hash = decodeSign13(payload);
+      content = certificateVerifyContent13(decodeSign13(payload));
     } catch (e) {
       this.protocolError(`bad SIGN13: ${errText(e)}`);
     }
+    this.signAndAnswer(content);
+  }
+
+  private onSign12(payload: Uint8Array): void {
+    let content: Buffer;
+    try {
+      // The codec checks the randoms' lengths; the content builder the group and point.
+      content = serverKeyExchangeContent12(decodeSign12(payload));
+    } catch (e) {
+      this.protocolError(`bad SIGN12: ${errText(e)}`);
+    }
+    this.signAndAnswer(content);
+  }
+
+  private signAndAnswer(content: Buffer): void {
     const { key, scheme } = this.selected!;
-    const content = certificateVerifyContent13(hash);
     let signature: Buffer;
     try {
       signature = signWithScheme(scheme, key, content);

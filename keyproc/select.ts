@@ -1,7 +1,10 @@
-// Choosing the chain: candidates in configured order, the first whose key can
-// sign with a scheme the client offered wins.
+// Choosing the chain: candidates in configured order, the first whose key is
+// of a class the version's suites allow and can sign with a scheme the client
+// offered wins. SELECT's class order does not reorder candidates: as with
+// tlswrapper's -f/-d, the configuration's order decides.
 import type * as crypto from 'node:crypto';
-import { chooseScheme } from './schemes';
+import type { KeyClassName } from '../src/rpc/keyproto';
+import { chooseScheme, classAllowed } from './schemes';
 
 export interface Loaded {
   path: string;
@@ -17,10 +20,16 @@ export interface Selection<T extends Loaded = Loaded> {
 /**
  * Walks `candidates` lazily (the iterable may parse on demand and throw: the
  * error propagates, a broken file is a configuration error), returning the
- * first fit or undefined.
+ * first fit or undefined. `keyClasses` matters below TLS 1.3 only.
  */
-export function selectChain<T extends Loaded>(candidates: Iterable<T>, version: number, offered: readonly number[]): Selection<T> | undefined {
+export function selectChain<T extends Loaded>(
+  candidates: Iterable<T>,
+  version: number,
+  offered: readonly number[],
+  keyClasses: readonly KeyClassName[],
+): Selection<T> | undefined {
   for (const candidate of candidates) {
+    if (!classAllowed(candidate.key, version, keyClasses)) continue;
     const scheme = chooseScheme(candidate.key, version, offered);
     if (scheme !== undefined) return { candidate, scheme };
   }

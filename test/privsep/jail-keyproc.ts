@@ -276,7 +276,8 @@ t.test('no certificate: unrecognized_name with a name, handshake_failure without
   await expectFail(t, [DIR], '', [0x0403], 40, 0);
   await expectFail(t, [DIR, RSA], 'host.example', [0x0603, 0x0807], 40, 0); // nothing fits
   await expectFail(t, [DIR, RSA], 'host.example', [], 40, 0);
-  await expectFail(t, [DIR, RSA], 'host.example', [0x0403], 40, 0, 0x0303); // TLS 1.2: not yet
+  await expectFail(t, [DIR, RSA], 'host.example', [0x0403], 40, 0, 0x0300); // SSL 3.0
+  await expectFail(t, [DIR, RSA], 'host.example', [0x0403], 40, 0, 0x0305); // no such version
 });
 
 t.test('config errors are fatal: missing -f file, broken or mismatched PEM', async (t) => {
