@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { build } from 'esbuild';
 import { encodeFrame, FrameReader, type Frame } from '../../src/rpc/frame';
-import { KeyMsg, TLS13, encodeSelect, encodeSign13, decodeChain, decodeFail } from '../../src/rpc/keyproto';
+import { KeyMsg, TLS13, TLS12, encodeSelect, encodeSign13, encodeSign12, decodeChain, decodeFail, type KeyClassName } from '../../src/rpc/keyproto';
 import { randomJailIds } from '../../jail/jail';
 import { certificateVerifyContent13 } from '../../keyproc/content';
 import { verifyWithScheme } from '../../keyproc/schemes';
@@ -153,7 +153,8 @@ function startKeyproc(sources: Source[], opts: { verbosity?: number; config?: st
   };
 }
 
-const select = (serverName: string, schemes: number[], version = TLS13) => encodeSelect({ version, serverName, schemes, keyClasses: ['ec', 'ed25519', 'rsa'] });
+const select = (serverName: string, schemes: number[], version = TLS13, keyClasses: KeyClassName[] = ['ec', 'ed25519', 'rsa']) =>
+  encodeSelect({ version, serverName, schemes, keyClasses });
 
 function procLine(pid: number, file: string, field: string): string {
   return fs.readFileSync(`/proc/${pid}/${file}`, 'utf8').split('\n').find((l) => l.startsWith(field)) ?? '';
@@ -258,9 +259,9 @@ t.test('fixpath on the -d path: <certs>/.hidden is opened as <certs>/:hidden', a
   await s.done;
 });
 
-async function expectFail(t: Test, sources: Source[], name: string, schemes: number[], alert: number, exit: number, version = TLS13) {
+async function expectFail(t: Test, sources: Source[], name: string, schemes: number[], alert: number, exit: number, version = TLS13, keyClasses?: KeyClassName[]) {
   const s = startKeyproc(sources);
-  s.send(KeyMsg.SELECT, select(name, schemes, version));
+  s.send(KeyMsg.SELECT, select(name, schemes, version, keyClasses));
   const f = await s.next();
   t.equal(f?.type, KeyMsg.FAIL, `${JSON.stringify(name).slice(0, 40)}: FAIL`);
   if (f?.type === KeyMsg.FAIL) t.equal(decodeFail(f.payload), alert, `alert ${alert}`);
@@ -430,4 +431,172 @@ t.test('stderr on a regular file: RLIMIT_FSIZE=0 loses the log lines after the j
   const log = fs.readFileSync(logFile, 'utf8');
   t.match(log, /tracing: read /, 'lines before the jail are there');
   t.notMatch(log, /tracing: jailed/, 'lines after it are lost (EFBIG), silently');
+});
+
+// --- TLS 1.2, 1.1, 1.0: SELECT + SIGN12 ---------------------------------------
+const u16 = (n: number) => Buffer.of(n >> 8, n & 0xff);
+/** ServerKeyExchange content, built here independently of keyproc/content.ts (RFC 8422 5.4). */
+function skeContent(cr: Buffer, sr: Buffer, group: number, point: Buffer): Buffer {
+  return Buffer.concat([cr, sr, Buffer.of(3), u16(group), Buffer.of(point.length), point]);
+}
+const CURVE: Record<number, string> = { 0x17: 'prime256v1', 0x18: 'secp384r1', 0x19: 'secp521r1' };
+function ephemeral(group: number): Buffer {
+  if (group === 0x1d) return crypto.generateKeyPairSync('x25519').publicKey.export({ type: 'spki', format: 'der' }).subarray(-32);
+  const ecdh = crypto.createECDH(CURVE[group]);
+  return ecdh.generateKeys();
+}
+const md5sha1 = (b: Buffer) => Buffer.concat([crypto.createHash('md5').update(b).digest(), crypto.createHash('sha1').update(b).digest()]);
+
+interface Run12 {
+  sources: Source[];
+  name: string;
+  schemes: number[];
+  version: number;
+  classes: KeyClassName[];
+  group: number;
+  scheme: number;
+  kind: string;
+  verify(pub: crypto.KeyObject, content: Buffer, sig: Buffer): boolean;
+}
+
+const RUNS12: [string, Run12][] = [
+  [
+    'TLS 1.2 RSA rsa_pkcs1_sha256 (only pkcs1 offered)',
+    {
+      sources: [RSA], name: '', schemes: [0x0401, 0x0201], version: TLS12, classes: ['rsa'], group: 0x1d, scheme: 0x0401, kind: 'rsa',
+      verify: (pub, content, sig) =>
+        crypto.verify('sha256', content, { key: pub, padding: crypto.constants.RSA_PKCS1_PADDING }, sig) &&
+        crypto.publicDecrypt({ key: pub, padding: crypto.constants.RSA_PKCS1_PADDING }, sig).toString('hex') ===
+          '3031300d060960864801650304020105000420' + crypto.createHash('sha256').update(content).digest('hex'),
+    },
+  ],
+  [
+    'TLS 1.2 RSA rsa_pss_rsae_sha384 (client order)',
+    {
+      sources: [RSA], name: '', schemes: [0x0201, 0x0805, 0x0401], version: TLS12, classes: ['ec', 'rsa'], group: 0x17, scheme: 0x0805, kind: 'rsa',
+      verify: (pub, content, sig) => crypto.verify('sha384', content, { key: pub, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 48 }, sig),
+    },
+  ],
+  [
+    'TLS 1.2 P-256 ecdsa_secp256r1_sha256',
+    {
+      sources: [DIR, RSA], name: 'host.example', schemes: [0x0403, 0x0804], version: TLS12, classes: ['ec', 'ed25519', 'rsa'], group: 0x1d, scheme: 0x0403, kind: 'p256',
+      verify: (pub, content, sig) => crypto.verify('sha256', content, { key: pub, dsaEncoding: 'der' }, sig),
+    },
+  ],
+  [
+    'TLS 1.2 P-384 key signs ecdsa_secp256r1_sha256',
+    {
+      sources: [DIR], name: 'p384.example', schemes: [0x0403, 0x0503], version: TLS12, classes: ['ec'], group: 0x18, scheme: 0x0403, kind: 'p384',
+      verify: (pub, content, sig) => crypto.verify('sha256', content, { key: pub, dsaEncoding: 'der' }, sig),
+    },
+  ],
+  [
+    'TLS 1.2 Ed25519',
+    {
+      sources: [DIR], name: 'ed.example', schemes: [0x0403, 0x0807], version: TLS12, classes: ['ec', 'ed25519'], group: 0x19, scheme: 0x0807, kind: 'ed25519',
+      verify: (pub, content, sig) => crypto.verify(null, content, pub, sig),
+    },
+  ],
+  [
+    'TLS 1.2 key classes: the P-256 file is skipped for an RSA-only suite list',
+    {
+      sources: [DIR, RSA], name: 'host.example', schemes: [0x0403, 0x0804], version: TLS12, classes: ['rsa'], group: 0x17, scheme: 0x0804, kind: 'rsa',
+      verify: (pub, content, sig) => crypto.verify('sha256', content, { key: pub, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, sig),
+    },
+  ],
+  [
+    'TLS 1.0 RSA rsa_md5sha1 (0xff01), the P-256 file skipped by class',
+    {
+      sources: [DIR, RSA], name: 'host.example', schemes: [], version: 0x0301, classes: ['rsa'], group: 0x1d, scheme: 0xff01, kind: 'rsa',
+      verify: (pub, content, sig) => crypto.publicDecrypt({ key: pub, padding: crypto.constants.RSA_PKCS1_PADDING }, sig).equals(md5sha1(content)),
+    },
+  ],
+  [
+    'TLS 1.1 P-256 ecdsa_sha1',
+    {
+      sources: [DIR, RSA], name: 'host.example', schemes: [], version: 0x0302, classes: ['ec', 'rsa'], group: 0x17, scheme: 0x0203, kind: 'p256',
+      verify: (pub, content, sig) => crypto.verify('sha1', content, { key: pub, dsaEncoding: 'der' }, sig),
+    },
+  ],
+];
+
+t.test('TLS 1.2/1.1/1.0: SELECT, CHAIN, SIGN12, a signature over the ServerKeyExchange content', async (t) => {
+  for (const [what, r] of RUNS12) {
+    const s = startKeyproc(r.sources);
+    s.send(KeyMsg.SELECT, select(r.name, r.schemes, r.version, r.classes));
+    const f = await s.next();
+    t.equal(f?.type, KeyMsg.CHAIN, `${what}: CHAIN`);
+    const chain = decodeChain(f!.payload);
+    t.equal(chain.scheme, r.scheme, `${what}: scheme 0x${r.scheme.toString(16).padStart(4, '0')}`);
+    t.same(chain.chain.map((c) => Buffer.from(c)), certsOf(pem[r.kind]), `${what}: the ${r.kind} chain`);
+    const cr = crypto.randomBytes(32);
+    const sr = crypto.randomBytes(32);
+    const point = ephemeral(r.group);
+    s.send(KeyMsg.SIGN12, encodeSign12({ clientRandom: cr, serverRandom: sr, group: r.group, publicKey: point }));
+    const sig = await s.next();
+    t.equal(sig?.type, KeyMsg.SIGNATURE, `${what}: SIGNATURE`);
+    const pub = new crypto.X509Certificate(chain.chain[0]).publicKey;
+    const content = skeContent(cr, sr, r.group, point);
+    t.ok(r.verify(pub, content, Buffer.from(sig!.payload)), `${what}: verifies over the content built here`);
+    t.notOk(r.verify(pub, skeContent(sr, cr, r.group, point), Buffer.from(sig!.payload)), `${what}: and not with the randoms swapped`);
+    const end = await s.done;
+    t.equal(end.code, 0, `${what}: exit 0`);
+    t.equal(await s.next(), null);
+  }
+});
+
+t.test('TLS 1.0 and the key classes: no fit is FAIL handshake_failure', async (t) => {
+  await expectFail(t, [DIR], 'ed.example', [0x0807], 40, 0, 0x0301, ['ec', 'ed25519']); // no Ed25519 below 1.2
+  await expectFail(t, [DIR], 'ed.example', [0x0807], 40, 0, 0x0302, ['ed25519']);
+  await expectFail(t, [DIR], 'host.example', [0x0403, 0x0804], 40, 0, TLS12, ['rsa']); // P-256 only, RSA suites
+  await expectFail(t, [DIR, RSA], 'host.example', [0x0403, 0x0804], 40, 0, TLS12, ['ed25519']);
+  const e = await expectFail(t, [RSA], '', [0x0403], 40, 0, TLS12, ['rsa']);
+  t.match(e.err, /info: no certificate fits version 0x303 \(signature schemes 0x0403, key classes rsa\)/);
+});
+
+t.test('SIGN12 violations: non-zero exit, nothing after CHAIN', async (t) => {
+  const p256 = ephemeral(0x17);
+  const good = { clientRandom: Buffer.alloc(32, 1), serverRandom: Buffer.alloc(32, 2), group: 0x17, publicKey: p256 };
+  const cases: [string, number, (s: Session) => void][] = [
+    ['P-256 point of 64 bytes', TLS12, (s) => s.send(KeyMsg.SIGN12, encodeSign12({ ...good, publicKey: p256.subarray(1) }))],
+    ['P-256 group with an x25519 point', TLS12, (s) => s.send(KeyMsg.SIGN12, encodeSign12({ ...good, publicKey: ephemeral(0x1d) }))],
+    ['x25519 group with a 65-byte point', 0x0301, (s) => s.send(KeyMsg.SIGN12, encodeSign12({ ...good, group: 0x1d }))],
+    ['P-384 group with a P-256 point', TLS12, (s) => s.send(KeyMsg.SIGN12, encodeSign12({ ...good, group: 0x18 }))],
+    ['compressed-looking P-256 point', TLS12, (s) => s.send(KeyMsg.SIGN12, encodeSign12({ ...good, publicKey: Buffer.concat([Buffer.of(2), p256.subarray(1)]) }))],
+    ['unknown group (x448)', TLS12, (s) => s.send(KeyMsg.SIGN12, encodeSign12({ ...good, group: 0x1e, publicKey: Buffer.alloc(56, 9) }))],
+    ['short client random', TLS12, (s) => s.send(KeyMsg.SIGN12, Buffer.from(encodeSign12(good)).subarray(1))],
+    ['trailing byte', TLS12, (s) => s.send(KeyMsg.SIGN12, Buffer.concat([encodeSign12(good), Buffer.of(0)]))],
+    ['SIGN13 after a TLS 1.2 CHAIN', TLS12, (s) => s.send(KeyMsg.SIGN13, encodeSign13(Buffer.alloc(32, 1)))],
+    ['SIGN13 after a TLS 1.0 CHAIN', 0x0301, (s) => s.send(KeyMsg.SIGN13, encodeSign13(Buffer.alloc(32, 1)))],
+    ['SIGN12 after a TLS 1.3 CHAIN', TLS13, (s) => s.send(KeyMsg.SIGN12, encodeSign12(good))],
+    ['a second SELECT', TLS12, (s) => s.send(KeyMsg.SELECT, select('host.example', [0x0403], TLS12))],
+  ];
+  for (const [what, version, act] of cases) {
+    const s = startKeyproc([DIR]);
+    s.send(KeyMsg.SELECT, select('host.example', [0x0403], version));
+    t.equal((await s.next())?.type, KeyMsg.CHAIN, `${what}: CHAIN first`);
+    act(s);
+    const end = await s.done;
+    t.not(end.code, 0, `${what}: non-zero exit (${end.code})`);
+    t.equal(await s.next(), null, `${what}: nothing written after CHAIN`);
+    t.match(end.err, /debug: protocol violation from netproc/, `${what}: logged as a violation`);
+  }
+  {
+    const s = startKeyproc([DIR, RSA]);
+    s.send(KeyMsg.SIGN12, encodeSign12(good));
+    const end = await s.done;
+    t.not(end.code, 0, 'SIGN12 before SELECT: non-zero');
+    t.equal(end.out.length, 0, 'SIGN12 before SELECT: nothing written');
+  }
+  {
+    const s = startKeyproc([DIR]);
+    s.send(KeyMsg.SELECT, select('host.example', [0x0403], TLS12));
+    t.equal((await s.next())?.type, KeyMsg.CHAIN);
+    const one = encodeFrame(KeyMsg.SIGN12, encodeSign12(good));
+    s.raw(Buffer.concat([one, one]));
+    t.equal((await s.next())?.type, KeyMsg.SIGNATURE, 'two SIGN12 in one write: the first is answered');
+    t.equal(await s.next(), null, 'the second is not');
+    t.not((await s.done).code, 0, 'and the exit is non-zero');
+  }
 });
