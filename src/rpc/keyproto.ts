@@ -14,7 +14,7 @@ export const KeyMsg = {
 export const TLS13 = 0x0304;
 export const TLS12 = 0x0303;
 
-/** Key classes as bits of SELECT's mask: the TLS 1.2 suites on offer constrain them. */
+/** Key classes as SELECT sends them, one byte each, best first: the TLS 1.2 suites on offer constrain them. */
 export const KEY_CLASS_BITS = { ec: 1, rsa: 2, ed25519: 4 } as const;
 export type KeyClassName = keyof typeof KEY_CLASS_BITS;
 
@@ -40,8 +40,6 @@ export interface ChainAnswer {
 export function encodeSelect(r: SelectRequest): Uint8Array {
   const schemes = new ByteWriter();
   for (const s of r.schemes) schemes.u16(s);
-  let mask = 0;
-  for (const c of r.keyClasses) mask |= KEY_CLASS_BITS[c];
   const order = new ByteWriter();
   for (const c of r.keyClasses) order.u8(KEY_CLASS_BITS[c]);
   return new ByteWriter()
