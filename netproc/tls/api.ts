@@ -22,7 +22,7 @@ export interface EngineConfig {
 }
 
 export interface HandshakeInfo {
-  version: 'TLSv1.3' | 'TLSv1.2';
+  version: 'TLSv1.3' | 'TLSv1.2' | 'TLSv1.1' | 'TLSv1';
   /** OpenSSL/IANA-style name, e.g. TLS_AES_128_GCM_SHA256. */
   cipher: string;
   /** Group name, e.g. x25519. */

@@ -81,8 +81,8 @@ export interface Connection {
   peerKeyUpdate(updateRequested: boolean): void;
 
   // TLS 1.2
-  /** TLS 1.2 was negotiated: record limits and ChangeCipherSpec rules change. */
-  enterTls12(): void;
+  /** TLS 1.2 (or 1.1, 1.0) was negotiated: record version and limits, ChangeCipherSpec rules change. */
+  enterTls12(version: number): void;
   setReadProtection(p: Protection): void;
   setWriteProtection(p: Protection): void;
   /** The real ChangeCipherSpec of TLS 1.2, under the current (null) write state. */
@@ -173,7 +173,8 @@ class ExpectClientHello implements State {
   handle(conn: Connection, msg: HandshakeMessage): State {
     if (msg.type !== HandshakeType.clientHello) unexpected(this, msg);
     const ch = parseClientHello(msg.body);
-    if (negotiateVersion(conn.cfg, ch) === ProtocolVersion.tls12) return startTls12(conn, ch, msg.raw);
+    const version = negotiateVersion(conn.cfg, ch);
+    if (version !== ProtocolVersion.tls13) return startTls12(conn, ch, msg.raw, version);
     const choice = select(conn.cfg, ch);
     if (choice.kind === 'retry') {
       // The transcript restarts from message_hash(ClientHello1) (RFC 8446 4.4.1).
@@ -347,8 +348,10 @@ class TlsServerEngine implements ServerEngine, Connection {
   private dead = false;
   private peerClosed = false;
   private writeClosed = false;
-  /** TLS 1.2 was negotiated. */
+  /** TLS 1.2 (or below) was negotiated. */
   private tls12 = false;
+  /** The version in our plaintext record headers: 0x0303 but in TLS 1.0/1.1. */
+  private recordVersion: number = ProtocolVersion.tls12;
 
   private readonly keyUpdateAfter: number;
 
@@ -477,8 +480,9 @@ class TlsServerEngine implements ServerEngine, Connection {
     if (updateRequested && !this.writeClosed) this.updateWriteKeys();
   }
 
-  enterTls12(): void {
+  enterTls12(version: number): void {
     this.tls12 = true;
+    this.recordVersion = version;
     this.deframer.maxLength = Limits.ciphertext12;
   }
 
@@ -495,6 +499,7 @@ class TlsServerEngine implements ServerEngine, Connection {
   }
 
   sendWarning(code: number): void {
+    if (this.writeClosed) return;
     this.sendRecord(ContentType.alert, Uint8Array.of(1, code));
   }
 
@@ -508,7 +513,7 @@ class TlsServerEngine implements ServerEngine, Connection {
   }
 
   private sendRecord(type: number, content: Uint8Array): void {
-    this.output.push(this.write ? this.write.protection.seal(type, content) : plaintextRecord(type, content));
+    this.output.push(this.write ? this.write.protection.seal(type, content) : plaintextRecord(type, content, this.recordVersion));
   }
 
   private sendAlert(code: number): void {

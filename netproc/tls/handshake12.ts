@@ -8,28 +8,33 @@
 //   ExpectClientKeyExchange12 → ExpectChangeCipherSpec12 → ExpectFinished12
 //   → ChangeCipherSpec, Finished → Traffic12
 //
-// Only ECDHE, with AEAD or CBC (MAC-then-encrypt) suites; no resumption (empty session id, no tickets),
-// no compression, no renegotiation.
+// Only ECDHE, with AEAD or CBC (MAC-then-encrypt) suites; no resumption
+// (empty session id, no tickets), no compression, no renegotiation. TLS 1.1
+// and 1.0 (RFC 4346, 2246) run the same states when -m allows them: SHA-1
+// CBC suites only, the MD5+SHA-1 PRF, no scheme in ServerKeyExchange.
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { ByteReader, DecodeError } from '../../src/bytes';
-import type { KeyClass } from './api';
+import type { HandshakeInfo, KeyClass } from './api';
 import type { ClientHello } from './clienthello';
 import type { Connection, State } from './engine';
 import { TlsAlert } from './errors';
 import { newKeyShare, type KeyShare } from './keyexchange';
-import { finishedVerifyData12, keyBlock12, masterSecret12, Transcript12, type KeyBlock12 } from './keyschedule12';
+import { finishedVerifyData12, keyBlock12, masterSecret12, Transcript12, type KeyBlock12, type PrfHash } from './keyschedule12';
 import * as msgs from './messages';
 import { protection12, type HandshakeMessage } from './record';
-import { tls13Enabled } from './selection';
+import { legacyVersions, tls13Enabled } from './selection';
 import {
   Alert,
+  DOWNGRADE_TLS11,
   DOWNGRADE_TLS12,
   ExtensionType,
   groupByCode,
   HandshakeType,
   KEY_CLASSES_BY_AUTH,
   keyClassOfScheme,
+  ProtocolVersion,
+  SCHEMES_BELOW_TLS12,
   SignalingSuite,
   signatureSchemeByCode,
   suite12ByCode,
@@ -47,8 +52,12 @@ function unexpected(state: State, msg: HandshakeMessage): never {
   throw new TlsAlert(Alert.unexpectedMessage, `handshake message ${msg.type} in state ${state.name}`);
 }
 
+const VERSION_NAMES: Record<number, HandshakeInfo['version']> = { 0x0303: 'TLSv1.2', 0x0302: 'TLSv1.1', 0x0301: 'TLSv1' };
+
 /** What the TLS 1.2 states carry from step to step. */
 interface Hello12 {
+  /** 0x0303, or 0x0302/0x0301 when -m allows them. */
+  version: number;
   clientRandom: Uint8Array;
   serverRandom: Uint8Array;
   /** Suites we could use, best first; the certificate decides among them. */
@@ -62,8 +71,9 @@ interface Hello12 {
   transcript: Transcript12;
 }
 
-function chooseSuites(cfg: Connection['cfg'], offered: number[]): CipherSuite12[] {
-  const ours = cfg.suites12 ?? [];
+function chooseSuites(cfg: Connection['cfg'], offered: number[], version: number): CipherSuite12[] {
+  // AEADs and the SHA-2 MACs are TLS 1.2 only.
+  const ours = (cfg.suites12 ?? []).filter((c) => version >= ProtocolVersion.tls12 || suite12ByCode(c)?.legacyOk);
   const order = cfg.serverPreference ? ours : offered.filter((c) => ours.includes(c));
   const out: CipherSuite12[] = [];
   for (const code of order) {
@@ -83,15 +93,25 @@ function chooseGroup(cfg: Connection['cfg'], supported: number[] | null): NamedG
   return undefined;
 }
 
-function keyClassesOf(candidates: CipherSuite12[]): KeyClass[] {
+function keyClassesOf(candidates: CipherSuite12[], version: number): KeyClass[] {
   const out: KeyClass[] = [];
-  for (const s of candidates) for (const k of KEY_CLASSES_BY_AUTH[s.auth]) if (!out.includes(k)) out.push(k);
+  for (const s of candidates) {
+    for (const k of KEY_CLASSES_BY_AUTH[s.auth]) {
+      // EdDSA in TLS needs signature_algorithms, so TLS 1.2 (RFC 8422 5.1.3).
+      if (k === 'ed25519' && version < ProtocolVersion.tls12) continue;
+      if (!out.includes(k)) out.push(k);
+    }
+  }
   return out;
 }
 
-/** The ClientHello chose TLS 1.2: check what 1.2 needs, ask for a certificate. */
-export function startTls12(conn: Connection, ch: ClientHello, rawClientHello: Uint8Array): State {
-  conn.enterTls12();
+function prfHashOf(h: Hello12, suite: CipherSuite12): PrfHash {
+  return h.version >= ProtocolVersion.tls12 ? suite.hash : 'md5sha1';
+}
+
+/** The ClientHello chose TLS 1.2 (or 1.1, 1.0): check what it needs, ask for a certificate. */
+export function startTls12(conn: Connection, ch: ClientHello, rawClientHello: Uint8Array, version: number): State {
+  conn.enterTls12(version);
   if (!ch.compressionMethods.includes(0)) {
     throw new TlsAlert(Alert.illegalParameter, 'compression_methods without null');
   }
@@ -117,21 +137,26 @@ export function startTls12(conn: Connection, ch: ClientHello, rawClientHello: Ui
 
   const group = chooseGroup(conn.cfg, ch.supportedGroups);
   if (!group) throw new TlsAlert(Alert.handshakeFailure, 'no key exchange group in common');
-  const candidates = chooseSuites(conn.cfg, ch.cipherSuites);
+  const candidates = chooseSuites(conn.cfg, ch.cipherSuites, version);
   if (candidates.length === 0) throw new TlsAlert(Alert.handshakeFailure, 'no TLS 1.2 cipher suite in common');
 
   const serverRandom = new Uint8Array(randomBytes(32));
-  // RFC 8446 4.1.3: a server that could have done TLS 1.3 says so.
-  if (tls13Enabled(conn.cfg)) serverRandom.set(DOWNGRADE_TLS12, 24);
+  // RFC 8446 4.1.3: a server that could have done better says so.
+  if (version === ProtocolVersion.tls12 && tls13Enabled(conn.cfg)) serverRandom.set(DOWNGRADE_TLS12, 24);
+  if (version < ProtocolVersion.tls12 && (tls13Enabled(conn.cfg) || legacyVersions(conn.cfg)[0] === ProtocolVersion.tls12)) {
+    serverRandom.set(DOWNGRADE_TLS11, 24);
+  }
 
   const transcript = new Transcript12();
   transcript.add(rawClientHello);
   const hello: Hello12 = {
+    version,
     clientRandom: ch.random,
     serverRandom,
     candidates,
     group,
-    schemes: ch.signatureSchemes ?? [...DEFAULT_SCHEMES_12],
+    // Below 1.2 there is no signature_algorithms: our pseudo-schemes name what the key type implies.
+    schemes: version < ProtocolVersion.tls12 ? [...SCHEMES_BELOW_TLS12] : (ch.signatureSchemes ?? [...DEFAULT_SCHEMES_12]),
     ems: emsBody !== undefined,
     secureRenegotiation,
     pointFormats: pf !== undefined,
@@ -140,10 +165,10 @@ export function startTls12(conn: Connection, ch: ClientHello, rawClientHello: Ui
   };
   conn.emit({
     type: 'needCertificate',
-    version: 0x0303,
+    version,
     serverName: hello.serverName,
     signatureSchemes: hello.schemes,
-    keyClasses: keyClassesOf(candidates),
+    keyClasses: keyClassesOf(candidates, version),
   });
   return new AwaitCertificate12(hello);
 }
@@ -208,9 +233,9 @@ class AwaitSignature12 implements State {
     if (h.pointFormats) ext.push([ExtensionType.ecPointFormats, Uint8Array.of(1, 0)]);
     if (h.serverName !== null) ext.push([ExtensionType.serverName, new Uint8Array(0)]);
     const flight = [
-      msgs.serverHello12(h.serverRandom, this.suite.code, ext),
+      msgs.serverHello12(h.serverRandom, this.suite.code, ext, h.version),
       msgs.certificate12(this.chain),
-      msgs.serverKeyExchange12(h.group.code, this.share.publicKey, this.scheme, signature),
+      msgs.serverKeyExchange12(h.group.code, this.share.publicKey, h.version >= ProtocolVersion.tls12 ? this.scheme : null, signature),
       msgs.serverHelloDone(),
     ];
     for (const m of flight) {
@@ -240,12 +265,12 @@ class ExpectClientKeyExchange12 implements State {
     if (point.length === 0) throw new DecodeError('ClientKeyExchange: empty point');
     const preMaster = this.share.agree(point);
     h.transcript.add(msg.raw);
-    const hash = this.suite.hash;
+    const hash = prfHashOf(h, this.suite);
     const master = h.ems
       ? masterSecret12(hash, preMaster, { sessionHash: h.transcript.hash(hash) })
       : masterSecret12(hash, preMaster, { clientRandom: h.clientRandom, serverRandom: h.serverRandom });
     preMaster.fill(0);
-    const keys = keyBlock12(this.suite, master, h.clientRandom, h.serverRandom);
+    const keys = keyBlock12(this.suite, master, h.clientRandom, h.serverRandom, h.version);
     return new ExpectChangeCipherSpec12(h, this.suite, master, keys);
   }
 }
@@ -266,7 +291,7 @@ class ExpectChangeCipherSpec12 implements State {
   }
 
   changeCipherSpec(conn: Connection): State {
-    conn.setReadProtection(protection12(this.suite, this.keys.clientKey, this.keys.clientIv, this.keys.clientMac));
+    conn.setReadProtection(protection12(this.suite, this.keys.clientKey, this.keys.clientIv, this.keys.clientMac, this.hello.version));
     return new ExpectFinished12(this.hello, this.suite, this.master, this.keys);
   }
 }
@@ -285,18 +310,18 @@ class ExpectFinished12 implements State {
   handle(conn: Connection, msg: HandshakeMessage): State {
     if (msg.type !== HandshakeType.finished) unexpected(this, msg);
     const h = this.hello;
-    const hash = this.suite.hash;
+    const hash = prfHashOf(h, this.suite);
     const expected = finishedVerifyData12(hash, this.master, 'client', h.transcript.hash(hash));
     if (msg.body.length !== expected.length) throw new TlsAlert(Alert.decodeError, 'Finished of wrong length');
     if (!timingSafeEqual(msg.body, expected)) throw new TlsAlert(Alert.decryptError, 'client Finished does not verify');
     h.transcript.add(msg.raw);
     const ours = msgs.finished(finishedVerifyData12(hash, this.master, 'server', h.transcript.hash(hash)));
     conn.sendChangeCipherSpec();
-    conn.setWriteProtection(protection12(this.suite, this.keys.serverKey, this.keys.serverIv, this.keys.serverMac));
+    conn.setWriteProtection(protection12(this.suite, this.keys.serverKey, this.keys.serverIv, this.keys.serverMac, h.version));
     conn.sendHandshake(ours);
     this.master.fill(0);
     conn.handshakeComplete({
-      version: 'TLSv1.2',
+      version: VERSION_NAMES[h.version],
       cipher: this.suite.name,
       group: h.group.name,
       serverName: h.serverName,

@@ -6,10 +6,13 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { CipherSuite12, HashName } from './tables';
 
+/** The PRF's hash: the suite's in TLS 1.2, MD5 and SHA-1 together in TLS 1.0/1.1 (RFC 4346 5). */
+export type PrfHash = HashName | 'md5sha1';
+
 const latin1 = (s: string) => Uint8Array.from(Buffer.from(s, 'latin1'));
 
 /** P_hash(secret, seed), `length` bytes (RFC 5246 5). */
-export function pHash(hash: HashName, secret: Uint8Array, seed: Uint8Array, length: number): Uint8Array {
+export function pHash(hash: HashName | 'md5' | 'sha1', secret: Uint8Array, seed: Uint8Array, length: number): Uint8Array {
   const out = new Uint8Array(length);
   let a: Uint8Array = seed; // A(0)
   let filled = 0;
@@ -23,13 +26,21 @@ export function pHash(hash: HashName, secret: Uint8Array, seed: Uint8Array, leng
   return out;
 }
 
-/** PRF(secret, label, seed) = P_<hash>(secret, label ‖ seed). */
-export function prf12(hash: HashName, secret: Uint8Array, label: string, seed: Uint8Array, length: number): Uint8Array {
+/**
+ * PRF(secret, label, seed) = P_<hash>(secret, label ‖ seed); for TLS 1.0/1.1,
+ * P_MD5(S1, …) XOR P_SHA1(S2, …) with S1, S2 the (overlapping) halves of the secret.
+ */
+export function prf12(hash: PrfHash, secret: Uint8Array, label: string, seed: Uint8Array, length: number): Uint8Array {
   const l = latin1(label);
   const full = new Uint8Array(l.length + seed.length);
   full.set(l, 0);
   full.set(seed, l.length);
-  return pHash(hash, secret, full, length);
+  if (hash !== 'md5sha1') return pHash(hash, secret, full, length);
+  const half = Math.ceil(secret.length / 2);
+  const a = pHash('md5', secret.subarray(0, half), full, length);
+  const b = pHash('sha1', secret.subarray(secret.length - half), full, length);
+  for (let i = 0; i < length; i++) a[i] ^= b[i];
+  return a;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
@@ -45,7 +56,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
  * (RFC 7627 4); without it, PRF(pms, "master secret", client_random ‖ server_random).
  */
 export function masterSecret12(
-  hash: HashName,
+  hash: PrfHash,
   preMaster: Uint8Array,
   ems: { sessionHash: Uint8Array } | { clientRandom: Uint8Array; serverRandom: Uint8Array },
 ): Uint8Array {
@@ -72,11 +83,13 @@ export function keyBlock12(
   master: Uint8Array,
   clientRandom: Uint8Array,
   serverRandom: Uint8Array,
+  version = 0x0303,
 ): KeyBlock12 {
   const m = suite.mac?.length ?? 0;
   const k = suite.keyLength;
-  const iv = suite.fixedIvLength;
-  const block = prf12(suite.hash, master, 'key expansion', concat(serverRandom, clientRandom), 2 * (m + k + iv));
+  // TLS 1.0 CBC starts from key-block IVs and chains them; 1.1+ send explicit IVs.
+  const iv = version === 0x0301 && suite.mac ? 16 : suite.fixedIvLength;
+  const block = prf12(version >= 0x0303 ? suite.hash : 'md5sha1', master, 'key expansion', concat(serverRandom, clientRandom), 2 * (m + k + iv));
   let at = 0;
   const take = (n: number) => block.slice(at, (at += n));
   return {
@@ -91,7 +104,7 @@ export function keyBlock12(
 
 /** verify_data = PRF(master, "client finished" | "server finished", Hash(handshake messages))[0..12]. */
 export function finishedVerifyData12(
-  hash: HashName,
+  hash: PrfHash,
   master: Uint8Array,
   sender: 'client' | 'server',
   transcriptHash: Uint8Array,
@@ -107,9 +120,15 @@ export class Transcript12 {
     this.messages.push(message);
   }
 
-  hash(hash: HashName): Uint8Array {
-    const h = createHash(hash);
+  /** Hash(handshake_messages); for TLS 1.0/1.1, MD5 ‖ SHA-1 of them. */
+  hash(hash: PrfHash): Uint8Array {
+    if (hash === 'md5sha1') return new Uint8Array(Buffer.concat([this.digest('md5'), this.digest('sha1')]));
+    return new Uint8Array(this.digest(hash));
+  }
+
+  private digest(name: string): Buffer {
+    const h = createHash(name);
     for (const m of this.messages) h.update(m);
-    return new Uint8Array(h.digest());
+    return h.digest();
   }
 }

@@ -91,12 +91,12 @@ export function serverCertificateVerifyContent(transcriptHash: Uint8Array): Uint
 
 // ---------------------------------------------------------------- TLS 1.2 (RFC 5246 7.4, RFC 8422 5.4)
 
-/** The TLS 1.2 ServerHello: no session id (no resumption), null compression, the extensions given. */
-export function serverHello12(random: Uint8Array, suite: number, extensions: [number, Uint8Array][]): Uint8Array {
+/** The TLS 1.2 (1.1, 1.0) ServerHello: no session id (no resumption), null compression, the extensions given. */
+export function serverHello12(random: Uint8Array, suite: number, extensions: [number, Uint8Array][], version: number = ProtocolVersion.tls12): Uint8Array {
   const ext = new ByteWriter();
   for (const [type, body] of extensions) extension(ext, type, body);
   const w = new ByteWriter()
-    .u16(ProtocolVersion.tls12)
+    .u16(version)
     .bytes(random)
     .vector(1, new Uint8Array(0)) // session_id: empty, we never resume
     .u16(suite)

@@ -132,13 +132,14 @@ export class Deframer {
   }
 }
 
-export function recordHeader(type: number, length: number): Uint8Array {
-  return Uint8Array.of(type, 0x03, 0x03, (length >> 8) & 0xff, length & 0xff);
+/** A record header; `version` is 0x0303 except in TLS 1.0/1.1 connections. */
+export function recordHeader(type: number, length: number, version = 0x0303): Uint8Array {
+  return Uint8Array.of(type, version >> 8, version & 0xff, (length >> 8) & 0xff, length & 0xff);
 }
 
-export function plaintextRecord(type: number, fragment: Uint8Array): Uint8Array {
+export function plaintextRecord(type: number, fragment: Uint8Array, version = 0x0303): Uint8Array {
   const out = new Uint8Array(5 + fragment.length);
-  out.set(recordHeader(type, fragment.length), 0);
+  out.set(recordHeader(type, fragment.length, version), 0);
   out.set(fragment, 5);
   return out;
 }
@@ -273,8 +274,10 @@ export class RecordProtection12 implements Protection {
 const CBC_BLOCK = 16;
 
 /**
- * TLS 1.1/1.2 CBC records, MAC-then-encrypt (RFC 5246 6.2.3.2): IV ‖
- * E(content ‖ HMAC(seq ‖ type ‖ version ‖ length ‖ content) ‖ padding). On
+ * CBC records, MAC-then-encrypt (RFC 5246 6.2.3.2): IV ‖
+ * E(content ‖ HMAC(seq ‖ type ‖ version ‖ length ‖ content) ‖ padding); in
+ * TLS 1.0 (RFC 2246 6.2.3.2) no IV is sent: each record's IV is the last
+ * ciphertext block of the one before, the first from the key block. On
  * opening, a bad padding and a bad MAC do the same work and give the same
  * answer (null → bad_record_mac): padding is checked over a fixed window,
  * the MAC is always computed, and a dummy HMAC over the padding keeps the
@@ -287,12 +290,18 @@ export class RecordProtectionCbc implements Protection {
   private readonly macHash: string;
   private readonly macLength: number;
 
+  /** TLS 1.0: the chained IV; null when each record carries its own. */
+  private chained: Uint8Array | null;
+
   constructor(
     readonly suite: CipherSuite12,
     private readonly key: Uint8Array,
     private readonly macKey: Uint8Array,
+    private readonly version = 0x0303,
+    initialIv: Uint8Array | null = null,
   ) {
     if (!suite.mac) throw new Error(`${suite.name} is not a CBC suite`);
+    this.chained = initialIv;
     this.cipher = suite.cipher as Cbc12;
     this.macHash = suite.mac.hash;
     this.macLength = suite.mac.length;
@@ -312,19 +321,21 @@ export class RecordProtectionCbc implements Protection {
 
   seal(type: number, content: Uint8Array): Uint8Array {
     const seq = this.seq++;
-    const mac = this.mac(seq, type, Uint8Array.of(3, 3), content);
+    const mac = this.mac(seq, type, Uint8Array.of(this.version >> 8, this.version & 0xff), content);
     const pad = (CBC_BLOCK - ((content.length + mac.length + 1) % CBC_BLOCK)) % CBC_BLOCK;
     const plain = new Uint8Array(content.length + mac.length + pad + 1);
     plain.set(content, 0);
     plain.set(mac, content.length);
     plain.fill(pad, content.length + mac.length);
-    const iv = randomBytes(CBC_BLOCK);
+    const iv = this.chained ?? randomBytes(CBC_BLOCK);
+    const ivOnWire = this.chained ? 0 : CBC_BLOCK;
     const c = createCipheriv(this.cipher, this.key, iv).setAutoPadding(false);
     const body = Buffer.concat([c.update(plain), c.final()]);
-    const out = new Uint8Array(5 + CBC_BLOCK + body.length);
-    out.set(recordHeader(type, CBC_BLOCK + body.length), 0);
-    out.set(iv, 5);
-    out.set(body, 5 + CBC_BLOCK);
+    if (this.chained) this.chained = new Uint8Array(body.subarray(body.length - CBC_BLOCK));
+    const out = new Uint8Array(5 + ivOnWire + body.length);
+    out.set(recordHeader(type, ivOnWire + body.length, this.version), 0);
+    out.set(iv.subarray(0, ivOnWire), 5);
+    out.set(body, 5 + ivOnWire);
     return out;
   }
 
@@ -333,9 +344,12 @@ export class RecordProtectionCbc implements Protection {
     const macLength = this.macLength;
     // Public facts only: the length is on the wire.
     const minBody = Math.ceil((macLength + 1) / CBC_BLOCK) * CBC_BLOCK;
-    if (f.length < CBC_BLOCK + minBody || f.length % CBC_BLOCK !== 0) return null;
-    const d = createDecipheriv(this.cipher, this.key, f.subarray(0, CBC_BLOCK)).setAutoPadding(false);
-    const plain = Buffer.concat([d.update(f.subarray(CBC_BLOCK)), d.final()]);
+    const ivOnWire = this.chained ? 0 : CBC_BLOCK;
+    if (f.length < ivOnWire + minBody || f.length % CBC_BLOCK !== 0) return null;
+    const iv = this.chained ?? f.subarray(0, CBC_BLOCK);
+    const d = createDecipheriv(this.cipher, this.key, iv).setAutoPadding(false);
+    const plain = Buffer.concat([d.update(f.subarray(ivOnWire)), d.final()]);
+    if (this.chained) this.chained = new Uint8Array(f.subarray(f.length - CBC_BLOCK));
     const n = plain.length;
     const padLength = plain[n - 1];
     // bad = 1 when the padding cannot fit or any of its bytes is wrong; the
@@ -360,9 +374,10 @@ export class RecordProtectionCbc implements Protection {
   }
 }
 
-/** The TLS 1.2 record protection for a suite: AEAD with an implicit IV, or CBC with a MAC key. */
-export function protection12(suite: CipherSuite12, key: Uint8Array, iv: Uint8Array, macKey: Uint8Array): Protection {
-  return suite.mac ? new RecordProtectionCbc(suite, key, macKey) : new RecordProtection12(suite, key, iv);
+/** The TLS 1.0-1.2 record protection for a suite: AEAD with an implicit IV, or CBC with a MAC key. */
+export function protection12(suite: CipherSuite12, key: Uint8Array, iv: Uint8Array, macKey: Uint8Array, version = 0x0303): Protection {
+  if (!suite.mac) return new RecordProtection12(suite, key, iv);
+  return new RecordProtectionCbc(suite, key, macKey, version, version === 0x0301 ? iv : null);
 }
 
 /** One direction's AEAD state: keys and sequence number (RFC 8446 5.2, 5.3). */

@@ -21,6 +21,14 @@ export function tls13Enabled(cfg: EngineConfig): boolean {
   return cfg.minVersion <= ProtocolVersion.tls13 && cfg.maxVersion >= ProtocolVersion.tls13;
 }
 
+/** The pre-1.3 versions we speak under this config, best first: 1.2, then 1.1 and 1.0 only when -m asks. */
+export function legacyVersions(cfg: EngineConfig): number[] {
+  if ((cfg.suites12?.length ?? 0) === 0) return [];
+  return [ProtocolVersion.tls12, ProtocolVersion.tls11, ProtocolVersion.tls10].filter(
+    (v) => cfg.minVersion <= v && v <= cfg.maxVersion,
+  );
+}
+
 /** The highest version the client announces: supported_versions (GREASE ignored) or legacy_version. */
 export function clientMaxVersion(ch: ClientHello): number {
   if (!ch.supportedVersions) return ch.legacyVersion;
@@ -29,24 +37,23 @@ export function clientMaxVersion(ch: ClientHello): number {
 }
 
 /**
- * The version to speak: TLS 1.3 whenever both sides can, else TLS 1.2 when
- * both sides can. Anything else is answered as TLS 1.3 so that checkTls13
+ * The version to speak: TLS 1.3 whenever both sides can, else the best of
+ * TLS 1.2 (1.1, 1.0) both sides can. Anything else is answered as TLS 1.3 so that checkTls13
  * raises the refusal (protocol_version and friends) as it always has.
  * A TLS_FALLBACK_SCSV from a client below our best version is refused first
  * (RFC 7507 3).
  */
 export function negotiateVersion(cfg: EngineConfig, ch: ClientHello): number {
-  const ours = tls13Enabled(cfg) ? ProtocolVersion.tls13 : tls12Enabled(cfg) ? ProtocolVersion.tls12 : cfg.maxVersion;
+  const legacy = legacyVersions(cfg);
+  const ours = tls13Enabled(cfg) ? ProtocolVersion.tls13 : legacy.length > 0 ? legacy[0] : cfg.maxVersion;
   const theirs = clientMaxVersion(ch);
   if (ch.cipherSuites.includes(SignalingSuite.fallback) && theirs < ours) {
     throw new TlsAlert(Alert.inappropriateFallback, 'TLS_FALLBACK_SCSV from a client below our highest version');
   }
   if (tls13Enabled(cfg) && ch.supportedVersions?.includes(ProtocolVersion.tls13)) return ProtocolVersion.tls13;
-  if (tls12Enabled(cfg)) {
-    const offers12 = ch.supportedVersions
-      ? ch.supportedVersions.includes(ProtocolVersion.tls12)
-      : ch.legacyVersion >= ProtocolVersion.tls12;
-    if (offers12) return ProtocolVersion.tls12;
+  for (const v of legacy) {
+    const offered = ch.supportedVersions ? ch.supportedVersions.includes(v) : ch.legacyVersion >= v;
+    if (offered) return v;
   }
   return ProtocolVersion.tls13;
 }

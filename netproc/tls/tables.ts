@@ -231,8 +231,10 @@ export interface CipherSuite12 {
   tagLength: 16 | 0;
   /** CBC suites' HMAC; null for AEADs. */
   mac: { hash: MacHash; length: number } | null;
-  /** PRF hash (and Finished transcript hash). */
+  /** PRF hash (and Finished transcript hash) in TLS 1.2; TLS 1.0/1.1 use MD5+SHA-1. */
   hash: HashName;
+  /** Also usable in TLS 1.0/1.1 (the SHA-1 CBC suites); the others are TLS 1.2 only. */
+  legacyOk: boolean;
 }
 
 function suite12(
@@ -260,6 +262,7 @@ function suite12(
     tagLength: cbc ? 0 : 16,
     mac: macHash ? { hash: macHash, length: { sha1: 20, sha256: 32, sha384: 48 }[macHash] } : null,
     hash,
+    legacyOk: macHash === 'sha1',
   };
 }
 
@@ -381,7 +384,14 @@ export const SIGNATURE_SCHEMES: readonly SignatureScheme[] = [
   { code: 0x0601, name: 'rsa_pkcs1_sha512', tls13: false, keyType: 'rsa' },
   { code: 0x0201, name: 'rsa_pkcs1_sha1', tls13: false, keyType: 'rsa' },
   { code: 0x0203, name: 'ecdsa_sha1', tls13: false, keyType: 'ec' },
+  // Not a registered code: our name for what TLS 1.0/1.1 sign with an RSA key
+  // (RFC 4346 7.4.3): PKCS#1 v1.5 over MD5(content) ‖ SHA-1(content), 36 bytes,
+  // no DigestInfo. keyproc's SIGN12 uses it, and ecdsa_sha1 for ECDSA keys.
+  { code: 0xff01, name: 'rsa_md5sha1', tls13: false, keyType: 'rsa' },
 ];
+
+/** The schemes TLS 1.0/1.1 offer keyproc: no signature_algorithms there, the key type fixes the algorithm. */
+export const SCHEMES_BELOW_TLS12 = [0xff01, 0x0203] as const;
 
 const schemesByCode = new Map(SIGNATURE_SCHEMES.map((s) => [s.code, s]));
 

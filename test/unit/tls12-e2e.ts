@@ -5,7 +5,7 @@
 
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { createPrivateKey, constants, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, constants, privateEncrypt, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,7 +51,7 @@ const KEYS: TestKey[] = [
 /** The scheme keyproc would pick for this key among the client's. */
 function pickScheme(key: TestKey, offered: number[], prefer?: number): number {
   const mine: Record<string, number[]> = {
-    rsa2048: [0x0804, 0x0805, 0x0401, 0x0201],
+    rsa2048: [0x0804, 0x0805, 0x0401, 0x0201, 0xff01],
     p256: [0x0403, 0x0203],
     ed25519: [0x0807],
   };
@@ -78,6 +78,11 @@ function signSke(key: TestKey, scheme: number, content: Uint8Array): Uint8Array 
       return sign('sha1', content, { key: key.key, dsaEncoding: 'der' });
     case 0x0807:
       return sign(null, content, key.key);
+    case 0xff01: {
+      // TLS 1.0/1.1 RSA: PKCS#1 v1.5 (block type 1) over MD5 ‖ SHA-1, no DigestInfo.
+      const digest = Buffer.concat([createHash('md5').update(content).digest(), createHash('sha1').update(content).digest()]);
+      return privateEncrypt({ key: key.key, padding: constants.RSA_PKCS1_PADDING }, digest);
+    }
     default:
       throw new Error(`no signer for ${scheme}`);
   }
@@ -366,4 +371,43 @@ t.test('renegotiation is refused with a no_renegotiation warning, the connection
   // Our answer: a few short encrypted records (the warning, maybe the echo), never a handshake flight.
   t.ok(after.length > 0 && after.length < 200, `we answered with ${after.length} bytes`);
   socket.destroy();
+});
+
+t.test('TLS 1.1 and 1.0 when minVersion allows them: SHA-1 CBC suites, MD5+SHA-1 PRF', async (t) => {
+  const legacy = CIPHER_SUITES_12.filter((s) => s.legacyOk);
+  for (const [version, name, code] of [['TLSv1.1', 'TLSv1.1', 0x0302], ['TLSv1', 'TLSv1', 0x0301]] as const) {
+    for (const key of KEYS.filter((k) => k.name !== 'ed25519')) {
+      for (const suite of legacy.filter((s) => s.auth === key.auth)) {
+        {
+          const what = `${name} ${key.name} ${suite.name}`;
+          const server = serve(key, { ...config12, minVersion: 0x0301 });
+          const socket = await clientOver(server, key, {
+            minVersion: version,
+            maxVersion: version,
+            ciphers: `${suite.name}@SECLEVEL=0`,
+          });
+          const info = await server.info;
+          t.same(info, { version: name, cipher: suite.name, group: 'x25519', serverName: 'localhost' }, what);
+          t.equal(server.requested[0].version, code);
+          t.same(server.requested[0].schemes, [0xff01, 0x0203]);
+          t.equal(socket.getProtocol(), name);
+          const msg = Buffer.from(`hello ${what}`.repeat(50));
+          t.same(await roundTrip(socket, msg), msg);
+          t.same(await roundTrip(socket, Buffer.from('second record')), Buffer.from('second record'), 'chained IVs carry on');
+          await endAndWait(socket);
+          t.same(server.fatal, [], `${what}: no fatal`);
+          // The sentinel for 1.1 and below: …00.
+          const tail = [...serverHelloOf(server.sent()).random.subarray(24)];
+          t.same(tail, [0x44, 0x4f, 0x57, 0x4e, 0x47, 0x52, 0x44, 0x00]);
+        }
+      }
+    }
+  }
+});
+
+t.test('TLS 1.1 and 1.0 clients are refused unless minVersion allows them', async (t) => {
+  const key = KEYS[1];
+  const server = serve(key);
+  await t.rejects(clientOver(server, key, { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }));
+  t.equal(server.fatal[0]?.type === 'fatal' && server.fatal[0].alert, 70);
 });

@@ -482,3 +482,53 @@ t.test('keyproc choices are checked', async (t) => {
   const sh = records(r4.engine.takeOutput())[0].fragment;
   t.equal((sh[4 + 35] << 8) | sh[4 + 36], 0xc02f, 'an RSA key picks the RSA suite');
 });
+
+t.test('TLS 1.1 and 1.0 only when minVersion allows them', async (t) => {
+  const low = { ...cfg, minVersion: 0x0301 };
+  for (const version of [0x0302, 0x0301]) {
+    const r = helloResult(clientHello({ version, suites: [0xc02b, 0xc009, 0xc013, 0xc023] }), low);
+    const nc = r.events[0];
+    t.same(nc.type === 'needCertificate' && [nc.version, nc.signatureSchemes, nc.keyClasses], [version, [0xff01, 0x0203], ['ec', 'rsa']], 'no EdDSA, pseudo-schemes');
+    r.engine.provideCertificate([Uint8Array.of(1)], 0xff01);
+    r.engine.provideSignature(Uint8Array.of(9, 9));
+    const out = records(r.engine.takeOutput());
+    t.same([...out[0].header.subarray(1, 3)], [version >> 8, version & 0xff], 'record version');
+    const hs = concat(...out.map((x) => x.fragment));
+    const sh = new ByteReader(hs.subarray(4));
+    t.equal(sh.u16(), version, 'ServerHello version');
+    t.same([...sh.bytesOf(32).subarray(24)], [0x44, 0x4f, 0x57, 0x4e, 0x47, 0x52, 0x44, 0x00], 'DOWNGRADE_TLS11 sentinel');
+    sh.vector(1);
+    t.equal(sh.u16(), 0xc013, 'a SHA-1 CBC suite: no AEAD, no SHA-2 MAC below 1.2');
+    // ServerKeyExchange without a scheme: curve_type, group, point, then the signature vector.
+    let at = 0;
+    const msgsOut: Uint8Array[] = [];
+    while (at < hs.length) {
+      const len = (hs[at + 1] << 16) | (hs[at + 2] << 8) | hs[at + 3];
+      msgsOut.push(hs.subarray(at, at + 4 + len));
+      at += 4 + len;
+    }
+    const ske = new ByteReader(msgsOut[2].subarray(4));
+    t.equal(ske.u8(), 3);
+    t.equal(ske.u16(), 0x001d);
+    ske.vector(1);
+    t.same([...ske.vector(2)], [9, 9], 'no SignatureAndHashAlgorithm before the signature');
+    ske.end();
+  }
+  t.equal(helloResult(clientHello({ version: 0x0302, suites: [0xc02b, 0xc02f] }), low).alert, 40, 'only 1.2 suites in common');
+  t.equal(helloResult(clientHello({ version: 0x0300 }), { ...low, maxVersion: 0x0303 }).alert, 70, 'SSL 3.0');
+  const r = helloResult(clientHello({ version: 0x0302, suites: [0xc013] }), { ...low, maxVersion: 0x0303 });
+  r.engine.provideCertificate([Uint8Array.of(1)], 0xff01);
+  r.engine.provideSignature(Uint8Array.of(9));
+  const random = records(r.engine.takeOutput())[0].fragment.subarray(6, 38);
+  t.same([...random.subarray(24)], [0x44, 0x4f, 0x57, 0x4e, 0x47, 0x52, 0x44, 0x00], 'sentinel also when 1.2 is our best');
+});
+
+t.test('PRF for TLS 1.0/1.1: MD5 and SHA-1 halves XORed', async (t) => {
+  const { pHash } = await import('../../netproc/tls/keyschedule12');
+  const secret = new Uint8Array(48).map((_, i) => i);
+  const seed = new Uint8Array(Buffer.from('test labelseed'));
+  const a = pHash('md5', secret.subarray(0, 24), seed, 40);
+  const b = pHash('sha1', secret.subarray(24), seed, 40);
+  const want = a.map((x, i) => x ^ b[i]);
+  t.same([...prf12('md5sha1', secret, 'test label', Buffer.from('seed'), 40)], [...want]);
+});

@@ -4,7 +4,7 @@
 
 import t from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
-import { constants, createPrivateKey, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import { constants, createHash, createPrivateKey, privateEncrypt, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -51,7 +51,12 @@ const base: EngineConfig = {
   maxVersion: 0x0304,
 };
 
-function signSke(k: TestKey, content: Uint8Array): Uint8Array {
+function signSke(k: TestKey, content: Uint8Array, legacy: boolean): Uint8Array {
+  if (legacy && k.auth === 'rsa') {
+    const digest = Buffer.concat([createHash('md5').update(content).digest(), createHash('sha1').update(content).digest()]);
+    return privateEncrypt({ key: k.key, padding: constants.RSA_PKCS1_PADDING }, digest);
+  }
+  if (legacy) return sign('sha1', content, { key: k.key, dsaEncoding: 'der' });
   if (k.scheme === 0x0804) return sign('sha256', content, { key: k.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
   return sign('sha256', content, { key: k.key, dsaEncoding: 'der' });
 }
@@ -59,15 +64,20 @@ function signSke(k: TestKey, content: Uint8Array): Uint8Array {
 function listen(k: TestKey, config: EngineConfig, infos: HandshakeInfo[], fatals: EngineEvent[]): Promise<Server> {
   const server = createServer((sock: Socket) => {
     const engine = createServerEngine(config);
+    let legacy = false;
     const flush = () => {
       const out = engine.takeOutput();
       if (out.length > 0 && !sock.destroyed) sock.write(out);
     };
     const handle = (events: EngineEvent[]) => {
       for (const e of events) {
-        if (e.type === 'needCertificate') setImmediate(() => handle(engine.provideCertificate([k.certDer], k.scheme)));
+        if (e.type === 'needCertificate') {
+          legacy = e.version < 0x0303;
+          const scheme = legacy ? (k.auth === 'rsa' ? 0xff01 : 0x0203) : k.scheme;
+          setImmediate(() => handle(engine.provideCertificate([k.certDer], scheme)));
+        }
         if (e.type === 'needSignature12') {
-          const sig = signSke(k, serverKeyExchange12Content(e.clientRandom, e.serverRandom, e.group, e.publicKey));
+          const sig = signSke(k, serverKeyExchange12Content(e.clientRandom, e.serverRandom, e.group, e.publicKey), legacy);
           setImmediate(() => handle(engine.provideSignature(sig)));
         }
         if (e.type === 'handshakeDone') infos.push(e.info);
@@ -92,10 +102,10 @@ function listen(k: TestKey, config: EngineConfig, infos: HandshakeInfo[], fatals
 }
 
 /** Run s_client -tls1_2; write each line after the handshake (or the previous echo), then close stdin. */
-function sClient(port: number, k: TestKey, args: string[], lines: string[]): Promise<{ out: string; code: number | null }> {
+function sClient(port: number, k: TestKey, args: string[], lines: string[], version = '-tls1_2'): Promise<{ out: string; code: number | null }> {
   return new Promise((resolve) => {
     const p = spawn('openssl', [
-      's_client', '-connect', `127.0.0.1:${port}`, '-tls1_2', '-servername', 'localhost',
+      's_client', '-connect', `127.0.0.1:${port}`, version, '-servername', 'localhost',
       '-CAfile', k.certFile, '-verify_return_error', ...args,
     ]);
     let out = '';
@@ -167,3 +177,22 @@ t.test('s_client R (renegotiate): refused, no second handshake', async (t) => {
   t.same(fatals.filter((e) => e.type === 'fatal' && !e.received), [], 'no fatal alert from us');
   t.comment(`client side: ${out.split('\n').filter((l) => /alert|error|renegotiat/i.test(l)).join(' | ')}`);
 });
+
+for (const [flag, name] of [['-tls1_1', 'TLSv1.1'], ['-tls1', 'TLSv1']] as const) {
+  t.test(`s_client ${flag}: the SHA-1 CBC suites when minVersion allows`, async (t) => {
+    for (const suite of CIPHER_SUITES_12.filter((s) => s.legacyOk)) {
+      const k = KEYS.find((x) => x.auth === suite.auth)!;
+      const infos: HandshakeInfo[] = [];
+      const fatals: EngineEvent[] = [];
+      const server = await listen(k, { ...base, minVersion: 0x0301 }, infos, fatals);
+      const port = (server.address() as AddressInfo).port;
+      const { out, code } = await sClient(port, k, ['-cipher', `${suite.name}@SECLEVEL=0`], ['ping', 'pong'], flag);
+      server.close();
+      t.equal(code, 0, `${suite.name}: s_client exit code`);
+      t.match(out, /ping\n/);
+      t.match(out, /pong\n/);
+      t.same(fatals, []);
+      t.same(infos[0], { version: name, cipher: suite.name, group: 'x25519', serverName: 'localhost' });
+    }
+  });
+}
