@@ -532,3 +532,43 @@ t.test('PRF for TLS 1.0/1.1: MD5 and SHA-1 halves XORed', async (t) => {
   const want = a.map((x, i) => x ^ b[i]);
   t.same([...prf12('md5sha1', secret, 'test label', Buffer.from('seed'), 40)], [...want]);
 });
+
+t.test('mutated TLS 1.2 ClientHellos and client flights never throw and never end in internal_error', async (t) => {
+  const base = clientHello({ suites: [0xc02b, 0xc02f, 0xc013, 0x00ff], extensions: [...defaultExtensions12(), [35, new Uint8Array(0)]] });
+  let seed = 12345;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const alerts = new Map<number, number>();
+  const failures: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const m = Uint8Array.from(base);
+    for (let k = 0, n = 1 + rand(4); k < n; k++) m[rand(m.length)] = rand(256);
+    const engine = createServerEngine({ ...cfg, minVersion: 0x0301 });
+    const events = engine.feed(plaintextRecord(22, m));
+    const alert = fatalOf(events);
+    if (alert === undefined && events[0]?.type === 'needCertificate') {
+      const nc = events[0];
+      const scheme = nc.signatureSchemes.find((s) => [0x0403, 0x0203, 0x0804, 0xff01, 0x0401, 0x0201].includes(s));
+      if (scheme === undefined) continue;
+      const ev2 = engine.provideCertificate([Uint8Array.of(1)], scheme);
+      if (fatalOf(ev2) !== undefined) continue; // keyproc's choice vs the candidate suites: internal_error is right there
+      const ev3 = engine.provideSignature(Uint8Array.of(1));
+      if (fatalOf(ev3) !== undefined) failures.push(`provideSignature: ${JSON.stringify(ev3)}`);
+      engine.takeOutput();
+      // A mutated client flight.
+      const cke = new ByteWriter().u8(16).vector(3, new ByteWriter().vector(1, new Uint8Array(32).fill(9)).finish()).finish();
+      const flight = concat(plaintextRecord(22, cke), plaintextRecord(20, Uint8Array.of(1)), plaintextRecord(22, new Uint8Array(40)));
+      for (let k = 0, n = 1 + rand(3); k < n; k++) flight[rand(flight.length)] = rand(256);
+      const a = fatalOf(engine.feed(flight));
+      if (a !== undefined) alerts.set(a, (alerts.get(a) ?? 0) + 1);
+      if (a === 80) failures.push(`client flight ${Buffer.from(flight).toString('hex')}`);
+      continue;
+    }
+    if (alert !== undefined) alerts.set(alert, (alerts.get(alert) ?? 0) + 1);
+    if (alert === 80) failures.push(`ClientHello ${Buffer.from(m).toString('hex')}: ${JSON.stringify(events)}`);
+  }
+  t.comment(`alerts seen: ${JSON.stringify([...alerts].sort((a, b) => a[0] - b[0]))}`);
+  t.same(failures, []);
+});
