@@ -320,6 +320,20 @@ export class RecordProtectionCbc implements Protection {
   }
 
   seal(type: number, content: Uint8Array): Uint8Array {
+    // TLS 1.0's predictable IVs (BEAST): an empty record first makes the next
+    // IV a ciphertext block nobody chose, as OpenSSL's empty fragments do.
+    if (this.chained && type === ContentType.applicationData && content.length > 0) {
+      const empty = this.sealOne(type, new Uint8Array(0));
+      const full = this.sealOne(type, content);
+      const out = new Uint8Array(empty.length + full.length);
+      out.set(empty, 0);
+      out.set(full, empty.length);
+      return out;
+    }
+    return this.sealOne(type, content);
+  }
+
+  private sealOne(type: number, content: Uint8Array): Uint8Array {
     const seq = this.seq++;
     const mac = this.mac(seq, type, Uint8Array.of(this.version >> 8, this.version & 0xff), content);
     const pad = (CBC_BLOCK - ((content.length + mac.length + 1) % CBC_BLOCK)) % CBC_BLOCK;

@@ -572,3 +572,20 @@ t.test('mutated TLS 1.2 ClientHellos and client flights never throw and never en
   t.comment(`alerts seen: ${JSON.stringify([...alerts].sort((a, b) => a[0] - b[0]))}`);
   t.same(failures, []);
 });
+
+t.test('TLS 1.0 CBC: chained IVs, an empty record before each application record', async (t) => {
+  const { RecordProtectionCbc } = await import('../../netproc/tls/record');
+  const suite = suite12ByCode(0xc013)!;
+  const key = new Uint8Array(16).fill(1);
+  const mac = new Uint8Array(20).fill(2);
+  const iv = new Uint8Array(16).fill(3);
+  const w = new RecordProtectionCbc(suite, key, mac, 0x0301, iv);
+  const r = new RecordProtectionCbc(suite, key, mac, 0x0301, iv);
+  const recs = records(concat(w.seal(22, Uint8Array.of(20, 0, 0, 0)), w.seal(23, Buffer.from('abc')), w.seal(23, Buffer.from('def'))));
+  t.same(recs.map((x) => [x.type, x.header[2], x.fragment.length % 16]), [[22, 1, 0], [23, 1, 0], [23, 1, 0], [23, 1, 0], [23, 1, 0]]);
+  t.same(recs.map((x) => Buffer.from(r.open(x)!.content).toString('latin1')), ['\x14\0\0\0', '', 'abc', '', 'def']);
+  const recs2 = records(w.seal(23, Buffer.from('xyz')));
+  recs2[1].fragment[0] ^= 1;
+  t.ok(r.open(recs2[0]));
+  t.equal(r.open(recs2[1]), null, 'a flipped bit fails the MAC (or padding): null');
+});
