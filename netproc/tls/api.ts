@@ -21,8 +21,11 @@ export interface EngineConfig {
   maxVersion: number;
 }
 
+/** Protocol names as OpenSSL prints them (and SSL_PROTOCOL carries them). */
+export const PROTOCOL_NAMES = ['TLSv1.3', 'TLSv1.2', 'TLSv1.1', 'TLSv1'] as const;
+
 export interface HandshakeInfo {
-  version: 'TLSv1.3' | 'TLSv1.2' | 'TLSv1.1' | 'TLSv1';
+  version: (typeof PROTOCOL_NAMES)[number];
   /** OpenSSL/IANA-style name, e.g. TLS_AES_128_GCM_SHA256. */
   cipher: string;
   /** Group name, e.g. x25519. */

@@ -1,7 +1,7 @@
 // netproc -> entry control messages on netproc's fd 3. The entry treats the
 // content as untrusted: it checks every field before acting on it, and the
 // facts only ever describe netproc's own connection.
-import type { HandshakeInfo } from '../../netproc/tls/api';
+import { PROTOCOL_NAMES, type HandshakeInfo } from '../../netproc/tls/api';
 
 export const CtlMsg = {
   HANDSHAKE_DONE: 1,
@@ -20,8 +20,8 @@ export function decodeHandshakeDone(payload: Uint8Array): HandshakeInfo {
     if (typeof x !== 'string' || !PRINTABLE.test(x)) throw new RangeError(`bad ${key} in handshake report`);
     return x;
   };
-  const version = text('version');
-  if (version !== 'TLSv1.3' && version !== 'TLSv1.2') throw new RangeError('bad version in handshake report');
+  const version = PROTOCOL_NAMES.find((name) => name === v.version);
+  if (!version) throw new RangeError('bad version in handshake report');
   const serverName = v.serverName === null ? null : text('serverName');
   return { version, cipher: text('cipher'), group: text('group'), serverName };
 }
