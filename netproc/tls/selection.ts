@@ -4,7 +4,7 @@
 import type { EngineConfig } from './api';
 import type { ClientHello, KeyShareEntry } from './clienthello';
 import { TlsAlert } from './errors';
-import { Alert, groupByCode, ProtocolVersion, SignalingSuite, suiteByCode, type CipherSuite, type NamedGroup } from './tables';
+import { Alert, groupByCode, ProtocolVersion, SignalingSuite, suite12ByCode, suiteByCode, type CipherSuite, type NamedGroup } from './tables';
 
 export type Selection =
   /** The client sent a usable key share: go on with a ServerHello. */
@@ -23,9 +23,12 @@ export function tls13Enabled(cfg: EngineConfig): boolean {
 
 /** The pre-1.3 versions we speak under this config, best first: 1.2, then 1.1 and 1.0 only when -m asks. */
 export function legacyVersions(cfg: EngineConfig): number[] {
-  if ((cfg.suites12?.length ?? 0) === 0) return [];
+  const suites = cfg.suites12 ?? [];
+  if (suites.length === 0) return [];
+  // 1.1 and 1.0 need a suite they can use (SHA-1 CBC): without one, such a client gets protocol_version.
+  const belowOk = suites.some((c) => suite12ByCode(c)?.legacyOk);
   return [ProtocolVersion.tls12, ProtocolVersion.tls11, ProtocolVersion.tls10].filter(
-    (v) => cfg.minVersion <= v && v <= cfg.maxVersion,
+    (v) => cfg.minVersion <= v && v <= cfg.maxVersion && (v === ProtocolVersion.tls12 || belowOk),
   );
 }
 

@@ -515,6 +515,7 @@ t.test('TLS 1.1 and 1.0 only when minVersion allows them', async (t) => {
     ske.end();
   }
   t.equal(helloResult(clientHello({ version: 0x0302, suites: [0xc02b, 0xc02f] }), low).alert, 40, 'only 1.2 suites in common');
+  t.equal(helloResult(clientHello({ version: 0x0302, suites: [0xc013] }), { ...low, suites12: [0xc02b, 0xc02f] }).alert, 70, 'no 1.1 suite configured: protocol_version');
   t.equal(helloResult(clientHello({ version: 0x0300 }), { ...low, maxVersion: 0x0303 }).alert, 70, 'SSL 3.0');
   const r = helloResult(clientHello({ version: 0x0302, suites: [0xc013] }), { ...low, maxVersion: 0x0303 });
   r.engine.provideCertificate([Uint8Array.of(1)], 0xff01);
