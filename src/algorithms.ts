@@ -8,9 +8,6 @@ const VERSIONS: Record<string, number> = { tls10: 0x0301, tls11: 0x0302, tls12: 
 const TLS12 = VERSIONS.tls12;
 const TLS13 = VERSIONS.tls13;
 
-/** tlswrapper's names for suites we know but do not serve yet. */
-const NOT_SERVED_YET = new Set(['AES_256_CBC_SHA384', 'AES_128_CBC_SHA256', 'AES_256_CBC_SHA', 'AES_128_CBC_SHA']);
-
 function version(name: string, option: string): number {
   const code = VERSIONS[name];
   if (code === undefined) throw new UsageError(`unknown TLS version '${name}' (-${option}), known: ${Object.keys(VERSIONS).join(', ')}`);
@@ -23,7 +20,7 @@ function suites(names: string[]): { suites: number[]; suites12: number[] } {
   for (const name of names) {
     const s13 = suiteByOptionName(name)?.code;
     const s12 = suites12ByOptionName(name);
-    if (s13 === undefined && s12.length === 0 && !NOT_SERVED_YET.has(name)) throw new UsageError(`unknown cipher '${name}' (-c)`);
+    if (s13 === undefined && s12.length === 0) throw new UsageError(`unknown cipher '${name}' (-c)`);
     if (s13 !== undefined && !out.suites.includes(s13)) out.suites.push(s13);
     for (const code of s12) if (!out.suites12.includes(code)) out.suites12.push(code);
   }
@@ -34,7 +31,6 @@ export function engineConfig(o: Options): EngineConfig {
   let minVersion = version(o.minVersion, 'm');
   let maxVersion = version(o.maxVersion, 'M');
   if (minVersion > maxVersion) throw new UsageError(`-m ${o.minVersion} is above -M ${o.maxVersion}`);
-  if (minVersion < TLS12) throw new UsageError(`-m ${o.minVersion}: TLS 1.0 and 1.1 are not supported yet`);
 
   // A cipher list with no suite for a version takes that version out.
   const chosen = suites(o.ciphers);

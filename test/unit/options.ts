@@ -58,13 +58,16 @@ t.test('versions: our default is -m tls12 -M tls13; -M tls12 is tlswrapper\'s ow
   t.same([only12.minVersion, only12.maxVersion], [0x0303, 0x0303]);
   const only13 = engineConfig(parseOptions(['-m', 'tls13', '-f', 'k', 'cat']));
   t.same(only13.suites12, [], '-m tls13: no TLS 1.2 suites, so no TLS 1.2');
+  const old = engineConfig(parseOptions(['-m', 'tls10', '-M', 'tls12', '-c', 'AES_128_CBC_SHA', '-f', 'k', 'cat']));
+  t.same([old.minVersion, old.maxVersion, old.suites, old.suites12], [0x0301, 0x0303, [], [0xc009, 0xc013]], 'tlswrapper\'s TLS 1.0 example');
+  const cbcOnly = engineConfig(parseOptions(['-c', 'AES_256_CBC_SHA384', '-f', 'k', 'cat']));
+  t.equal(cbcOnly.maxVersion, 0x0303, 'only CBC names: no TLS 1.3 suite, so no TLS 1.3');
 });
 
 t.test('bad algorithm sets are usage errors', async (t) => {
   const bad: [string[], RegExp][] = [
     [['-c', 'RC4'], /unknown cipher/],
     [['-m', 'tls13', '-c', 'AES_128_CBC_SHA'], /no cipher left/],
-    [['-m', 'tls10'], /not supported yet/],
     [['-e', 'x448'], /unknown ephemeral/],
     [['-m', 'ssl3'], /unknown TLS version/],
     [['-m', 'tls13', '-M', 'tls12'], /above/],
