@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import t, { type Test } from 'tap';
 import { leafCert, type LeafCert } from '../lib/certs';
-import { nodeTlsConnect, opensslClient } from '../lib/clients';
+import { curlClient, gnutlsClient, nodeTlsConnect, opensslClient, progs } from '../lib/clients';
 import { ours } from '../lib/ours';
 import { describe } from '../lib/sh';
 import { serve } from '../lib/superserver';
@@ -31,6 +31,14 @@ const SHA1_CBC: Record<'ec' | 'rsa', string[]> = {
   ec: ['ECDHE-ECDSA-AES256-SHA', 'ECDHE-ECDSA-AES128-SHA'],
   rsa: ['ECDHE-RSA-AES256-SHA', 'ECDHE-RSA-AES128-SHA'],
 };
+/** The same CBC suites as gnutls-cli (cipher, MAC) and curl (OpenSSL names) ask for them. */
+const GNUTLS_CBC: Record<string, [string, string]> = {
+  'AES256-SHA384': ['AES-256-CBC', 'SHA384'],
+  'AES128-SHA256': ['AES-128-CBC', 'SHA256'],
+  'AES256-SHA': ['AES-256-CBC', 'SHA1'],
+  'AES128-SHA': ['AES-128-CBC', 'SHA1'],
+};
+
 const VERSIONS = [['-tls1', 'TLSv1'], ['-tls1_1', 'TLSv1.1']] as const;
 
 async function roundTrip(t: Test, port: number, cert: LeafCert, versionFlag: string, protocol: string, cipher: string): Promise<void> {
@@ -47,6 +55,19 @@ for (const w of WRAPPERS) {
       const cert = leafCert(keyType);
       const s = await serve(t, 'tcpserver', w.argv(legacyArgs(cert.pem)));
       for (const cipher of CBC12[cls]) await roundTrip(t, s.port, cert, '-tls1_2', 'TLSv1.2', cipher);
+      // gnutls-cli and curl, each CBC suite in TLS 1.2.
+      const http = await serve(t, 'tcpserver', w.argv(legacyArgs(cert.pem).slice(0, -1).concat(progs.http)));
+      for (const cipher of CBC12[cls]) {
+        const [gc, gm] = GNUTLS_CBC[cipher.replace(/^ECDHE-(ECDSA|RSA)-/, '')];
+        const kx = cls === 'ec' ? 'ECDHE-ECDSA' : 'ECDHE-RSA';
+        const g = await gnutlsClient({ port: s.port, caFile: cert.caCert, input: 'g\n', until: 'g\n',
+          priority: `NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+${kx}:-CIPHER-ALL:+${gc}:-MAC-ALL:+${gm}` });
+        t.same([g.protocol, g.cipher, g.data], ['TLSv1.2', gc, 'g\n'], `gnutls-cli ${cipher}`);
+        const c = await curlClient({ port: http.port, caFile: cert.caCert, tls: '1.2', ciphers: cipher, urlPath: '/cbc' });
+        t.equal(c.code, 0, `curl ${cipher}: ${describe(c).slice(0, 300)}`);
+        t.match(c.data, /GET \/cbc HTTP/, `curl ${cipher}: the page came through`);
+        t.equal(c.cipher, cipher, `curl ${cipher}: cipher`);
+      }
       for (const [flag, protocol] of VERSIONS) {
         if (protocol === 'TLSv1' && !w.tls10) continue;
         for (const cipher of SHA1_CBC[cls]) await roundTrip(t, s.port, cert, flag, protocol, cipher);
