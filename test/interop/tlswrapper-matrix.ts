@@ -16,6 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { leafCert, type KeyType, type LeafCert } from '../lib/certs';
 import { curlClient, gnutlsClient, nodeTlsConnect, opensslClient, type ClientResult } from '../lib/clients';
+import { GNUTLS_GROUP, GROUPS, NODE_GROUP, OPENSSL_GROUP, OPENSSL_TEMP, type Group } from '../lib/groups';
 import { ours } from '../lib/ours';
 import { describe, repoRoot, which } from '../lib/sh';
 import { serve, superServerMissing, type SuperServer } from '../lib/superserver';
@@ -24,11 +25,9 @@ t.setTimeout(280000);
 const HTTP_ENV = path.join(repoRoot, 'test', 'lib', 'progs', 'http-tls-env.sh');
 
 type Suite = 'TLS_CHACHA20_POLY1305_SHA256' | 'TLS_AES_256_GCM_SHA384' | 'TLS_AES_128_GCM_SHA256';
-type Group = 'x25519' | 'secp256r1' | 'secp384r1' | 'secp521r1';
 type Client = 'openssl' | 'gnutls' | 'node' | 'curl';
 
 const SUITES: Suite[] = ['TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_AES_128_GCM_SHA256'];
-const GROUPS: Group[] = ['x25519', 'secp256r1', 'secp384r1', 'secp521r1'];
 const CERTS: KeyType[] = ['rsa2048', 'p256', 'p384', 'ed25519', 'p521'];
 const CLIENTS: Client[] = ['openssl', 'gnutls', 'node', 'curl'];
 
@@ -37,16 +36,6 @@ const GNUTLS_CIPHER: Record<Suite, string> = {
   TLS_AES_256_GCM_SHA384: 'AES-256-GCM',
   TLS_AES_128_GCM_SHA256: 'AES-128-GCM',
 };
-const GNUTLS_GROUP: Record<Group, string> = { x25519: 'X25519', secp256r1: 'SECP256R1', secp384r1: 'SECP384R1', secp521r1: 'SECP521R1' };
-/** openssl -groups / curl --curves names. */
-const OPENSSL_GROUP: Record<Group, string> = { x25519: 'X25519', secp256r1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
-/** openssl's "Server Temp Key:" text. */
-const OPENSSL_TEMP: Record<Group, string> = {
-  x25519: 'X25519, 253 bits', secp256r1: 'ECDH, prime256v1, 256 bits',
-  secp384r1: 'ECDH, secp384r1, 384 bits', secp521r1: 'ECDH, secp521r1, 521 bits',
-};
-/** Node's ecdhCurve and getEphemeralKeyInfo().name. */
-const NODE_GROUP: Record<Group, string> = { x25519: 'X25519', secp256r1: 'prime256v1', secp384r1: 'secp384r1', secp521r1: 'secp521r1' };
 
 /** What each client shows of the CertificateVerify scheme we must pick for each key. */
 const OPENSSL_SIG: Record<KeyType, [string, string]> = {

@@ -44,6 +44,7 @@ import { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { leafCert, type KeyType, type LeafCert } from '../lib/certs';
 import { curlClient, gnutlsClient, nodeTlsConnect, opensslClient, progs, type ClientResult } from '../lib/clients';
+import { GNUTLS_GROUP, GROUPS, NODE_GROUP, OPENSSL_GROUP, OPENSSL_TEMP, type Group } from '../lib/groups';
 import { ours } from '../lib/ours';
 import { describe, repoRoot, which } from '../lib/sh';
 import { serve, superServerMissing, type SuperServer } from '../lib/superserver';
@@ -64,10 +65,8 @@ const WRAPPERS: Wrapper[] = [
 ];
 
 type Cipher = 'CHACHA20_POLY1305_SHA256' | 'AES_256_GCM_SHA384' | 'AES_128_GCM_SHA256';
-type Group = 'x25519' | 'secp256r1' | 'secp384r1' | 'secp521r1';
 type Client = 'openssl' | 'gnutls' | 'curl' | 'node';
 const CIPHERS: Cipher[] = ['CHACHA20_POLY1305_SHA256', 'AES_256_GCM_SHA384', 'AES_128_GCM_SHA256'];
-const GROUPS: Group[] = ['x25519', 'secp256r1', 'secp384r1', 'secp521r1'];
 const CLIENTS: Client[] = ['openssl', 'gnutls', 'curl', 'node'];
 
 type Auth = 'ECDSA' | 'RSA';
@@ -86,13 +85,6 @@ const DEBIAN_CIPHER: Record<Cipher, string> = {
   AES_256_GCM_SHA384: 'AES256/GCM (TLS 1.2+)',
   AES_128_GCM_SHA256: 'AES128/GCM (TLS 1.2+)',
 };
-const GNUTLS_GROUP: Record<Group, string> = { x25519: 'X25519', secp256r1: 'SECP256R1', secp384r1: 'SECP384R1', secp521r1: 'SECP521R1' };
-const OPENSSL_GROUP: Record<Group, string> = { x25519: 'X25519', secp256r1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
-const OPENSSL_TEMP: Record<Group, string> = {
-  x25519: 'X25519, 253 bits', secp256r1: 'ECDH, prime256v1, 256 bits',
-  secp384r1: 'ECDH, secp384r1, 384 bits', secp521r1: 'ECDH, secp521r1, 521 bits',
-};
-const NODE_GROUP: Record<Group, string> = { x25519: 'X25519', secp256r1: 'prime256v1', secp384r1: 'secp384r1', secp521r1: 'secp521r1' };
 /**
  * In TLS 1.2 a client's supported_groups also bounds the curve of an ECDSA
  * certificate (RFC 8422 5.1; openssl: "wrong curve"), so a client offers the

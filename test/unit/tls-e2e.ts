@@ -4,190 +4,25 @@
 // and megabytes in both directions.
 
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
-import { createPrivateKey, constants, sign, X509Certificate, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Duplex } from 'node:stream';
-import { connect, type TLSSocket } from 'node:tls';
-import type { EngineConfig, EngineEvent, HandshakeInfo, ServerEngine } from '../../netproc/tls/api';
+import { connect, type ConnectionOptions } from 'node:tls';
+import type { EngineConfig } from '../../netproc/tls/api';
 import { createServerEngine } from '../../netproc/tls/engine';
-import { serverCertificateVerifyContent } from '../../netproc/tls/messages';
+import {
+  CONFIG13, clientOver as connectOver, endAndWait, makeEngineKey, roundTrip, serveDuplex, type DuplexEngine, type EngineKey,
+} from '../lib/engine-harness';
 
-interface TestKey {
-  name: string;
-  scheme: number;
-  key: KeyObject;
-  certPem: string;
-  certDer: Uint8Array;
+const KEYS: EngineKey[] = [makeEngineKey('rsa2048'), makeEngineKey('p256'), makeEngineKey('p384'), makeEngineKey('ed25519')];
+
+export const defaultConfig: EngineConfig = CONFIG13;
+
+/** The engine behind an in-memory Duplex, signing with the key's scheme; echo: application data comes back. */
+function serve(key: EngineKey, cfg: EngineConfig = defaultConfig, echo = true): DuplexEngine {
+  return serveDuplex(cfg, key, { echo });
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'tls-e2e-'));
-t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-
-function makeKey(name: string, newkey: string[], scheme: number): TestKey {
-  const keyFile = join(dir, `${name}.key`);
-  const certFile = join(dir, `${name}.crt`);
-  execFileSync(
-    'openssl',
-    ['req', '-x509', ...newkey, '-keyout', keyFile, '-out', certFile, '-days', '2', '-nodes',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'],
-    { stdio: 'ignore' },
-  );
-  const certPem = readFileSync(certFile, 'utf8');
-  return {
-    name,
-    scheme,
-    key: createPrivateKey(readFileSync(keyFile)),
-    certPem,
-    certDer: new Uint8Array(new X509Certificate(certPem).raw),
-  };
-}
-
-const KEYS: TestKey[] = [
-  makeKey('rsa2048', ['-newkey', 'rsa:2048'], 0x0804),
-  makeKey('p256', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], 0x0403),
-  makeKey('p384', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384'], 0x0503),
-  makeKey('ed25519', ['-newkey', 'ed25519'], 0x0807),
-];
-
-/** What keyproc does for SIGN13, done in-process for the test. */
-function signCertificateVerify(key: TestKey, transcriptHash: Uint8Array): Uint8Array {
-  const content = serverCertificateVerifyContent(transcriptHash);
-  switch (key.scheme) {
-    case 0x0804:
-      return sign('sha256', content, { key: key.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
-    case 0x0403:
-      return sign('sha256', content, { key: key.key, dsaEncoding: 'der' });
-    case 0x0503:
-      return sign('sha384', content, { key: key.key, dsaEncoding: 'der' });
-    case 0x0807:
-      return sign(null, content, key.key);
-    default:
-      throw new Error(`no signer for ${key.scheme}`);
-  }
-}
-
-export const defaultConfig: EngineConfig = {
-  suites: [0x1303, 0x1302, 0x1301],
-  groups: [0x001d, 0x0017, 0x0018, 0x0019],
-  serverPreference: true,
-  minVersion: 0x0304,
-  maxVersion: 0x0304,
-};
-
-interface Server {
-  duplex: Duplex;
-  engine: ServerEngine;
-  info: Promise<HandshakeInfo>;
-  received: () => number;
-  fatal: EngineEvent[];
-  requested: { serverName: string | null; schemes: number[] }[];
-}
-
-/**
- * The glue: bytes from the client go to feed(); certificate and signature
- * requests are answered asynchronously like keyproc would; application data
- * is echoed back; close_notify is answered with ours.
- */
-function serve(key: TestKey, cfg: EngineConfig = defaultConfig, echo = true): Server {
-  const engine = createServerEngine(cfg);
-  let receivedBytes = 0;
-  const fatal: EngineEvent[] = [];
-  const requested: Server['requested'] = [];
-  let resolveInfo!: (i: HandshakeInfo) => void;
-  let rejectInfo!: (e: Error) => void;
-  const info = new Promise<HandshakeInfo>((res, rej) => {
-    resolveInfo = res;
-    rejectInfo = rej;
-  });
-  info.catch(() => {});
-  let ended = false;
-  const flush = () => {
-    const out = engine.takeOutput();
-    if (out.length > 0 && !ended) duplex.push(Buffer.from(out));
-  };
-  const handle = (events: EngineEvent[]) => {
-    for (const e of events) {
-      switch (e.type) {
-        case 'needCertificate':
-          requested.push({ serverName: e.serverName, schemes: e.signatureSchemes });
-          setImmediate(() => handle(engine.provideCertificate([key.certDer], key.scheme)));
-          break;
-        case 'needSignature':
-          setImmediate(() => handle(engine.provideSignature(signCertificateVerify(key, e.transcriptHash))));
-          break;
-        case 'handshakeDone':
-          resolveInfo(e.info);
-          break;
-        case 'appData':
-          receivedBytes += e.data.length;
-          if (echo) engine.sendAppData(e.data);
-          break;
-        case 'peerClosed':
-          engine.close();
-          flush();
-          ended = true;
-          duplex.push(null);
-          break;
-        case 'fatal':
-          fatal.push(e);
-          rejectInfo(new Error(e.message));
-          break;
-      }
-    }
-    flush();
-  };
-  const duplex = new Duplex({
-    read() {},
-    write(chunk: Buffer, _enc, cb) {
-      handle(engine.feed(chunk));
-      cb();
-    },
-  });
-  return { duplex, engine, info, received: () => receivedBytes, fatal, requested };
-}
-
-function clientOver(server: Server, key: TestKey, opts: Record<string, unknown> = {}): Promise<TLSSocket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({
-      socket: server.duplex,
-      servername: 'localhost',
-      ca: key.certPem,
-      minVersion: 'TLSv1.3',
-      ...opts,
-    });
-    socket.once('secureConnect', () => resolve(socket));
-    socket.once('error', reject);
-  });
-}
-
-/** Write data, read back the echo of the same length. */
-function roundTrip(socket: TLSSocket, data: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    const onData = (c: Buffer) => {
-      chunks.push(c);
-      n += c.length;
-      if (n >= data.length) {
-        socket.off('data', onData);
-        resolve(Buffer.concat(chunks));
-      }
-    };
-    socket.on('data', onData);
-    socket.once('error', reject);
-    socket.write(data);
-  });
-}
-
-function endAndWait(socket: TLSSocket): Promise<void> {
-  return new Promise((resolve) => {
-    socket.once('end', () => resolve());
-    socket.resume();
-    socket.end();
-  });
+function clientOver(server: DuplexEngine, key: EngineKey, opts: ConnectionOptions = {}) {
+  return connectOver(server, key, { minVersion: 'TLSv1.3', ...opts });
 }
 
 const SUITES: [number, string][] = [

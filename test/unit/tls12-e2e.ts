@@ -4,52 +4,19 @@
 // extended master secret, the downgrade sentinel, renegotiation refused.
 
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
-import { createHash, createPrivateKey, constants, privateEncrypt, sign, X509Certificate, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Duplex } from 'node:stream';
-import { connect, type TLSSocket } from 'node:tls';
+import { connect, type ConnectionOptions } from 'node:tls';
 import { ByteReader } from '../../src/bytes';
-import type { EngineConfig, EngineEvent, HandshakeInfo, ServerEngine } from '../../netproc/tls/api';
-import { createServerEngine } from '../../netproc/tls/engine';
-import { serverKeyExchange12Content } from '../../netproc/tls/messages';
+import type { EngineConfig } from '../../netproc/tls/api';
 import { Deframer } from '../../netproc/tls/record';
 import { CIPHER_SUITES_12, DOWNGRADE_TLS12 } from '../../netproc/tls/tables';
+import {
+  CONFIG12, clientOver as connectOver, endAndWait, makeEngineKey, roundTrip, serveDuplex, type DuplexEngine, type EngineKey,
+} from '../lib/engine-harness';
 
-interface TestKey {
-  name: string;
-  auth: 'ecdsa' | 'rsa';
-  key: KeyObject;
-  certPem: string;
-  certDer: Uint8Array;
-}
-
-const dir = mkdtempSync(join(tmpdir(), 'tls12-e2e-'));
-t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-
-function makeKey(name: string, newkey: string[], auth: TestKey['auth']): TestKey {
-  const keyFile = join(dir, `${name}.key`);
-  const certFile = join(dir, `${name}.crt`);
-  execFileSync(
-    'openssl',
-    ['req', '-x509', ...newkey, '-keyout', keyFile, '-out', certFile, '-days', '2', '-nodes',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost'],
-    { stdio: 'ignore' },
-  );
-  const certPem = readFileSync(certFile, 'utf8');
-  return { name, auth, key: createPrivateKey(readFileSync(keyFile)), certPem, certDer: new Uint8Array(new X509Certificate(certPem).raw) };
-}
-
-const KEYS: TestKey[] = [
-  makeKey('rsa2048', ['-newkey', 'rsa:2048'], 'rsa'),
-  makeKey('p256', ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], 'ecdsa'),
-  makeKey('ed25519', ['-newkey', 'ed25519'], 'ecdsa'),
-];
+const KEYS: EngineKey[] = [makeEngineKey('rsa2048'), makeEngineKey('p256'), makeEngineKey('ed25519')];
 
 /** The scheme keyproc would pick for this key among the client's. */
-function pickScheme(key: TestKey, offered: number[], prefer?: number): number {
+function pickScheme(key: EngineKey, offered: number[], prefer?: number): number {
   const mine: Record<string, number[]> = {
     rsa2048: [0x0804, 0x0805, 0x0401, 0x0201, 0xff01],
     p256: [0x0403, 0x0203],
@@ -61,160 +28,18 @@ function pickScheme(key: TestKey, offered: number[], prefer?: number): number {
   return ok[0];
 }
 
-/** What keyproc does for SIGN12, done in-process for the test. */
-function signSke(key: TestKey, scheme: number, content: Uint8Array): Uint8Array {
-  switch (scheme) {
-    case 0x0804:
-      return sign('sha256', content, { key: key.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
-    case 0x0805:
-      return sign('sha384', content, { key: key.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 48 });
-    case 0x0401:
-      return sign('sha256', content, key.key);
-    case 0x0201:
-      return sign('sha1', content, key.key);
-    case 0x0403:
-      return sign('sha256', content, { key: key.key, dsaEncoding: 'der' });
-    case 0x0203:
-      return sign('sha1', content, { key: key.key, dsaEncoding: 'der' });
-    case 0x0807:
-      return sign(null, content, key.key);
-    case 0xff01: {
-      // TLS 1.0/1.1 RSA: PKCS#1 v1.5 (block type 1) over MD5 ‖ SHA-1, no DigestInfo.
-      const digest = Buffer.concat([createHash('md5').update(content).digest(), createHash('sha1').update(content).digest()]);
-      return privateEncrypt({ key: key.key, padding: constants.RSA_PKCS1_PADDING }, digest);
-    }
-    default:
-      throw new Error(`no signer for ${scheme}`);
-  }
+export const config12: EngineConfig = CONFIG12;
+
+/**
+ * The engine behind an in-memory Duplex, signing SIGN12 with the scheme
+ * pickScheme() chose; TLS 1.3 needSignature events are only counted (asked13).
+ */
+function serve(key: EngineKey, cfg: EngineConfig = config12, prefer?: number): DuplexEngine {
+  return serveDuplex(cfg, key, { scheme: (e) => pickScheme(key, e.signatureSchemes, prefer), answer13: false });
 }
 
-export const config12: EngineConfig = {
-  suites: [0x1303, 0x1302, 0x1301],
-  suites12: CIPHER_SUITES_12.map((s) => s.code),
-  groups: [0x001d, 0x0017, 0x0018, 0x0019],
-  serverPreference: true,
-  minVersion: 0x0303,
-  maxVersion: 0x0304,
-};
-
-interface Server {
-  duplex: Duplex;
-  engine: ServerEngine;
-  info: Promise<HandshakeInfo>;
-  fatal: EngineEvent[];
-  requested: { version: number; schemes: number[]; keyClasses: string[] }[];
-  /** Everything the engine sent, as one buffer. */
-  sent: () => Buffer;
-  scheme: () => number;
-  /** needSignature (TLS 1.3) events seen: this glue does not answer them. */
-  asked13: () => number;
-}
-
-function serve(key: TestKey, cfg: EngineConfig = config12, prefer?: number): Server {
-  const engine = createServerEngine(cfg);
-  const fatal: EngineEvent[] = [];
-  const requested: Server['requested'] = [];
-  const sent: Buffer[] = [];
-  let scheme = 0;
-  let asked13 = 0;
-  let resolveInfo!: (i: HandshakeInfo) => void;
-  let rejectInfo!: (e: Error) => void;
-  const info = new Promise<HandshakeInfo>((res, rej) => {
-    resolveInfo = res;
-    rejectInfo = rej;
-  });
-  info.catch(() => {});
-  let ended = false;
-  const flush = () => {
-    const out = engine.takeOutput();
-    if (out.length > 0) sent.push(Buffer.from(out));
-    if (out.length > 0 && !ended) duplex.push(Buffer.from(out));
-  };
-  const handle = (events: EngineEvent[]) => {
-    for (const e of events) {
-      switch (e.type) {
-        case 'needCertificate':
-          requested.push({ version: e.version, schemes: e.signatureSchemes, keyClasses: e.keyClasses });
-          scheme = pickScheme(key, e.signatureSchemes, prefer);
-          setImmediate(() => handle(engine.provideCertificate([key.certDer], scheme)));
-          break;
-        case 'needSignature12': {
-          const content = serverKeyExchange12Content(e.clientRandom, e.serverRandom, e.group, e.publicKey);
-          setImmediate(() => handle(engine.provideSignature(signSke(key, scheme, content))));
-          break;
-        }
-        case 'needSignature':
-          asked13++;
-          break;
-        case 'handshakeDone':
-          resolveInfo(e.info);
-          break;
-        case 'appData':
-          engine.sendAppData(e.data);
-          break;
-        case 'peerClosed':
-          engine.close();
-          flush();
-          ended = true;
-          duplex.push(null);
-          break;
-        case 'fatal':
-          fatal.push(e);
-          rejectInfo(new Error(e.message));
-          break;
-      }
-    }
-    flush();
-  };
-  const duplex = new Duplex({
-    read() {},
-    write(chunk: Buffer, _enc, cb) {
-      handle(engine.feed(chunk));
-      cb();
-    },
-  });
-  return { duplex, engine, info, fatal, requested, sent: () => Buffer.concat(sent), scheme: () => scheme, asked13: () => asked13 };
-}
-
-function clientOver(server: Server, key: TestKey, opts: Record<string, unknown> = {}): Promise<TLSSocket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({
-      socket: server.duplex,
-      servername: 'localhost',
-      ca: key.certPem,
-      minVersion: 'TLSv1.2',
-      maxVersion: 'TLSv1.2',
-      ...opts,
-    });
-    socket.once('secureConnect', () => resolve(socket));
-    socket.once('error', reject);
-  });
-}
-
-function roundTrip(socket: TLSSocket, data: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    const onData = (c: Buffer) => {
-      chunks.push(c);
-      n += c.length;
-      if (n >= data.length) {
-        socket.off('data', onData);
-        resolve(Buffer.concat(chunks));
-      }
-    };
-    socket.on('data', onData);
-    socket.once('error', reject);
-    socket.write(data);
-  });
-}
-
-function endAndWait(socket: TLSSocket): Promise<void> {
-  return new Promise((resolve) => {
-    socket.once('end', () => resolve());
-    socket.resume();
-    socket.end();
-  });
+function clientOver(server: DuplexEngine, key: EngineKey, opts: ConnectionOptions = {}) {
+  return connectOver(server, key, { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ...opts });
 }
 
 /** The ServerHello at the start of what the server sent: random and extension types. */
