@@ -215,7 +215,7 @@ class KeyProcess {
         }
       }
     }
-    const selection = selectChain(parsed(), req.version, req.schemes, req.keyClasses);
+    const selection = selectChain(parsed(), req.version, req.schemes, req.keyClasses, req.curves);
     for (const f of files) f.bytes.fill(0);
     if (!selection && broken) {
       log('fatal', `unable to obtain certificate(s) from the PEM file '${printable(broken.path)}' (${broken.why})`);

@@ -91,9 +91,8 @@ const each = (classes: readonly string[], schemes: readonly number[]) => Object.
  * Per version. In TLS 1.3 the curve fixes the ECDSA hash, and RSA signs with
  * PSS only (rsae: an ordinary rsaEncryption key), never PKCS#1 v1.5.
  * In TLS 1.2 an ECDSA scheme fixes only the hash, so any of our curves signs
- * any of them; RSA signs PSS or PKCS#1 v1.5. (Curves stay the three NIST ones:
- * SELECT does not carry the client's supported_groups, and these are the ones
- * clients accept.)
+ * any of them, as long as the curve is one the client supports (curveAllowed);
+ * RSA signs PSS or PKCS#1 v1.5.
  * TLS 1.0/1.1: RSA signs MD5||SHA1 with PKCS#1 v1.5, ECDSA signs SHA-1, no EdDSA.
  */
 export const KEY_SCHEMES: ReadonlyMap<number, VersionTable> = new Map<number, VersionTable>([
@@ -170,6 +169,20 @@ export function classAllowed(key: crypto.KeyObject, version: number, keyClasses:
   if (!table.classFiltered) return true;
   const cls = selectKeyClass(key);
   return cls !== undefined && keyClasses.includes(cls);
+}
+
+/** Our ECDSA curves (node's names) as TLS named groups. */
+const CURVE_GROUPS: Readonly<Record<string, number>> = { prime256v1: 0x0017, secp384r1: 0x0018, secp521r1: 0x0019 };
+
+/**
+ * TLS 1.2 and below: an ECDSA key's curve must be one of the client's
+ * supported_groups (RFC 8422 5.1), or the client refuses the certificate.
+ * `curves` empty: no bound (TLS 1.3, or a client that sent none).
+ */
+export function curveAllowed(key: crypto.KeyObject, curves: readonly number[]): boolean {
+  if (curves.length === 0 || key.asymmetricKeyType !== 'ec') return true;
+  const group = CURVE_GROUPS[key.asymmetricKeyDetails?.namedCurve ?? ''];
+  return group !== undefined && curves.includes(group);
 }
 
 /**

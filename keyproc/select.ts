@@ -4,7 +4,7 @@
 // tlswrapper's -f/-d, the configuration's order decides.
 import type * as crypto from 'node:crypto';
 import type { KeyClassName } from '../src/rpc/keyproto';
-import { chooseScheme, classAllowed } from './schemes';
+import { chooseScheme, classAllowed, curveAllowed } from './schemes';
 
 export interface Loaded {
   path: string;
@@ -27,9 +27,11 @@ export function selectChain<T extends Loaded>(
   version: number,
   offered: readonly number[],
   keyClasses: readonly KeyClassName[],
+  curves: readonly number[] = [],
 ): Selection<T> | undefined {
   for (const candidate of candidates) {
     if (!classAllowed(candidate.key, version, keyClasses)) continue;
+    if (!curveAllowed(candidate.key, curves)) continue;
     const scheme = chooseScheme(candidate.key, version, offered);
     if (scheme !== undefined) return { candidate, scheme };
   }

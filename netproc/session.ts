@@ -92,7 +92,7 @@ export class Session {
             this.handle(this.engine.refuseCertificate(Alert.unrecognizedName));
             return;
           }
-          this.key.select({ version: ev.version, serverName: ev.serverName ?? '', schemes: ev.signatureSchemes, keyClasses: ev.keyClasses });
+          this.key.select({ version: ev.version, serverName: ev.serverName ?? '', schemes: ev.signatureSchemes, keyClasses: ev.keyClasses, curves: ev.curves });
           break;
         }
         case 'needSignature':

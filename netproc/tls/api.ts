@@ -41,9 +41,12 @@ export type EngineEvent =
   /**
    * Ask keyproc for a chain; the engine waits until provideCertificate/refuseCertificate.
    * `version` is the negotiated one (0x0304, 0x0303, ...); `keyClasses` the key
-   * types the candidate suites allow, best first (TLS 1.3: all).
+   * types the candidate suites allow, best first (TLS 1.3: all). `curves`: the
+   * client's supported_groups, which in TLS 1.2 and below also bound an ECDSA
+   * certificate's curve (RFC 8422 5.1); empty means no such bound (TLS 1.3, or
+   * a client that sent none).
    */
-  | { type: 'needCertificate'; version: number; serverName: string | null; signatureSchemes: number[]; keyClasses: KeyClass[] }
+  | { type: 'needCertificate'; version: number; serverName: string | null; signatureSchemes: number[]; keyClasses: KeyClass[]; curves: number[] }
   /** TLS 1.3: ask keyproc for the CertificateVerify signature over this transcript hash. */
   | { type: 'needSignature'; transcriptHash: Uint8Array }
   /**

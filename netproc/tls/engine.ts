@@ -162,7 +162,7 @@ function startHandshake(
     schedule,
     secrets,
   };
-  conn.emit({ type: 'needCertificate', version: 0x0304, serverName: hs.serverName, signatureSchemes: hs.signatureSchemes, keyClasses: ['ec', 'ed25519', 'rsa'] });
+  conn.emit({ type: 'needCertificate', version: 0x0304, serverName: hs.serverName, signatureSchemes: hs.signatureSchemes, keyClasses: ['ec', 'ed25519', 'rsa'], curves: [] });
   return new AwaitCertificate(hs);
 }
 

@@ -169,6 +169,7 @@ export function startTls12(conn: Connection, ch: ClientHello, rawClientHello: Ui
     serverName: hello.serverName,
     signatureSchemes: hello.schemes,
     keyClasses: keyClassesOf(candidates, version),
+    curves: ch.supportedGroups ?? [],
   });
   return new AwaitCertificate12(hello);
 }

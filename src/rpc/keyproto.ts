@@ -23,6 +23,7 @@ export interface SelectRequest {
   serverName: string; // '' when the client sent no SNI
   schemes: number[]; // client's signature_algorithms, in its order
   keyClasses: KeyClassName[]; // which key types the candidate suites allow, best first
+  curves: number[]; // TLS <= 1.2: named groups an ECDSA certificate's curve must be in; [] = any
 }
 
 export interface Sign12Request {
@@ -38,15 +39,14 @@ export interface ChainAnswer {
 }
 
 export function encodeSelect(r: SelectRequest): Uint8Array {
-  const schemes = new ByteWriter();
-  for (const s of r.schemes) schemes.u16(s);
   const order = new ByteWriter();
   for (const c of r.keyClasses) order.u8(KEY_CLASS_BITS[c]);
   return new ByteWriter()
     .u16(r.version)
     .vector(1, Buffer.from(r.serverName, 'latin1'))
-    .vector(2, schemes.finish())
+    .vector(2, u16s(r.schemes))
     .vector(1, order.finish())
+    .vector(2, u16s(r.curves))
     .finish();
 }
 
@@ -56,11 +56,9 @@ export function decodeSelect(payload: Uint8Array): SelectRequest {
   const nameBytes = r.vector(1);
   const schemeBytes = r.vector(2);
   const classBytes = r.vector(1);
+  const curves = readU16s(r.vector(2), 'curve list');
   r.end();
-  if (schemeBytes.length % 2 !== 0) throw new RangeError('odd signature scheme list');
-  const s = new ByteReader(schemeBytes);
-  const schemes: number[] = [];
-  while (s.remaining) schemes.push(s.u16());
+  const schemes = readU16s(schemeBytes, 'signature scheme list');
   const byBit = new Map<number, KeyClassName>(Object.entries(KEY_CLASS_BITS).map(([name, bit]) => [bit, name as KeyClassName]));
   const keyClasses: KeyClassName[] = [];
   for (const bit of classBytes) {
@@ -70,7 +68,21 @@ export function decodeSelect(payload: Uint8Array): SelectRequest {
   }
   if (keyClasses.length === 0) throw new RangeError('no key class');
   // latin1 keeps every byte visible to the name check (a NUL stays a NUL).
-  return { version, serverName: Buffer.from(nameBytes).toString('latin1'), schemes, keyClasses };
+  return { version, serverName: Buffer.from(nameBytes).toString('latin1'), schemes, keyClasses, curves };
+}
+
+function u16s(values: readonly number[]): Uint8Array {
+  const w = new ByteWriter();
+  for (const v of values) w.u16(v);
+  return w.finish();
+}
+
+function readU16s(bytes: Uint8Array, what: string): number[] {
+  if (bytes.length % 2 !== 0) throw new RangeError(`odd ${what}`);
+  const r = new ByteReader(bytes);
+  const out: number[] = [];
+  while (r.remaining) out.push(r.u16());
+  return out;
 }
 
 export function encodeChain(a: ChainAnswer): Uint8Array {

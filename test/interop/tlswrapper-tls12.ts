@@ -812,3 +812,22 @@ if (missing) {
   }
 }
 
+
+// RFC 8422 5.1: in TLS 1.2 the client's supported_groups also bound the
+// curve of the server's ECDSA certificate (OpenSSL clients refuse others with
+// "wrong curve"). keyproc skips a certificate on a curve the client lacks.
+t.test('ours: TLS 1.2 picks the ECDSA certificate whose curve the client supports', async (t) => {
+  const p384 = leafCert('p384');
+  const p256 = leafCert('p256');
+  const s = await serve(t, 'tcpserver', ours(['-f', p384.pem, '-f', p256.pem, 'cat']));
+  const cases: [string, tls.SecureVersion, string][] = [
+    ['X25519:P-256', 'TLSv1.2', p256.leafSha256],
+    ['X25519:P-384', 'TLSv1.2', p384.leafSha256],
+    ['X25519:P-256', 'TLSv1.3', p384.leafSha256], // 1.3: the curve is the signature scheme's business, first -f wins
+  ];
+  for (const [curves, version, leaf] of cases) {
+    const c = await nodeTlsConnect({ port: s.port, caFile: p256.caCert, ecdhCurve: curves, maxVersion: version });
+    t.equal(c.peerCertificate.fingerprint256, leaf, `${version} client with ${curves}: the right certificate`);
+    c.destroy();
+  }
+});

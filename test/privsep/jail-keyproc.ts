@@ -154,7 +154,7 @@ function startKeyproc(sources: Source[], opts: { verbosity?: number; config?: st
 }
 
 const select = (serverName: string, schemes: number[], version = TLS13, keyClasses: KeyClassName[] = ['ec', 'ed25519', 'rsa']) =>
-  encodeSelect({ version, serverName, schemes, keyClasses });
+  encodeSelect({ version, serverName, schemes, keyClasses, curves: [] });
 
 function procLine(pid: number, file: string, field: string): string {
   return fs.readFileSync(`/proc/${pid}/${file}`, 'utf8').split('\n').find((l) => l.startsWith(field)) ?? '';

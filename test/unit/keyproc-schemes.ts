@@ -207,3 +207,16 @@ t.test('table sanity', async (t) => {
   t.equal(SCHEMES.get(RSA_MD5SHA1)!.name, 'rsa_md5sha1');
   t.equal(RSA_MD5SHA1, 0xff01);
 });
+
+t.test('TLS 1.2: an ECDSA key must be on a curve the client supports (RFC 8422 5.1)', async (t) => {
+  const p384: Loaded = { path: 'p384', key: keys.p384, chain: [] };
+  const p256: Loaded = { path: 'p256', key: keys.p256, chain: [] };
+  const rsa: Loaded = { path: 'rsa', key: keys.rsa, chain: [] };
+  const cands = [p384, p256, rsa];
+  const ecdsa = [0x0403, 0x0503, 0x0804];
+  t.equal(selectChain(cands, TLS12, ecdsa, ALL, [0x001d, 0x0017])?.candidate.path, 'p256', 'P-384 skipped for a client without it');
+  t.equal(selectChain(cands, TLS12, ecdsa, ALL, [0x0018])?.candidate.path, 'p384');
+  t.equal(selectChain(cands, TLS12, ecdsa, ALL, [0x001d])?.candidate.path, 'rsa', 'no usable curve: the RSA fallback');
+  t.equal(selectChain(cands, TLS12, ecdsa, ALL, [])?.candidate.path, 'p384', 'no supported_groups: no bound');
+  t.equal(selectChain(cands, TLS13, ecdsa, ALL, [])?.candidate.path, 'p384', 'TLS 1.3: netproc sends no bound');
+});

@@ -19,24 +19,24 @@ import {
 } from '../../src/rpc/keyproto';
 
 const u16 = (n: number) => [n >> 8, n & 0xff];
-/** A SELECT payload by hand: version, name, schemes, class bytes. */
-function rawSelect(version: number, name: number[], schemes: number[], classes: number[]): Buffer {
-  return Buffer.from([...u16(version), name.length, ...name, ...u16(schemes.length), ...schemes, classes.length, ...classes]);
+/** A SELECT payload by hand: version, name, schemes, class bytes, curves (bytes). */
+function rawSelect(version: number, name: number[], schemes: number[], classes: number[], curves: number[] = []): Buffer {
+  return Buffer.from([...u16(version), name.length, ...name, ...u16(schemes.length), ...schemes, classes.length, ...classes, ...u16(curves.length), ...curves]);
 }
 
 t.test('SELECT round trip', async (t) => {
   const cases: SelectRequest[] = [
-    { version: 0x0304, serverName: '', schemes: [0x0403, 0x0804], keyClasses: ['ec', 'ed25519', 'rsa'] },
-    { version: 0x0303, serverName: 'host.example', schemes: [0x0201, 0x0203], keyClasses: ['rsa'] },
-    { version: 0x0303, serverName: 'a', schemes: [], keyClasses: ['rsa', 'ec', 'ed25519'] },
-    { version: 0x0301, serverName: 'x\0y\xff', schemes: [0xff01], keyClasses: ['ed25519', 'ec'] },
-    { version: 0x0302, serverName: 'n'.repeat(255), schemes: Array.from({ length: 1000 }, (_, i) => i), keyClasses: ['ec'] },
+    { version: 0x0304, serverName: '', schemes: [0x0403, 0x0804], keyClasses: ['ec', 'ed25519', 'rsa'], curves: [] },
+    { version: 0x0303, serverName: 'host.example', schemes: [0x0201, 0x0203], keyClasses: ['rsa'], curves: [0x001d, 0x0017] },
+    { version: 0x0303, serverName: 'a', schemes: [], keyClasses: ['rsa', 'ec', 'ed25519'], curves: [] },
+    { version: 0x0301, serverName: 'x\0y\xff', schemes: [0xff01], keyClasses: ['ed25519', 'ec'], curves: [0x0018] },
+    { version: 0x0302, serverName: 'n'.repeat(255), schemes: Array.from({ length: 1000 }, (_, i) => i), keyClasses: ['ec'], curves: [] },
   ];
   for (const r of cases) t.same(decodeSelect(encodeSelect(r)), r, `${r.version.toString(16)} ${JSON.stringify(r.serverName).slice(0, 20)} ${r.keyClasses}`);
   t.equal(
-    Buffer.from(encodeSelect({ version: 0x0303, serverName: 'ab', schemes: [0x0401], keyClasses: ['rsa', 'ec'] })).toString('hex'),
-    '0303' + '026162' + '00020401' + '020201',
-    'wire format: u16 version, <1> name, <2> schemes, <1> class bits in order',
+    Buffer.from(encodeSelect({ version: 0x0303, serverName: 'ab', schemes: [0x0401], keyClasses: ['rsa', 'ec'], curves: [0x0017] })).toString('hex'),
+    '0303' + '026162' + '00020401' + '020201' + '00020017',
+    'wire format: u16 version, <1> name, <2> schemes, <1> class bits in order, <2> curves',
   );
   t.same(decodeSelect(rawSelect(0x0303, [], [], [KEY_CLASS_BITS.ed25519])).keyClasses, ['ed25519']);
 });
@@ -53,7 +53,9 @@ t.test('SELECT: hostile payloads', async (t) => {
     ['class 0xff', rawSelect(0x0303, [], [], [0xff]), /bad key class/],
     ['duplicate class', rawSelect(0x0303, [], [], [2, 1, 2]), /bad key class 2/],
     ['odd scheme list', rawSelect(0x0303, [], [4, 3, 8], [1]), /odd/],
-    ['class vector longer than the payload', Buffer.concat([rawSelect(0x0303, [], [], [1]).subarray(0, -2), Buffer.of(5, 1)]), undefined],
+    ['odd curve list', rawSelect(0x0303, [], [], [1], [0, 0x17, 0]), /odd/],
+    ['no curve vector', rawSelect(0x0303, [], [], [1]).subarray(0, -2), undefined],
+    ['class vector longer than the payload', Buffer.concat([rawSelect(0x0303, [], [], [1]).subarray(0, -4), Buffer.of(5, 1)]), undefined],
     ['trailing byte', Buffer.concat([rawSelect(0x0303, [], [], [1]), Buffer.of(0)]), undefined],
     ['name length past the end', Buffer.from([3, 3, 200, 0x61]), undefined],
   ];
