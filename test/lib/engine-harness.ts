@@ -14,6 +14,7 @@ import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import type { EngineConfig, EngineEvent, HandshakeInfo, KeyClass, ServerEngine } from '../../netproc/tls/api';
 import { createServerEngine } from '../../netproc/tls/engine';
 import { serverCertificateVerifyContent, serverKeyExchange12Content } from '../../netproc/tls/messages';
+import { Deframer, type RawRecord } from '../../netproc/tls/record';
 import { CIPHER_SUITES_12 } from '../../netproc/tls/tables';
 
 /** TLS 1.3 only: every suite and group, our order. */
@@ -394,4 +395,22 @@ export function sClient(o: SClientOptions): Promise<{ out: string; code: number 
       resolve({ out, code });
     });
   });
+}
+
+// ---------------------------------------------------------------- records and events
+
+/** Every whole record in `bytes` (our output), with a deframer sized for `maxLength` fragments. */
+export function records(bytes: Uint8Array, maxLength?: number): RawRecord[] {
+  const d = new Deframer();
+  if (maxLength !== undefined) d.maxLength = maxLength;
+  d.push(bytes);
+  const out: RawRecord[] = [];
+  for (let r = d.next(); r; r = d.next()) out.push(r);
+  return out;
+}
+
+/** The alert of the first fatal event, if any. */
+export function fatalOf(events: EngineEvent[]): number | undefined {
+  const f = events.find((e) => e.type === 'fatal');
+  return f && f.type === 'fatal' ? f.alert : undefined;
 }

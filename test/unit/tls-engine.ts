@@ -9,8 +9,9 @@ import type { EngineConfig, EngineEvent, ServerEngine } from '../../netproc/tls/
 import { parseClientHello } from '../../netproc/tls/clienthello';
 import { createServerEngine, type EngineTuning } from '../../netproc/tls/engine';
 import { finishedVerifyData, KeySchedule, nextTrafficSecret, trafficKeys, Transcript } from '../../netproc/tls/keyschedule';
-import { Deframer, plaintextRecord, RecordProtection, type RawRecord } from '../../netproc/tls/record';
+import { plaintextRecord, RecordProtection } from '../../netproc/tls/record';
 import { HELLO_RETRY_REQUEST_RANDOM, suiteByCode, type CipherSuite } from '../../netproc/tls/tables';
+import { fatalOf, records } from '../lib/engine-harness';
 
 const cfg: EngineConfig = {
   suites: [0x1301, 0x1302, 0x1303],
@@ -83,18 +84,6 @@ function clientHello(o: HelloOptions): Uint8Array {
   return new ByteWriter().u8(1).vector(3, body).finish();
 }
 
-function records(bytes: Uint8Array): RawRecord[] {
-  const d = new Deframer();
-  d.push(bytes);
-  const out: RawRecord[] = [];
-  for (let r = d.next(); r; r = d.next()) out.push(r);
-  return out;
-}
-
-function fatalOf(events: EngineEvent[]): number | undefined {
-  const f = events.find((e) => e.type === 'fatal');
-  return f && f.type === 'fatal' ? f.alert : undefined;
-}
 
 /** Feed a ClientHello record; return the events and the alert code sent, if any. */
 function helloResult(ch: Uint8Array, config = cfg) {

@@ -9,8 +9,9 @@ import { ByteReader, ByteWriter } from '../../src/bytes';
 import type { EngineConfig, EngineEvent, ServerEngine } from '../../netproc/tls/api';
 import { createServerEngine } from '../../netproc/tls/engine';
 import { finishedVerifyData12, keyBlock12, masterSecret12, prf12, type KeyBlock12 } from '../../netproc/tls/keyschedule12';
-import { Deframer, plaintextRecord, protection12, type Protection, type RawRecord } from '../../netproc/tls/record';
+import { plaintextRecord, protection12, type Protection, type RawRecord } from '../../netproc/tls/record';
 import { CIPHER_SUITES_12, DOWNGRADE_TLS12, suite12ByCode, suites12ByOptionName, type CipherSuite12 } from '../../netproc/tls/tables';
+import { fatalOf, records as recordsOf } from '../lib/engine-harness';
 
 const cfg: EngineConfig = {
   suites: [0x1301, 0x1302, 0x1303],
@@ -85,19 +86,8 @@ function clientHello(o: HelloOptions = {}): Uint8Array {
 
 const without = (type: number) => defaultExtensions12().filter(([t]) => t !== type);
 
-function records(bytes: Uint8Array): RawRecord[] {
-  const d = new Deframer();
-  d.maxLength = (1 << 14) + 2048;
-  d.push(bytes);
-  const out: RawRecord[] = [];
-  for (let r = d.next(); r; r = d.next()) out.push(r);
-  return out;
-}
-
-function fatalOf(events: EngineEvent[]): number | undefined {
-  const f = events.find((e) => e.type === 'fatal');
-  return f && f.type === 'fatal' ? f.alert : undefined;
-}
+/** TLS 1.2 ciphertext fragments may reach 2^14 + 2048. */
+const records = (bytes: Uint8Array): RawRecord[] => recordsOf(bytes, (1 << 14) + 2048);
 
 function helloResult(ch: Uint8Array, config = cfg) {
   const engine = createServerEngine(config);
