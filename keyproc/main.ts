@@ -9,7 +9,6 @@
 // (TLS 1.2 and older) -> build the content, sign -> SIGNATURE -> exit 0. One
 // signature per process. Anything netproc sends out of order or malformed:
 // nothing more is written and the exit status is non-zero.
-import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as crypto from 'node:crypto';
 import { encodeFrame, FrameReader, type Frame } from '../src/rpc/frame';
@@ -18,7 +17,8 @@ import { prepareForJail, enterJail } from '../jail/jail';
 import { parseConfig, type KeyprocConfig } from './config';
 import { log, setVerbosity } from './log';
 import { validateServerName, printable } from './name';
-import { candidatePaths, type Candidate } from './paths';
+import { candidatePaths } from './paths';
+import { readCandidate, ReadError, type CandidateBytes } from './read';
 import { parseKeyAndChain } from './pem';
 import { versionSupported, signWithScheme, verifyWithScheme, SCHEMES } from './schemes';
 import { selectChain, type Loaded } from './select';
@@ -26,8 +26,7 @@ import { certificateVerifyContent13, serverKeyExchangeContent12 } from './conten
 
 export const EXIT = { ok: 0, protocol: 100, fatal: 111 } as const;
 export const Alert = { handshake_failure: 40, internal_error: 80, unrecognized_name: 112 } as const;
-/** Largest PEM file we read: a key and a long chain fit many times over. */
-export const MAX_PEM = 1024 * 1024;
+export { MAX_PEM } from './read';
 
 /** sign13: after a TLS 1.3 CHAIN; sign12: after a CHAIN for TLS 1.2 and older. */
 type State = 'select' | 'sign13' | 'sign12' | 'done';
@@ -37,30 +36,6 @@ class Fatal extends Error {}
 function errText(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   return err && err.code ? err.code : err instanceof Error ? err.message : String(e);
-}
-
-/** Reads one PEM file as root: a regular file, at most MAX_PEM bytes. */
-function readPemFile(path: string): Buffer {
-  // O_NONBLOCK: a FIFO in the cert dir must not hang us; O_NOCTTY: never a controlling tty.
-  const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new Error('not a regular file');
-    if (st.size > MAX_PEM) throw new Error(`larger than ${MAX_PEM} bytes`);
-    const buf = Buffer.alloc(MAX_PEM + 1);
-    let have = 0;
-    for (;;) {
-      const n = fs.readSync(fd, buf, have, buf.length - have, null);
-      if (n === 0) break;
-      have += n;
-      if (have > MAX_PEM) throw new Error(`larger than ${MAX_PEM} bytes`);
-    }
-    const out = Buffer.from(buf.subarray(0, have));
-    buf.fill(0);
-    return out;
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 class KeyProcess {
@@ -167,18 +142,22 @@ class KeyProcess {
     log('debug', name ? `server name '${name}'` : 'no server name');
 
     // As root: read every candidate file; parse nothing yet.
-    const files: { candidate: Candidate; bytes: Buffer }[] = [];
+    // -d sources: DIR/NAME, or certbot's DIR/NAME/{privkey,fullchain}.pem (see read.ts).
+    const files: CandidateBytes[] = [];
     for (const candidate of candidatePaths(this.config.certs, name)) {
       try {
-        files.push({ candidate, bytes: readPemFile(candidate.path) });
-        log('tracing', `read '${printable(candidate.path)}'`);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' && candidate.source.kind === 'dir') {
-          log('info', `unable to obtain certificate(s) from the PEM file '${printable(candidate.path)}' (${errText(e)})`);
+        const got = readCandidate(candidate);
+        if (!got) {
+          log('info', `unable to obtain certificate(s) from the PEM file '${printable(candidate.path)}' (ENOENT)`);
           continue;
         }
-        log('fatal', `unable to obtain certificate(s) from the PEM file '${printable(candidate.path)}' (${errText(e)})`);
+        files.push(got);
+        log('tracing', `read '${printable(got.label)}'`);
+      } catch (e) {
+        const where = e instanceof ReadError ? e.path : candidate.path;
+        const why = e instanceof ReadError ? e.why : errText(e);
+        for (const f of files) f.bytes.fill(0);
+        log('fatal', `unable to obtain certificate(s) from the PEM file '${printable(where)}' (${why})`);
         return this.fail(Alert.internal_error, EXIT.fatal);
       }
     }
@@ -206,9 +185,9 @@ class KeyProcess {
       for (const f of files) {
         try {
           const { key, chain } = parseKeyAndChain(f.bytes);
-          yield { path: f.candidate.path, key, chain };
+          yield { path: f.label, key, chain };
         } catch (e) {
-          broken = { path: f.candidate.path, why: errText(e) };
+          broken = { path: f.label, why: errText(e) };
           return;
         } finally {
           f.bytes.fill(0);
