@@ -69,6 +69,28 @@ fs.writeFileSync(path.join(certs, ':hidden', 'host.example'), pem.ed25519);
 fs.writeFileSync(path.join(ecdsaDir, 'broken.example'), 'garbage\n');
 fs.writeFileSync(path.join(ecdsaDir, 'mismatch.example'), Buffer.concat([fs.readFileSync(path.join(work, 'p256.key')), fs.readFileSync(path.join(work, 'p384.crt'))]));
 
+// certbot's layout (our addition): le/live/<name>/{privkey,fullchain}.pem are
+// symlinks into le/archive/<name>/, as certbot makes them.
+const le = path.join(certs, 'le');
+function certbotTree(name: string, files: Record<string, Buffer>): void {
+  fs.mkdirSync(path.join(le, 'archive', name), { recursive: true });
+  fs.mkdirSync(path.join(le, 'live', name), { recursive: true });
+  for (const [f, body] of Object.entries(files)) {
+    const archived = f.replace(/\.pem$/, '1.pem');
+    fs.writeFileSync(path.join(le, 'archive', name, archived), body, { mode: 0o600 });
+    fs.symlinkSync(path.join('..', '..', 'archive', name, archived), path.join(le, 'live', name, f));
+  }
+}
+const fileOf = (f: string) => fs.readFileSync(path.join(work, f));
+certbotTree('cb.example', {
+  'privkey.pem': fileOf('p384.key'),
+  'fullchain.pem': Buffer.concat([fileOf('p384.crt'), fileOf('ca.crt')]),
+  'cert.pem': fileOf('p384.crt'),
+  'chain.pem': fileOf('ca.crt'),
+});
+certbotTree('half.example', { 'privkey.pem': fileOf('p256.key') });
+fs.chmodSync(path.join(le, 'archive'), 0o700); // as certbot: only root may look in
+
 // --- the process -------------------------------------------------------------
 let bundle = '';
 t.before(async () => {
@@ -255,6 +277,41 @@ t.test('fixpath on the -d path: <certs>/.hidden is opened as <certs>/:hidden', a
   const chain = decodeChain((await s.next())!.payload);
   t.equal(chain.scheme, 0x0807, 'the Ed25519 file in :hidden, not the P-384 one in .hidden');
   t.same(chain.chain.map((c) => Buffer.from(c)), certsOf(pem.ed25519));
+  s.child.stdin!.end();
+  await s.done;
+});
+
+const LE: Source = { kind: 'dir', path: path.join(le, 'live') };
+
+t.test('certbot layout under -d: privkey.pem + fullchain.pem through live/ symlinks, read before the jail', async (t) => {
+  const s = startKeyproc([LE, RSA], { verbosity: 1 });
+  s.send(KeyMsg.SELECT, select('CB.example', [0x0503]));
+  const f = await s.next();
+  t.equal(f?.type, KeyMsg.CHAIN);
+  const chain = decodeChain(f!.payload);
+  t.equal(chain.scheme, 0x0503, 'the P-384 key from privkey.pem');
+  t.same(chain.chain.map((c) => Buffer.from(c)), [...certsOf(fileOf('p384.crt')), ...certsOf(fileOf('ca.crt'))], 'chain = fullchain.pem, leaf first');
+  t.equal(fs.readlinkSync(`/proc/${s.child.pid}/root`), fs.realpathSync(s.jail.dir), 'jailed while waiting');
+  const hash = crypto.randomBytes(48);
+  s.send(KeyMsg.SIGN13, encodeSign13(hash));
+  const sig = (await s.next())!;
+  t.equal(sig.type, KeyMsg.SIGNATURE);
+  t.ok(verifyWithScheme(0x0503, new crypto.X509Certificate(chain.chain[0]), certificateVerifyContent13(hash), sig.payload), 'signature verifies with the leaf');
+  const end = await s.done;
+  t.equal(end.code, 0);
+  t.equal(end.err, '');
+});
+
+t.test('certbot layout: a dir without fullchain.pem is fatal (80, one fatal line); no name skips it', async (t) => {
+  const e = await expectFail(t, [LE, RSA], 'half.example', [0x0403, 0x0804], 80, 111);
+  const fatal = e.err.split('\n').filter((l) => /fatal/.test(l));
+  t.equal(fatal.length, 1, 'one fatal log line');
+  t.match(fatal[0], /^tlswrapper: keyproc: fatal: unable to obtain certificate\(s\) from the PEM file '.*\/live\/half\.example\/fullchain\.pem' \(ENOENT\)$/);
+  const e2 = await expectFail(t, [LE], 'none.example', [0x0403], 112, 0);
+  t.match(e2.err, /info: unable to obtain .*\/live\/none\.example' \(ENOENT\)/, 'no DIR/NAME at all: skipped as before');
+  const s = startKeyproc([LE, RSA]);
+  s.send(KeyMsg.SELECT, select('', [0x0804]));
+  t.same(decodeChain((await s.next())!.payload).chain.map((c) => Buffer.from(c)), certsOf(pem.rsa), 'no SNI: the certbot dir is not looked at');
   s.child.stdin!.end();
   await s.done;
 });
