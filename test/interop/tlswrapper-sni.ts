@@ -300,4 +300,48 @@ if (missing) {
     t.equal(r.peer, 'CN = one.test', 'one.test\'s certificate');
     t.equal(r.data, 'x');
   });
+
+  // Our addition: -d also takes certbot's layout, DIR/NAME/privkey.pem +
+  // DIR/NAME/fullchain.pem, with live/ symlinks into archive/ as certbot makes
+  // them. A directory lacking either file is fatal for that connection.
+  t.test('-d certbot live/ dir: the leaf by SNI; a half-made dir gets internal_error', async (t) => {
+    const cb1 = leafCert('p256', ['cb1.test']);
+    const cb2 = leafCert('rsa2048', ['cb2.test'], { intermediate: true });
+    const le = path.join(P, 'letsencrypt');
+    const tree = (name: string, files: Record<string, string>) => {
+      fs.mkdirSync(path.join(le, 'archive', name), { recursive: true, mode: 0o700 });
+      fs.mkdirSync(path.join(le, 'live', name), { recursive: true, mode: 0o755 });
+      for (const [f, from] of Object.entries(files)) {
+        const archived = f.replace(/\.pem$/, '1.pem');
+        fs.copyFileSync(from, path.join(le, 'archive', name, archived));
+        fs.symlinkSync(path.join('..', '..', 'archive', name, archived), path.join(le, 'live', name, f));
+      }
+    };
+    tree('cb1.test', { 'privkey.pem': cb1.keyFile, 'fullchain.pem': cb1.chainFile, 'cert.pem': cb1.certFile });
+    tree('cb2.test', { 'privkey.pem': cb2.keyFile, 'fullchain.pem': cb2.chainFile, 'cert.pem': cb2.certFile });
+    tree('half.test', { 'privkey.pem': cb1.keyFile });
+    fs.chmodSync(path.join(le, 'archive'), 0o700);
+    const live = path.join(le, 'live');
+    const s = await serve(t, 'tcpserver', ours(['-d', live, 'cat']));
+    for (const [name, leaf, sig] of [['cb1.test', cb1, 'ECDSA'], ['cb2.test', cb2, 'RSA-PSS']] as const) {
+      const r = await opensslClient({ port: s.port, servername: name, caFile: leaf.caCert, tls: '1.3', input: `to ${name}\n`, until: `to ${name}\n` });
+      t.equal(r.code, 0, describe(r));
+      t.equal(r.peer, `CN = ${name}`, `${name}: its own leaf`);
+      t.equal(r.signature, sig, `${name}: signed with privkey.pem`);
+      t.equal(r.verified, true, `${name}: verified (fullchain.pem sent the chain)`);
+      t.equal(r.data, `to ${name}\n`);
+      const n = await nodeTlsConnect({ port: s.port, servername: name, caFile: leaf.caCert, tls: '1.3' });
+      t.equal(n.peerCertificate.fingerprint256, leaf.leafSha256, `${name}: leaf SHA-256 (node)`);
+      n.destroy();
+    }
+    t.equal(s.output(), '', 'default level: no log lines for good connections');
+    const r = await opensslClient({ port: s.port, servername: 'half.test', tls: '1.3', input: 'x', until: 'x', timeoutMs: 8000 });
+    t.equal(alertOf(r), 80, 'half-made dir: internal_error alert');
+    t.notOk(r.timedOut, 'no hang');
+    await waitFor(() => /fatal/.test(s.output()), 3000);
+    const lines = s.output().split('\n').filter(Boolean);
+    t.equal(lines.length, 1, `one line: ${JSON.stringify(s.output())}`);
+    t.match(lines[0] ?? '', /^tlswrapper: keyproc: fatal: unable to obtain certificate\(s\) from the PEM file '.*\/live\/half\.test\/fullchain\.pem' \(ENOENT\)$/);
+    t.notMatch(s.output(), NO_STACK);
+  });
 }
