@@ -3,7 +3,7 @@
 // backpressure: a full destination pauses its source, so buffers stay bounded.
 import type { Socket } from 'node:net';
 import type { Logger } from '../src/log';
-import { CtlMsg, encodeHandshakeDone } from '../src/rpc/ctl';
+import { CtlMsg, encodeHandshakeDone, type SocketAddresses } from '../src/rpc/ctl';
 import { encodeFrame } from '../src/rpc/frame';
 import type { NetprocFds } from './fds';
 import { KeyClient, type KeyAnswer } from './keyclient';
@@ -17,6 +17,13 @@ export const EXIT_FAILURE = 111;
 export interface SessionTimeouts {
   handshakeSeconds: number;
   idleSeconds: number;
+}
+
+/** getsockname/getpeername on the client socket, for prog's TCP* variables; null if fd 0 is no TCP socket. */
+function socketAddresses(s: Socket): SocketAddresses | null {
+  const { localAddress, localPort, remoteAddress, remotePort } = s;
+  if (!localAddress || !localPort || !remoteAddress || !remotePort) return null;
+  return { localAddress, localPort, remoteAddress, remotePort };
 }
 
 export class Session {
@@ -105,7 +112,7 @@ export class Session {
           clearTimeout(this.handshakeTimer);
           this.handshakeDone = true;
           this.key.close();
-          this.fds.ctl.write(encodeFrame(CtlMsg.HANDSHAKE_DONE, encodeHandshakeDone(ev.info)));
+          this.fds.ctl.write(encodeFrame(CtlMsg.HANDSHAKE_DONE, encodeHandshakeDone(ev.info, socketAddresses(this.fds.netIn))));
           this.fds.progOut.resume();
           break;
         case 'appData':

@@ -1,20 +1,57 @@
 // netproc -> entry control messages on netproc's fd 3. The entry treats the
 // content as untrusted: it checks every field before acting on it, and the
 // facts only ever describe netproc's own connection.
+import { isIP } from 'node:net';
 import { PROTOCOL_NAMES, type HandshakeInfo } from '../../netproc/tls/api';
 
 export const CtlMsg = {
   HANDSHAKE_DONE: 1,
 } as const;
 
-export function encodeHandshakeDone(info: HandshakeInfo): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(info));
+/**
+ * The client socket's addresses as netproc sees them (getsockname and
+ * getpeername on fd 0); null when fd 0 is no TCP socket (a pipe, say).
+ * The entry never touches the socket after handing it to netproc.
+ */
+export interface SocketAddresses {
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+}
+
+export interface HandshakeReport extends HandshakeInfo {
+  socket: SocketAddresses | null;
+}
+
+export function encodeHandshakeDone(info: HandshakeInfo, socket: SocketAddresses | null): Uint8Array {
+  const { version, cipher, group, serverName } = info;
+  return new TextEncoder().encode(JSON.stringify({ version, cipher, group, serverName, socket }));
 }
 
 const PRINTABLE = /^[\x21-\x7e]{1,253}$/;
 
-export function decodeHandshakeDone(payload: Uint8Array): HandshakeInfo {
+function decodeSocket(x: unknown): SocketAddresses | null {
+  if (x === null) return null;
+  if (typeof x !== 'object' || Array.isArray(x)) throw new RangeError('bad socket in handshake report');
+  const s = x as Record<string, unknown>;
+  const ip = (key: string): string => {
+    const v = s[key];
+    // An IP literal only: no brackets, no zone, nothing a shell or a log would mind.
+    if (typeof v !== 'string' || !/^[0-9A-Fa-f.:]{2,45}$/.test(v) || isIP(v) === 0) throw new RangeError(`bad socket ${key} in handshake report`);
+    return v;
+  };
+  const port = (key: string): number => {
+    const v = s[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) throw new RangeError(`bad socket ${key} in handshake report`);
+    return v;
+  };
+  return { localAddress: ip('localAddress'), localPort: port('localPort'), remoteAddress: ip('remoteAddress'), remotePort: port('remotePort') };
+}
+
+export function decodeHandshakeDone(payload: Uint8Array): HandshakeReport {
   const v = JSON.parse(Buffer.from(payload).toString('utf8')) as Record<string, unknown>;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new RangeError('bad handshake report');
   const text = (key: string): string => {
     const x = v[key];
     if (typeof x !== 'string' || !PRINTABLE.test(x)) throw new RangeError(`bad ${key} in handshake report`);
@@ -23,5 +60,5 @@ export function decodeHandshakeDone(payload: Uint8Array): HandshakeInfo {
   const version = PROTOCOL_NAMES.find((name) => name === v.version);
   if (!version) throw new RangeError('bad version in handshake report');
   const serverName = v.serverName === null ? null : text('serverName');
-  return { version, cipher: text('cipher'), group: text('group'), serverName };
+  return { version, cipher: text('cipher'), group: text('group'), serverName, socket: decodeSocket(v.socket) };
 }

@@ -3,24 +3,44 @@ import t from 'tap';
 import { decodeHandshakeDone, encodeHandshakeDone } from '../../src/rpc/ctl';
 
 const good = { version: 'TLSv1.2', cipher: 'ECDHE-RSA-AES128-GCM-SHA256', group: 'x25519', serverName: 'a.test' } as const;
+const sock = { localAddress: '127.0.0.1', localPort: 4433, remoteAddress: '::ffff:10.0.0.2', remotePort: 50000 };
 const raw = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 
 t.test('round trip, every protocol name', async (t) => {
   for (const version of ['TLSv1.3', 'TLSv1.2', 'TLSv1.1', 'TLSv1'] as const) {
-    t.same(decodeHandshakeDone(encodeHandshakeDone({ ...good, version })), { ...good, version });
+    t.same(decodeHandshakeDone(encodeHandshakeDone({ ...good, version }, sock)), { ...good, version, socket: sock });
   }
-  t.same(decodeHandshakeDone(encodeHandshakeDone({ ...good, serverName: null })).serverName, null);
+  t.same(decodeHandshakeDone(encodeHandshakeDone({ ...good, serverName: null }, sock)).serverName, null);
+});
+
+t.test('socket addresses: null without a TCP socket, IPv6 as is', async (t) => {
+  t.equal(decodeHandshakeDone(encodeHandshakeDone(good, null)).socket, null);
+  const v6 = { localAddress: '2001:db8::1', localPort: 443, remoteAddress: '::1', remotePort: 65535 };
+  t.same(decodeHandshakeDone(encodeHandshakeDone(good, v6)).socket, v6);
 });
 
 t.test('anything else is refused', async (t) => {
   const bad: [string, Uint8Array][] = [
-    ['unknown version', raw({ ...good, version: 'SSLv3' })],
-    ['version not a string', raw({ ...good, version: 3 })],
-    ['cipher with a newline (would forge a log line or an env value)', raw({ ...good, cipher: 'A\nB' })],
-    ['empty group', raw({ ...good, group: '' })],
-    ['server name with a space', raw({ ...good, serverName: 'a b' })],
-    ['server name of 254 bytes', raw({ ...good, serverName: 'a'.repeat(254) })],
+    ['unknown version', raw({ ...good, socket: null, version: 'SSLv3' })],
+    ['version not a string', raw({ ...good, socket: null, version: 3 })],
+    ['cipher with a newline (would forge a log line or an env value)', raw({ ...good, socket: null, cipher: 'A\nB' })],
+    ['empty group', raw({ ...good, socket: null, group: '' })],
+    ['server name with a space', raw({ ...good, socket: null, serverName: 'a b' })],
+    ['server name of 254 bytes', raw({ ...good, socket: null, serverName: 'a'.repeat(254) })],
     ['not JSON', new TextEncoder().encode('{')],
+    ['JSON null', raw(null)],
+    ['no socket field', raw(good)],
+    ['socket not an object', raw({ ...good, socket: '127.0.0.1:1' })],
+    ['socket an array', raw({ ...good, socket: [] })],
+    ['local address a host name', raw({ ...good, socket: { ...sock, localAddress: 'localhost' } })],
+    ['remote address with a newline', raw({ ...good, socket: { ...sock, remoteAddress: '127.0.0.1\n' } })],
+    ['remote address in brackets', raw({ ...good, socket: { ...sock, remoteAddress: '[::1]' } })],
+    ['remote address with a zone', raw({ ...good, socket: { ...sock, remoteAddress: 'fe80::1%eth0' } })],
+    ['remote address missing', raw({ ...good, socket: { ...sock, remoteAddress: undefined } })],
+    ['port 0', raw({ ...good, socket: { ...sock, localPort: 0 } })],
+    ['port 65536', raw({ ...good, socket: { ...sock, remotePort: 65536 } })],
+    ['port not an integer', raw({ ...good, socket: { ...sock, remotePort: 1.5 } })],
+    ['port a string', raw({ ...good, socket: { ...sock, localPort: '443' } })],
   ];
   for (const [name, payload] of bad) t.throws(() => decodeHandshakeDone(payload), name);
 });
