@@ -1,9 +1,9 @@
 // Running prog: as the -u user if given, with the connection's facts in its
 // environment, its stdin/stdout the entry's ends of netproc's pipes.
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import * as posix from 'posix';
-import type { HandshakeInfo } from '../netproc/tls/api';
+import type { HandshakeReport, SocketAddresses } from './rpc/ctl';
 
 export interface ProgUser {
   name: string;
@@ -24,10 +24,104 @@ export function lookupUser(name: string): ProgUser {
   return { name: pw.name, uid: pw.uid, gid: pw.gid, home: pw.dir, shell: pw.shell };
 }
 
-export function progEnvironment(base: NodeJS.ProcessEnv, info: HandshakeInfo, user?: ProgUser): NodeJS.ProcessEnv {
+/** prog's connection variables (tcpserver's names). */
+export interface TcpVariables {
+  PROTO: 'TCP';
+  TCPLOCALIP: string;
+  TCPLOCALPORT: string;
+  TCPREMOTEIP: string;
+  TCPREMOTEPORT: string;
+}
+
+/**
+ * An IP literal as prog sees it: IPv6 compressed, lowercase, no brackets;
+ * IPv4-mapped IPv6 (::ffff:1.2.3.4) as plain IPv4. null if not an IP literal
+ * (zones included: prog gets no %ifname).
+ */
+export function normaliseIp(raw: string | undefined): string | null {
+  if (raw === undefined) return null;
+  const bracketed = raw.startsWith('[') && raw.endsWith(']');
+  const ip = bracketed ? raw.slice(1, -1) : raw;
+  if (!/^[0-9A-Fa-f.:]{2,45}$/.test(ip)) return null;
+  const kind = isIP(ip);
+  if (bracketed && kind !== 6) return null;
+  switch (kind) {
+    case 4: return ip.split('.').map((b) => String(Number(b))).join('.');
+    case 6: {
+      let canon: string;
+      try { canon = new URL(`http://[${ip}]/`).hostname.slice(1, -1); } catch { return null; }
+      const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canon);
+      if (!mapped) return canon;
+      const hi = parseInt(mapped[1], 16);
+      const lo = parseInt(mapped[2], 16);
+      return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
+    }
+    default: return null;
+  }
+}
+
+/** A port 1..65535 in decimal without leading zeros, or null. */
+export function normalisePort(raw: string | number | undefined): string | null {
+  const s = typeof raw === 'number' ? String(raw) : raw;
+  if (s === undefined || !/^[1-9][0-9]{0,4}$/.test(s) || Number(s) > 65535) return null;
+  return s;
+}
+
+/** "ip:port" as busybox tcpsvd sets it ("[ip6]:port" for IPv6), split, or null. */
+function splitAddr(raw: string | undefined): [string, string] | null {
+  if (raw === undefined) return null;
+  const m = /^\[([^\]]*)\]:([^:]*)$/.exec(raw) ?? /^(.*):([^:]*)$/.exec(raw);
+  return m ? [m[1], m[2]] : null;
+}
+
+/** The four values normalised, or null if any of them is missing or invalid. */
+function complete(localIp: string | undefined, localPort: string | number | undefined,
+  remoteIp: string | undefined, remotePort: string | number | undefined): TcpVariables | null {
+  const li = normaliseIp(localIp);
+  const lp = normalisePort(localPort);
+  const ri = normaliseIp(remoteIp);
+  const rp = normalisePort(remotePort);
+  if (li === null || lp === null || ri === null || rp === null) return null;
+  return { PROTO: 'TCP', TCPLOCALIP: li, TCPLOCALPORT: lp, TCPREMOTEIP: ri, TCPREMOTEPORT: rp };
+}
+
+const fromFacts = (s: SocketAddresses | null | undefined): TcpVariables | null =>
+  s ? complete(s.localAddress, s.localPort, s.remoteAddress, s.remotePort) : null;
+
+/**
+ * prog's PROTO and TCP* variables from the first source that is complete and
+ * valid: a PROXY header (proxy; not read yet, always null today), tcpserver's
+ * TCP*IP/TCP*PORT, busybox tcpsvd's TCPLOCALADDR/TCPREMOTEADDR, systemd's
+ * REMOTE_ADDR/REMOTE_PORT with the local side from the socket, the socket.
+ * null when there is none (fd 0 not a TCP socket and nothing inherited).
+ */
+export function tcpVariables(env: NodeJS.ProcessEnv, socket: SocketAddresses | null, proxy: SocketAddresses | null = null): TcpVariables | null {
+  const local = splitAddr(env.TCPLOCALADDR);
+  const remote = splitAddr(env.TCPREMOTEADDR);
+  return fromFacts(proxy)
+    ?? complete(env.TCPLOCALIP, env.TCPLOCALPORT, env.TCPREMOTEIP, env.TCPREMOTEPORT)
+    ?? (local && remote ? complete(local[0], local[1], remote[0], remote[1]) : null)
+    ?? (socket ? complete(socket.localAddress, socket.localPort, env.REMOTE_ADDR, env.REMOTE_PORT) : null)
+    ?? fromFacts(socket);
+}
+
+/**
+ * Variables that configure us and mean nothing to prog: NODE_OPTIONS is
+ * tlswrapper's own Node command line (a prog written in Node gets its own).
+ * Other NODE_* describe the machine, not us, and pass on like the rest. What
+ * the super-server set (TCPREMOTEADDR, REMOTE_ADDR, TCPREMOTEHOST, ...) stays.
+ */
+export const REMOVED_VARIABLES = ['NODE_OPTIONS'] as const;
+
+export function progEnvironment(base: NodeJS.ProcessEnv, info: HandshakeReport, user?: ProgUser): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   // Node's own settings would reach prog only by accident of us being Node.
-  delete env.NODE_OPTIONS;
+  for (const name of REMOVED_VARIABLES) delete env[name];
+  const tcp = tcpVariables(base, info.socket);
+  const tcpNames = ['PROTO', 'TCPLOCALIP', 'TCPLOCALPORT', 'TCPREMOTEIP', 'TCPREMOTEPORT'] as const;
+  // Never an inherited value that no source confirmed.
+  for (const name of tcpNames) delete env[name];
+  if (tcp) Object.assign(env, tcp);
   env.SSL_PROTOCOL = info.version;
   env.SSL_CIPHER = info.cipher;
   if (info.serverName !== null) env.SSL_TLS_SNI_SERVERNAME = info.serverName;

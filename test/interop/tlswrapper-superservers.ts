@@ -58,13 +58,21 @@ for (const kind of SUPER_SERVERS) {
     t.match(http.output(), /^tlswrapper: info: handshake done: TLSv1\.3 TLS_AES_256_GCM_SHA384 x25519 sni=localhost$/m, 'log line (curl)');
     t.notMatch(echo.output() + http.output(), NO_STACK, 'no stack trace');
 
-    // prog's environment: the super-server's and ours, minus NODE_OPTIONS, plus SSL_*.
+    // prog's environment: the super-server's and ours, minus NODE_OPTIONS, plus SSL_*, PROTO and TCP*.
     const envArgv = ['/usr/bin/env', 'NODE_OPTIONS=--max-old-space-size=256', 'SSL_TLS_SNI_SERVERNAME=spoofed', 'FOO=bar baz',
-      TLSWRAPPER, '-f', cert.pem, progs.env];
+      'PROTO=UDP', ...(kind === 'tcpserver' ? [] : ['TCPREMOTEIP=192.0.2.66']), TLSWRAPPER, '-f', cert.pem, progs.env];
     const envS = await serve(t, kind, envArgv);
     for (const sni of ['ss.test', null]) {
       const e = await nodeTlsConnect({ port: envS.port, caFile: sni ? cert.caCert : undefined, servername: sni ?? '', tls: '1.3' });
+      const clientPort = e.socket.localPort;
       const env = (await e.readToClose()).toString().split('\n');
+      // tcpserver: its own TCP*; tcpsvd: its TCP*ADDR; systemd-socket-activate sets
+      // no address variables: netproc's getsockname/getpeername. An inherited
+      // PROTO, and a lone TCPREMOTEIP (env runs after the super-server: under
+      // tcpserver it would replace tcpserver's own), never reach prog.
+      t.same(env.filter((l) => /^(PROTO|TCP(LOCAL|REMOTE)(IP|PORT))=/.test(l)), [
+        'PROTO=TCP', 'TCPLOCALIP=127.0.0.1', `TCPLOCALPORT=${envS.port}`, 'TCPREMOTEIP=127.0.0.1', `TCPREMOTEPORT=${clientPort}`,
+      ], 'PROTO and TCP*: exact, the remote port the client\'s');
       t.ok(env.includes('SSL_PROTOCOL=TLSv1.3'), `${sni ?? 'no SNI'}: SSL_PROTOCOL`);
       t.ok(env.includes('SSL_CIPHER=TLS_CHACHA20_POLY1305_SHA256'), 'SSL_CIPHER');
       t.same(env.filter((l) => l.startsWith('SSL_TLS_SNI_SERVERNAME=')), sni ? [`SSL_TLS_SNI_SERVERNAME=${sni}`] : [],
