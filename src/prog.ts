@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { isIP, type Socket } from 'node:net';
 import * as posix from 'posix';
-import type { HandshakeReport, SocketAddresses } from './rpc/ctl';
+import type { HandshakeReport, ProxyAddresses, SocketAddresses } from './rpc/ctl';
 
 export interface ProgUser {
   name: string;
@@ -90,15 +90,15 @@ const fromFacts = (s: SocketAddresses | null | undefined): TcpVariables | null =
 
 /**
  * prog's PROTO and TCP* variables from the first source that is complete and
- * valid: a PROXY header (proxy; not read yet, always null today), tcpserver's
+ * valid: a PROXY header's addresses (-p), tcpserver's
  * TCP*IP/TCP*PORT, busybox tcpsvd's TCPLOCALADDR/TCPREMOTEADDR, systemd's
  * REMOTE_ADDR/REMOTE_PORT with the local side from the socket, the socket.
  * null when there is none (fd 0 not a TCP socket and nothing inherited).
  */
-export function tcpVariables(env: NodeJS.ProcessEnv, socket: SocketAddresses | null, proxy: SocketAddresses | null = null): TcpVariables | null {
+export function tcpVariables(env: NodeJS.ProcessEnv, socket: SocketAddresses | null, proxy: ProxyAddresses | null = null): TcpVariables | null {
   const local = splitAddr(env.TCPLOCALADDR);
   const remote = splitAddr(env.TCPREMOTEADDR);
-  return fromFacts(proxy)
+  return (proxy ? complete(proxy.localIp, proxy.localPort, proxy.remoteIp, proxy.remotePort) : null)
     ?? complete(env.TCPLOCALIP, env.TCPLOCALPORT, env.TCPREMOTEIP, env.TCPREMOTEPORT)
     ?? (local && remote ? complete(local[0], local[1], remote[0], remote[1]) : null)
     ?? (socket ? complete(socket.localAddress, socket.localPort, env.REMOTE_ADDR, env.REMOTE_PORT) : null)
@@ -113,11 +113,18 @@ export function tcpVariables(env: NodeJS.ProcessEnv, socket: SocketAddresses | n
  */
 export const REMOVED_VARIABLES = ['NODE_OPTIONS'] as const;
 
+/**
+ * With a PROXY header's addresses, what the super-server says about the
+ * remote side describes the proxy, not the client: these go.
+ */
+export const REMOVED_WITH_PROXY = ['TCPREMOTEHOST', 'TCPREMOTEINFO', 'TCPREMOTEADDR', 'REMOTE_ADDR', 'REMOTE_PORT'] as const;
+
 export function progEnvironment(base: NodeJS.ProcessEnv, info: HandshakeReport, user?: ProgUser): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   // Node's own settings would reach prog only by accident of us being Node.
   for (const name of REMOVED_VARIABLES) delete env[name];
-  const tcp = tcpVariables(base, info.socket);
+  if (info.proxy) for (const name of REMOVED_WITH_PROXY) delete env[name];
+  const tcp = tcpVariables(base, info.socket, info.proxy);
   const tcpNames = ['PROTO', 'TCPLOCALIP', 'TCPLOCALPORT', 'TCPREMOTEIP', 'TCPREMOTEPORT'] as const;
   // Never an inherited value that no source confirmed.
   for (const name of tcpNames) delete env[name];

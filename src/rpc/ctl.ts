@@ -20,33 +20,58 @@ export interface SocketAddresses {
   remotePort: number;
 }
 
-export interface HandshakeReport extends HandshakeInfo {
-  socket: SocketAddresses | null;
+/**
+ * The addresses of a PROXY protocol header (-p): its source is the client
+ * (remote), its destination the address the client connected to (local).
+ * null without -p, or for a header without addresses (v1 UNKNOWN, v2 LOCAL).
+ */
+export interface ProxyAddresses {
+  localIp: string;
+  localPort: number;
+  remoteIp: string;
+  remotePort: number;
 }
 
-export function encodeHandshakeDone(info: HandshakeInfo, socket: SocketAddresses | null): Uint8Array {
+export interface HandshakeReport extends HandshakeInfo {
+  socket: SocketAddresses | null;
+  proxy: ProxyAddresses | null;
+}
+
+export function encodeHandshakeDone(info: HandshakeInfo, socket: SocketAddresses | null, proxy: ProxyAddresses | null = null): Uint8Array {
   const { version, cipher, group, serverName } = info;
-  return new TextEncoder().encode(JSON.stringify({ version, cipher, group, serverName, socket }));
+  return new TextEncoder().encode(JSON.stringify({ version, cipher, group, serverName, socket, proxy }));
 }
 
 const PRINTABLE = /^[\x21-\x7e]{1,253}$/;
 
-function decodeSocket(x: unknown): SocketAddresses | null {
-  if (x === null) return null;
-  if (typeof x !== 'object' || Array.isArray(x)) throw new RangeError('bad socket in handshake report');
+/** An object's IP-literal and port fields, checked; what: its name in errors. */
+function addressFields(x: unknown, what: string) {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new RangeError(`bad ${what} in handshake report`);
   const s = x as Record<string, unknown>;
   const ip = (key: string): string => {
     const v = s[key];
     // An IP literal only: no brackets, no zone, nothing a shell or a log would mind.
-    if (typeof v !== 'string' || !/^[0-9A-Fa-f.:]{2,45}$/.test(v) || isIP(v) === 0) throw new RangeError(`bad socket ${key} in handshake report`);
+    if (typeof v !== 'string' || !/^[0-9A-Fa-f.:]{2,45}$/.test(v) || isIP(v) === 0) throw new RangeError(`bad ${what} ${key} in handshake report`);
     return v;
   };
   const port = (key: string): number => {
     const v = s[key];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) throw new RangeError(`bad socket ${key} in handshake report`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) throw new RangeError(`bad ${what} ${key} in handshake report`);
     return v;
   };
+  return { ip, port };
+}
+
+function decodeSocket(x: unknown): SocketAddresses | null {
+  if (x === null) return null;
+  const { ip, port } = addressFields(x, 'socket');
   return { localAddress: ip('localAddress'), localPort: port('localPort'), remoteAddress: ip('remoteAddress'), remotePort: port('remotePort') };
+}
+
+function decodeProxy(x: unknown): ProxyAddresses | null {
+  if (x === null) return null;
+  const { ip, port } = addressFields(x, 'proxy');
+  return { localIp: ip('localIp'), localPort: port('localPort'), remoteIp: ip('remoteIp'), remotePort: port('remotePort') };
 }
 
 export function decodeHandshakeDone(payload: Uint8Array): HandshakeReport {
@@ -60,5 +85,5 @@ export function decodeHandshakeDone(payload: Uint8Array): HandshakeReport {
   const version = PROTOCOL_NAMES.find((name) => name === v.version);
   if (!version) throw new RangeError('bad version in handshake report');
   const serverName = v.serverName === null ? null : text('serverName');
-  return { version, cipher: text('cipher'), group: text('group'), serverName, socket: decodeSocket(v.socket) };
+  return { version, cipher: text('cipher'), group: text('group'), serverName, socket: decodeSocket(v.socket), proxy: decodeProxy(v.proxy) };
 }

@@ -2,7 +2,7 @@
 // (tcpserver's TCP*, tcpsvd's TCP*ADDR, systemd's REMOTE_*, the socket), normalised.
 import t from 'tap';
 import { normaliseIp, progEnvironment, tcpVariables } from '../../src/prog';
-import type { HandshakeReport, SocketAddresses } from '../../src/rpc/ctl';
+import type { HandshakeReport, ProxyAddresses, SocketAddresses } from '../../src/rpc/ctl';
 
 const sock: SocketAddresses = { localAddress: '10.0.0.1', localPort: 443, remoteAddress: '10.0.0.2', remotePort: 40000 };
 const vars = (li: string, lp: string, ri: string, rp: string) =>
@@ -18,7 +18,7 @@ t.test('each source alone', async (t) => {
   t.equal(tcpVariables(systemd, null), null, 'systemd without a socket: no local side, no variables');
   t.same(tcpVariables({}, sock), vars('10.0.0.1', '443', '10.0.0.2', '40000'), 'the socket');
   t.equal(tcpVariables({}, null), null, 'nothing at all');
-  const proxy: SocketAddresses = { localAddress: '::ffff:1.1.1.1', localPort: 1, remoteAddress: '2001:DB8::2', remotePort: 2 };
+  const proxy: ProxyAddresses = { localIp: '::ffff:1.1.1.1', localPort: 1, remoteIp: '2001:DB8::2', remotePort: 2 };
   t.same(tcpVariables({ ...tcpserver }, sock, proxy), vars('1.1.1.1', '1', '2001:db8::2', '2'), 'a PROXY header first');
 });
 
@@ -71,7 +71,7 @@ t.test('normalisation', async (t) => {
 });
 
 t.test('progEnvironment', async (t) => {
-  const info: HandshakeReport = { version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', group: 'x25519', serverName: null, socket: sock };
+  const info: HandshakeReport = { version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', group: 'x25519', serverName: null, socket: sock, proxy: null };
   const base = { ...tcpsvd, NODE_OPTIONS: '--inspect', FOO: 'bar', TCPREMOTEIP: 'stale', PROTO: 'UDP', REMOTE_ADDR: '1.2.3.4' };
   const env = progEnvironment(base, info);
   t.equal(env.NODE_OPTIONS, undefined, 'NODE_OPTIONS removed');
@@ -82,4 +82,16 @@ t.test('progEnvironment', async (t) => {
   const none = progEnvironment({ PROTO: 'UDP', TCPREMOTEIP: '9.9.9.9', TCPLOCALPORT: '1' }, { ...info, socket: null });
   for (const name of ['PROTO', 'TCPLOCALIP', 'TCPLOCALPORT', 'TCPREMOTEIP', 'TCPREMOTEPORT']) t.equal(none[name], undefined, `no source: ${name} unset, never inherited`);
   t.equal(base.PROTO, 'UDP', 'the base is not changed');
+});
+
+t.test('progEnvironment with a PROXY header', async (t) => {
+  const proxy: ProxyAddresses = { localIp: '198.51.100.7', localPort: 443, remoteIp: '2001:db8:0:0::9', remotePort: 61000 };
+  const info: HandshakeReport = { version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', group: 'x25519', serverName: null, socket: sock, proxy };
+  const base = { ...tcpserver, TCPREMOTEHOST: 'lb.example', TCPREMOTEINFO: 'x', TCPREMOTEADDR: '192.0.2.2:5555', REMOTE_ADDR: '192.0.2.2', REMOTE_PORT: '5555', FOO: 'bar' };
+  const env = progEnvironment(base, info);
+  t.match(env, vars('198.51.100.7', '443', '2001:db8::9', '61000'), 'the header\'s source is the remote side, its destination the local side');
+  for (const name of ['TCPREMOTEHOST', 'TCPREMOTEINFO', 'TCPREMOTEADDR', 'REMOTE_ADDR', 'REMOTE_PORT']) t.equal(env[name], undefined, `${name} (the proxy's) removed`);
+  t.equal(env.FOO, 'bar');
+  const without = progEnvironment(base, { ...info, proxy: null });
+  t.equal(without.TCPREMOTEHOST, 'lb.example', 'without a header the super-server\'s variables stay');
 });
