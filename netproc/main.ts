@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     const fds = openFds();
     enterJail(config.jail);
     const engine = createServerEngine(config.engine);
-    new Session(fds, engine, log, { handshakeSeconds: config.handshakeTimeout, idleSeconds: config.timeout });
+    new Session(fds, engine, log, { handshakeSeconds: config.handshakeTimeout, idleSeconds: config.timeout }, config.proxyVersion);
   } catch (e) {
     log.fatal(`unable to start: ${(e as Error).message}`);
     process.exit(EXIT_FAILURE);

@@ -3,10 +3,11 @@
 // backpressure: a full destination pauses its source, so buffers stay bounded.
 import type { Socket } from 'node:net';
 import type { Logger } from '../src/log';
-import { CtlMsg, encodeHandshakeDone, type SocketAddresses } from '../src/rpc/ctl';
+import { CtlMsg, encodeHandshakeDone, type ProxyAddresses, type SocketAddresses } from '../src/rpc/ctl';
 import { encodeFrame } from '../src/rpc/frame';
 import type { NetprocFds } from './fds';
 import { KeyClient, type KeyAnswer } from './keyclient';
+import { parseProxyHeader } from './proxyheader';
 import { printable, validateServerName } from '../keyproc/name';
 import type { EngineEvent, ServerEngine } from './tls/api';
 import { Alert } from './tls/tables';
@@ -34,13 +35,19 @@ export class Session {
   private exiting = false;
   private readonly handshakeTimer: NodeJS.Timeout;
   private idleTimer?: NodeJS.Timeout;
+  /** -p: the PROXY header is still to come (bytes so far in proxyBytes). */
+  private proxyPending: boolean;
+  private proxyBytes: Buffer = Buffer.alloc(0);
+  private proxy: ProxyAddresses | null = null;
 
   constructor(
     private readonly fds: NetprocFds,
     private readonly engine: ServerEngine,
     private readonly log: Logger,
     private readonly timeouts: SessionTimeouts,
+    private readonly proxyVersion: 0 | 1 | 2 = 0,
   ) {
+    this.proxyPending = proxyVersion !== 0;
     this.key = new KeyClient(fds.toKey, fds.fromKey, (a) => this.onKeyAnswer(a), (m) => this.fail(m));
     this.handshakeTimer = setTimeout(() => this.fail('handshake timeout'), timeouts.handshakeSeconds * 1000);
     this.touch();
@@ -56,7 +63,8 @@ export class Session {
     const { netIn, netOut, progIn } = this.fds;
     netIn.on('data', (chunk: Buffer) => {
       this.touch();
-      this.handle(this.engine.feed(chunk));
+      if (this.proxyPending) this.readProxyHeader(chunk);
+      else this.handle(this.engine.feed(chunk));
     });
     netIn.on('end', () => {
       if (!this.handshakeDone) return this.fail('client closed the connection during the handshake');
@@ -66,6 +74,24 @@ export class Session {
     netIn.on('error', (e) => this.fail(`network: ${e.message}`));
     netOut.on('error', (e) => this.fail(`network: ${e.message}`));
     progIn.on('drain', () => netIn.resume());
+  }
+
+  /**
+   * -p: collect the PROXY header (under the handshake timeout; the parser
+   * bounds it to 107 or 16+512 bytes), then hand what follows it to the engine.
+   * Nothing reaches the engine before the header is complete and valid.
+   */
+  private readProxyHeader(chunk: Buffer): void {
+    if (this.exiting) return;
+    this.proxyBytes = this.proxyBytes.length === 0 ? chunk : Buffer.concat([this.proxyBytes, chunk]);
+    const r = parseProxyHeader(this.proxyVersion as 1 | 2, this.proxyBytes);
+    if (r.kind === 'more') return;
+    if (r.kind === 'error') return this.fail(r.error);
+    this.proxyPending = false;
+    this.proxy = r.addresses;
+    const rest = this.proxyBytes.subarray(r.length);
+    this.proxyBytes = Buffer.alloc(0);
+    if (rest.length > 0) this.handle(this.engine.feed(rest));
   }
 
   private wireProg(): void {
@@ -112,7 +138,7 @@ export class Session {
           clearTimeout(this.handshakeTimer);
           this.handshakeDone = true;
           this.key.close();
-          this.fds.ctl.write(encodeFrame(CtlMsg.HANDSHAKE_DONE, encodeHandshakeDone(ev.info, socketAddresses(this.fds.netIn))));
+          this.fds.ctl.write(encodeFrame(CtlMsg.HANDSHAKE_DONE, encodeHandshakeDone(ev.info, socketAddresses(this.fds.netIn), this.proxy)));
           this.fds.progOut.resume();
           break;
         case 'appData':

@@ -15,6 +15,8 @@ export interface NetprocConfig {
   handshakeTimeout: number;
   /** Seconds of network silence that end the connection (-t). */
   timeout: number;
+  /** -p: read a PROXY protocol header of this version before the ClientHello; 0: none. */
+  proxyVersion: 0 | 1 | 2;
 }
 
 export function readChildConfig<T>(): T {

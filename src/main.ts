@@ -54,7 +54,7 @@ function main(): void {
 
   const children = startChildren(
     { certs: opts.certs, jail: jails[0], verbosity: opts.verbosity },
-    { engine, jail: jails[1], verbosity: opts.verbosity, handshakeTimeout: opts.handshakeTimeout, timeout: opts.timeout },
+    { engine, jail: jails[1], verbosity: opts.verbosity, handshakeTimeout: opts.handshakeTimeout, timeout: opts.timeout, proxyVersion: opts.proxyVersion },
   );
   supervise(opts, log, children, user);
 }

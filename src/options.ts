@@ -22,6 +22,8 @@ export interface Options {
   jailDir: string;
   jailUser?: string;
   user?: string;
+  /** -p: the PROXY protocol version (1 or 2) of the header before the ClientHello; 0 without. */
+  proxyVersion: 0 | 1 | 2;
   prog: string[];
 }
 
@@ -33,7 +35,6 @@ export const DEFAULT_GROUPS = ['x25519', 'secp256r1'];
 const NOT_YET: Record<string, string> = {
   a: 'client certificates (-a)',
   U: 'users from client certificates (-U)',
-  p: 'the PROXY protocol (-p)',
   n: 'delayed encryption (-n)',
 };
 
@@ -60,6 +61,7 @@ export function parseOptions(argv: string[]): Options {
     handshakeTimeout: 30,
     serverPreference: true,
     jailDir: DEFAULT_JAIL_DIR,
+    proxyVersion: 0,
     prog: [],
   };
   let i = 0;
@@ -150,6 +152,12 @@ function applyArgument(o: Options, letter: string, value: string): void {
       return;
     case 'u':
       o.user = value;
+      return;
+    case 'p':
+      if (value !== '1' && value !== '2') {
+        throw new UsageError(`unable to parse proxy-protocol version from the string '${value}' (available: 1, 2)`);
+      }
+      o.proxyVersion = value === '1' ? 1 : 2;
       return;
   }
   throw new UsageError(`${NOT_YET[letter]} not supported yet`);

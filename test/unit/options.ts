@@ -26,6 +26,13 @@ t.test('defaults', async (t) => {
   t.equal(o.handshakeTimeout, 30);
 });
 
+t.test('-p 1 / -p 2: the PROXY protocol version', async (t) => {
+  t.equal(parseOptions(['-f', 'k', 'cat']).proxyVersion, 0, 'none by default');
+  t.equal(parseOptions(['-p', '1', '-f', 'k', 'cat']).proxyVersion, 1);
+  t.equal(parseOptions(['-p2', '-f', 'k', 'cat']).proxyVersion, 2, 'attached argument');
+  t.equal(parseOptions(['-vp', '2', '-f', 'k', 'cat']).proxyVersion, 2, 'bundled');
+});
+
 t.test('usage errors', async (t) => {
   const bad: [string[], RegExp][] = [
     [['cat'], /-f certfile or -d certdir/],
@@ -37,6 +44,12 @@ t.test('usage errors', async (t) => {
     [['-t', '5s', '-f', 'k', 'cat'], /range/],
     [['-a', 'ca.pem', '-f', 'k', 'cat'], /not supported yet/],
     [['-n', '-f', 'k', 'cat'], /not supported yet/],
+    [['-p', '0', '-f', 'k', 'cat'], /unable to parse proxy-protocol version from the string '0'/],
+    [['-p', '3', '-f', 'k', 'cat'], /proxy-protocol version/],
+    [['-p', 'v1', '-f', 'k', 'cat'], /proxy-protocol version/],
+    [['-p', '01', '-f', 'k', 'cat'], /proxy-protocol version/],
+    [['-p', '', '-f', 'k', 'cat'], /proxy-protocol version/],
+    [['-f', 'k', '-p'], /needs an argument/],
   ];
   for (const [argv, message] of bad) t.throws(() => parseOptions(argv), { constructor: UsageError, message }, argv.join(' '));
 });
