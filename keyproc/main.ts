@@ -11,6 +11,8 @@
 // nothing more is written and the exit status is non-zero.
 import * as net from 'node:net';
 import * as crypto from 'node:crypto';
+import { Alert } from '../netproc/tls/tables';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../src/exitcodes';
 import { encodeFrame, FrameReader, type Frame } from '../src/rpc/frame';
 import { KeyMsg, TLS13, decodeSelect, encodeChain, encodeFail, decodeSign13, decodeSign12 } from '../src/rpc/keyproto';
 import { prepareForJail, enterJail } from '../jail/jail';
@@ -24,8 +26,7 @@ import { versionSupported, signWithScheme, verifyWithScheme, SCHEMES } from './s
 import { selectChain, type Loaded } from './select';
 import { certificateVerifyContent13, serverKeyExchangeContent12 } from './content';
 
-export const EXIT = { ok: 0, protocol: 100, fatal: 111 } as const;
-export const Alert = { handshake_failure: 40, internal_error: 80, unrecognized_name: 112 } as const;
+export const EXIT = { ok: EXIT_OK, protocol: EXIT_USAGE, fatal: EXIT_FAILURE } as const;
 export { MAX_PEM } from './read';
 
 /** sign13: after a TLS 1.3 CHAIN; sign12: after a CHAIN for TLS 1.2 and older. */
@@ -131,12 +132,12 @@ class KeyProcess {
     }
     if (!versionSupported(req.version)) {
       log('debug', `SELECT for unsupported version 0x${req.version.toString(16)}`);
-      return this.fail(Alert.handshake_failure);
+      return this.fail(Alert.handshakeFailure);
     }
     const checked = validateServerName(req.serverName);
     if (!checked.ok) {
       log('info', `invalid server name '${printable(req.serverName)}': ${checked.reason}`);
-      return this.fail(Alert.unrecognized_name);
+      return this.fail(Alert.unrecognizedName);
     }
     const name = checked.name;
     log('debug', name ? `server name '${name}'` : 'no server name');
@@ -158,16 +159,16 @@ class KeyProcess {
         const why = e instanceof ReadError ? e.why : errText(e);
         for (const f of files) f.bytes.fill(0);
         log('fatal', `unable to obtain certificate(s) from the PEM file '${printable(where)}' (${why})`);
-        return this.fail(Alert.internal_error, EXIT.fatal);
+        return this.fail(Alert.internalError, EXIT.fatal);
       }
     }
     if (files.length === 0) {
       if (name) {
         log('info', `no PEM file for server name '${name}'`);
-        return this.fail(Alert.unrecognized_name);
+        return this.fail(Alert.unrecognizedName);
       }
       log('info', 'no server name and no -f PEM file');
-      return this.fail(Alert.handshake_failure);
+      return this.fail(Alert.handshakeFailure);
     }
 
     try {
@@ -175,7 +176,7 @@ class KeyProcess {
     } catch (e) {
       log('fatal', `unable to enter the jail: ${errText(e)}`);
       for (const f of files) f.bytes.fill(0);
-      return this.fail(Alert.internal_error, EXIT.fatal);
+      return this.fail(Alert.internalError, EXIT.fatal);
     }
     log('tracing', 'jailed');
 
@@ -198,13 +199,13 @@ class KeyProcess {
     for (const f of files) f.bytes.fill(0);
     if (!selection && broken) {
       log('fatal', `unable to obtain certificate(s) from the PEM file '${printable(broken.path)}' (${broken.why})`);
-      return this.fail(Alert.internal_error, EXIT.fatal);
+      return this.fail(Alert.internalError, EXIT.fatal);
     }
     if (!selection) {
       const schemes = req.schemes.map((s) => '0x' + s.toString(16).padStart(4, '0')).join(',');
       const classes = req.version === TLS13 ? '' : `, key classes ${req.keyClasses.join(',')}`;
       log('info', `no certificate fits version 0x${req.version.toString(16)} (signature schemes ${schemes}${classes})`);
-      return this.fail(Alert.handshake_failure);
+      return this.fail(Alert.handshakeFailure);
     }
     const { candidate, scheme } = selection;
     log('debug', `using '${printable(candidate.path)}' with ${SCHEMES.get(scheme)!.name}`);
@@ -214,7 +215,7 @@ class KeyProcess {
       frame = encodeFrame(KeyMsg.CHAIN, encodeChain({ scheme, chain: candidate.chain }));
     } catch (e) {
       log('fatal', `certificate chain in '${printable(candidate.path)}' does not fit a frame: ${errText(e)}`);
-      return this.fail(Alert.internal_error, EXIT.fatal);
+      return this.fail(Alert.internalError, EXIT.fatal);
     }
     this.state = req.version === TLS13 ? 'sign13' : 'sign12';
     this.output.write(frame);

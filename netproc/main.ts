@@ -4,7 +4,8 @@ import { enterJail, prepareForJail } from '../jail/jail';
 import { readChildConfig, type NetprocConfig } from '../src/config';
 import { createLogger } from '../src/log';
 import { openFds } from './fds';
-import { EXIT_FAILURE, Session } from './session';
+import { EXIT_FAILURE } from '../src/exitcodes';
+import { Session } from './session';
 import { createServerEngine } from './tls/engine';
 import { warmUpCrypto } from './warmup';
 

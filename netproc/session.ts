@@ -2,6 +2,7 @@
 // side, keyproc during the handshake, prog's pipes after it. Each direction has
 // backpressure: a full destination pauses its source, so buffers stay bounded.
 import type { Socket } from 'node:net';
+import { EXIT_FAILURE, EXIT_OK } from '../src/exitcodes';
 import type { Logger } from '../src/log';
 import { CtlMsg, encodeHandshakeDone, type ProxyAddresses, type SocketAddresses } from '../src/rpc/ctl';
 import { encodeFrame } from '../src/rpc/frame';
@@ -12,8 +13,6 @@ import { printable, validateServerName } from '../keyproc/name';
 import type { EngineEvent, ServerEngine } from './tls/api';
 import { Alert } from './tls/tables';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 111;
 
 export interface SessionTimeouts {
   handshakeSeconds: number;
