@@ -73,13 +73,13 @@ export function parseV1(buf: Uint8Array): ProxyParse {
   const [, proto, src, dst, sport, dport] = fields;
   const ip = proto === 'TCP4' ? parseIpv4 : proto === 'TCP6' ? parseIpv6 : null;
   if (!ip) return error('v1: unknown protocol');
-  const remoteIp = ip(src);
-  const localIp = ip(dst);
-  if (remoteIp === null || localIp === null) return error('v1: bad address');
+  const remoteAddress = ip(src);
+  const localAddress = ip(dst);
+  if (remoteAddress === null || localAddress === null) return error('v1: bad address');
   const remotePort = parsePort(sport);
   const localPort = parsePort(dport);
   if (remotePort === null || localPort === null) return error('v1: bad port');
-  return { kind: 'done', length, addresses: { localIp, localPort, remoteIp, remotePort } };
+  return { kind: 'done', length, addresses: { localAddress, localPort, remoteAddress, remotePort } };
 }
 
 function ipv4At(b: Uint8Array, at: number): string {
@@ -122,9 +122,9 @@ export function parseV2(buf: Uint8Array): ProxyParse {
   }
 }
 
-function checkedV2(length: number, remoteIp: string, localIp: string, remotePort: number, localPort: number): ProxyParse {
+function checkedV2(length: number, remoteAddress: string, localAddress: string, remotePort: number, localPort: number): ProxyParse {
   if (remotePort === 0 || localPort === 0) return error('v2: bad port');
-  return { kind: 'done', length, addresses: { localIp, localPort, remoteIp, remotePort } };
+  return { kind: 'done', length, addresses: { localAddress, localPort, remoteAddress, remotePort } };
 }
 
 /** The header of the given version (-p) at the start of buf. */

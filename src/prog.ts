@@ -98,7 +98,7 @@ const fromFacts = (s: SocketAddresses | null | undefined): TcpVariables | null =
 export function tcpVariables(env: NodeJS.ProcessEnv, socket: SocketAddresses | null, proxy: ProxyAddresses | null = null): TcpVariables | null {
   const local = splitAddr(env.TCPLOCALADDR);
   const remote = splitAddr(env.TCPREMOTEADDR);
-  return (proxy ? complete(proxy.localIp, proxy.localPort, proxy.remoteIp, proxy.remotePort) : null)
+  return fromFacts(proxy)
     ?? complete(env.TCPLOCALIP, env.TCPLOCALPORT, env.TCPREMOTEIP, env.TCPREMOTEPORT)
     ?? (local && remote ? complete(local[0], local[1], remote[0], remote[1]) : null)
     ?? (socket ? complete(socket.localAddress, socket.localPort, env.REMOTE_ADDR, env.REMOTE_PORT) : null)

@@ -21,16 +21,11 @@ export interface SocketAddresses {
 }
 
 /**
- * The addresses of a PROXY protocol header (-p): its source is the client
- * (remote), its destination the address the client connected to (local).
- * null without -p, or for a header without addresses (v1 UNKNOWN, v2 LOCAL).
+ * The addresses of a PROXY protocol header (-p), in the same shape: its source
+ * is the client (remote), its destination the address the client connected to
+ * (local). null without -p, or for a header without addresses (v1 UNKNOWN, v2 LOCAL).
  */
-export interface ProxyAddresses {
-  localIp: string;
-  localPort: number;
-  remoteIp: string;
-  remotePort: number;
-}
+export type ProxyAddresses = SocketAddresses;
 
 export interface HandshakeReport extends HandshakeInfo {
   socket: SocketAddresses | null;
@@ -62,16 +57,10 @@ function addressFields(x: unknown, what: string) {
   return { ip, port };
 }
 
-function decodeSocket(x: unknown): SocketAddresses | null {
+function decodeAddresses(x: unknown, what: string): SocketAddresses | null {
   if (x === null) return null;
-  const { ip, port } = addressFields(x, 'socket');
+  const { ip, port } = addressFields(x, what);
   return { localAddress: ip('localAddress'), localPort: port('localPort'), remoteAddress: ip('remoteAddress'), remotePort: port('remotePort') };
-}
-
-function decodeProxy(x: unknown): ProxyAddresses | null {
-  if (x === null) return null;
-  const { ip, port } = addressFields(x, 'proxy');
-  return { localIp: ip('localIp'), localPort: port('localPort'), remoteIp: ip('remoteIp'), remotePort: port('remotePort') };
 }
 
 export function decodeHandshakeDone(payload: Uint8Array): HandshakeReport {
@@ -85,5 +74,5 @@ export function decodeHandshakeDone(payload: Uint8Array): HandshakeReport {
   const version = PROTOCOL_NAMES.find((name) => name === v.version);
   if (!version) throw new RangeError('bad version in handshake report');
   const serverName = v.serverName === null ? null : text('serverName');
-  return { version, cipher: text('cipher'), group: text('group'), serverName, socket: decodeSocket(v.socket), proxy: decodeProxy(v.proxy) };
+  return { version, cipher: text('cipher'), group: text('group'), serverName, socket: decodeAddresses(v.socket, 'socket'), proxy: decodeAddresses(v.proxy, 'proxy') };
 }

@@ -14,19 +14,19 @@ t.test('round trip, every protocol name', async (t) => {
 });
 
 t.test('PROXY header addresses: round trip, checked like the socket', async (t) => {
-  const proxy = { localIp: '192.0.2.1', localPort: 443, remoteIp: '2001:db8::1', remotePort: 1 };
+  const proxy = { localAddress: '192.0.2.1', localPort: 443, remoteAddress: '2001:db8::1', remotePort: 1 };
   t.same(decodeHandshakeDone(encodeHandshakeDone(good, sock, proxy)).proxy, proxy);
   t.equal(decodeHandshakeDone(encodeHandshakeDone(good, sock, null)).proxy, null);
   const bad: [string, unknown][] = [
     ['no proxy field', { ...good, socket: null }],
     ['proxy not an object', { ...good, socket: null, proxy: '1.2.3.4' }],
     ['proxy an array', { ...good, socket: null, proxy: [] }],
-    ['proxy remote a host name', { ...good, socket: null, proxy: { ...proxy, remoteIp: 'evil.example' } }],
-    ['proxy local with a newline', { ...good, socket: null, proxy: { ...proxy, localIp: '1.2.3.4\nX=1' } }],
+    ['proxy remote a host name', { ...good, socket: null, proxy: { ...proxy, remoteAddress: 'evil.example' } }],
+    ['proxy local with a newline', { ...good, socket: null, proxy: { ...proxy, localAddress: '1.2.3.4\nX=1' } }],
     ['proxy port 0', { ...good, socket: null, proxy: { ...proxy, remotePort: 0 } }],
     ['proxy port a string', { ...good, socket: null, proxy: { ...proxy, localPort: '443' } }],
     ['proxy port 65536', { ...good, socket: null, proxy: { ...proxy, localPort: 65536 } }],
-    ['proxy with socket-style names', { ...good, socket: null, proxy: sock }],
+    ['proxy with fields misnamed (localIp)', { ...good, socket: null, proxy: { localIp: '192.0.2.1', localPort: 443, remoteIp: '2001:db8::1', remotePort: 1 } }],
   ];
   for (const [name, v] of bad) t.throws(() => decodeHandshakeDone(raw(v)), RangeError, name);
 });

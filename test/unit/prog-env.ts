@@ -18,7 +18,7 @@ t.test('each source alone', async (t) => {
   t.equal(tcpVariables(systemd, null), null, 'systemd without a socket: no local side, no variables');
   t.same(tcpVariables({}, sock), vars('10.0.0.1', '443', '10.0.0.2', '40000'), 'the socket');
   t.equal(tcpVariables({}, null), null, 'nothing at all');
-  const proxy: ProxyAddresses = { localIp: '::ffff:1.1.1.1', localPort: 1, remoteIp: '2001:DB8::2', remotePort: 2 };
+  const proxy: ProxyAddresses = { localAddress: '::ffff:1.1.1.1', localPort: 1, remoteAddress: '2001:DB8::2', remotePort: 2 };
   t.same(tcpVariables({ ...tcpserver }, sock, proxy), vars('1.1.1.1', '1', '2001:db8::2', '2'), 'a PROXY header first');
 });
 
@@ -85,7 +85,7 @@ t.test('progEnvironment', async (t) => {
 });
 
 t.test('progEnvironment with a PROXY header', async (t) => {
-  const proxy: ProxyAddresses = { localIp: '198.51.100.7', localPort: 443, remoteIp: '2001:db8:0:0::9', remotePort: 61000 };
+  const proxy: ProxyAddresses = { localAddress: '198.51.100.7', localPort: 443, remoteAddress: '2001:db8:0:0::9', remotePort: 61000 };
   const info: HandshakeReport = { version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', group: 'x25519', serverName: null, socket: sock, proxy };
   const base = { ...tcpserver, TCPREMOTEHOST: 'lb.example', TCPREMOTEINFO: 'x', TCPREMOTEADDR: '192.0.2.2:5555', REMOTE_ADDR: '192.0.2.2', REMOTE_PORT: '5555', FOO: 'bar' };
   const env = progEnvironment(base, info);

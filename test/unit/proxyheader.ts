@@ -18,9 +18,9 @@ const isError = (r: ProxyParse) => r.kind === 'error';
 
 t.test('v1 TCP4, TCP6, UNKNOWN', async (t) => {
   const h4 = 'PROXY TCP4 192.0.2.1 198.51.100.7 56324 443\r\n';
-  t.same(parseV1(ascii(h4)), { kind: 'done', length: h4.length, addresses: { remoteIp: '192.0.2.1', remotePort: 56324, localIp: '198.51.100.7', localPort: 443 } }, 'source is remote, destination local');
+  t.same(parseV1(ascii(h4)), { kind: 'done', length: h4.length, addresses: { remoteAddress: '192.0.2.1', remotePort: 56324, localAddress: '198.51.100.7', localPort: 443 } }, 'source is remote, destination local');
   const h6 = 'PROXY TCP6 2001:db8::1 ::ffff:10.0.0.1 1 65535\r\n';
-  t.same(parseV1(ascii(h6)), { kind: 'done', length: h6.length, addresses: { remoteIp: '2001:db8::1', remotePort: 1, localIp: '::ffff:10.0.0.1', localPort: 65535 } });
+  t.same(parseV1(ascii(h6)), { kind: 'done', length: h6.length, addresses: { remoteAddress: '2001:db8::1', remotePort: 1, localAddress: '::ffff:10.0.0.1', localPort: 65535 } });
   t.same(parseV1(ascii('PROXY UNKNOWN\r\n')), { kind: 'done', length: 15, addresses: null });
   t.same(parseV1(ascii('PROXY UNKNOWN ffff::1 ffff::2 1 2\r\n')), { kind: 'done', length: 35, addresses: null }, 'UNKNOWN: the rest of the line is ignored');
 });
@@ -91,10 +91,10 @@ t.test('v1: refused', async (t) => {
 
 t.test('v2 TCP4, TCP6, LOCAL, UNSPEC, TLVs', async (t) => {
   const h4 = v2tcp4();
-  t.same(parseV2(h4), { kind: 'done', length: 28, addresses: { remoteIp: '192.0.2.1', remotePort: 56324, localIp: '198.51.100.7', localPort: 443 } });
+  t.same(parseV2(h4), { kind: 'done', length: 28, addresses: { remoteAddress: '192.0.2.1', remotePort: 56324, localAddress: '198.51.100.7', localPort: 443 } });
   const h6 = v2tcp6();
   const r6 = parseV2(h6);
-  t.same(r6, { kind: 'done', length: 52, addresses: { remoteIp: '2001:db8:0:0:0:0:0:1', remotePort: 1, localIp: '2001:db8:0:0:0:0:0:2', localPort: 65535 } });
+  t.same(r6, { kind: 'done', length: 52, addresses: { remoteAddress: '2001:db8:0:0:0:0:0:1', remotePort: 1, localAddress: '2001:db8:0:0:0:0:0:2', localPort: 65535 } });
   t.same(parseV2(v2(0, 0x00, [])), { kind: 'done', length: 16, addresses: null }, 'LOCAL');
   t.same(parseV2(v2(0, 0x11, [1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 0, 2])), { kind: 'done', length: 28, addresses: null }, 'LOCAL: addresses ignored');
   t.same(parseV2(v2(1, 0x00, [])), { kind: 'done', length: 16, addresses: null }, 'PROXY with UNSPEC');
@@ -104,7 +104,7 @@ t.test('v2 TCP4, TCP6, LOCAL, UNSPEC, TLVs', async (t) => {
   t.equal(r.kind, 'done');
   if (r.kind === 'done') {
     t.equal(r.length, 28 + tlvs.length, 'TLVs skipped, the bytes after them left');
-    t.equal(r.addresses?.remoteIp, '192.0.2.1');
+    t.equal(r.addresses?.remoteAddress, '192.0.2.1');
   }
 });
 
