@@ -4,7 +4,7 @@
 import type { Socket } from 'node:net';
 import { EXIT_FAILURE, EXIT_OK } from '../src/exitcodes';
 import type { Logger } from '../src/log';
-import { CtlMsg, encodeHandshakeDone, type ProxyAddresses, type SocketAddresses } from '../src/rpc/ctl';
+import { CtlMsg, encodeHandshakeDone, MAX_CTL_FRAME, type ProxyAddresses, type SocketAddresses } from '../src/rpc/ctl';
 import { encodeFrame } from '../src/rpc/frame';
 import type { NetprocFds } from './fds';
 import { KeyClient, type KeyAnswer } from './keyclient';
@@ -137,7 +137,7 @@ export class Session {
           clearTimeout(this.handshakeTimer);
           this.handshakeDone = true;
           this.key.close();
-          this.fds.ctl.write(encodeFrame(CtlMsg.HANDSHAKE_DONE, encodeHandshakeDone(ev.info, socketAddresses(this.fds.netIn), this.proxy)));
+          this.fds.ctl.write(encodeFrame(CtlMsg.HANDSHAKE_DONE, encodeHandshakeDone(ev.info, socketAddresses(this.fds.netIn), this.proxy), MAX_CTL_FRAME));
           this.fds.progOut.resume();
           break;
         case 'appData':

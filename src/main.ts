@@ -10,7 +10,7 @@ import { EXIT_FAILURE, EXIT_USAGE } from './exitcodes';
 import { createLogger, type Logger } from './log';
 import { parseOptions, UsageError, USAGE, type Options } from './options';
 import { lookupUser, progEnvironment, startProg, type ProgUser } from './prog';
-import { CtlMsg, decodeHandshakeDone } from './rpc/ctl';
+import { CtlMsg, decodeHandshakeDone, MAX_CTL_FRAME } from './rpc/ctl';
 import { FrameReader } from './rpc/frame';
 import { ensureJailDir, jailIdsForUser, randomJailIds } from '../jail/jail';
 
@@ -118,7 +118,7 @@ function supervise(opts: Options, log: Logger, c: ReturnType<typeof startChildre
     }
   }, Promise.all([ctlClosed, c.logsDone]).then(() => {}));
 
-  const frames = new FrameReader();
+  const frames = new FrameReader(MAX_CTL_FRAME);
   c.ctl.on('data', (chunk: Buffer) => {
     try {
       for (const frame of frames.push(chunk)) {

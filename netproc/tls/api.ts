@@ -2,6 +2,7 @@
 // The engine never touches a socket, a pipe or a key: bytes go in through
 // feed(), bytes to send come out of takeOutput(), and everything else the
 // glue must act on comes back as events from each call.
+import type { KeyObject } from 'node:crypto';
 
 export interface EngineConfig {
   /** TLS 1.3 cipher suite codes (0x1301...), server preference first. */
@@ -32,6 +33,28 @@ export interface HandshakeInfo {
   group: string;
   /** SNI host name, or null when the client sent none. */
   serverName: string | null;
+  /**
+   * With client authentication: the client's certificate chain as it sent it
+   * (DER, leaf first), verified by ClientAuth.verifyChain and proven by its
+   * CertificateVerify. null without client authentication.
+   */
+  peerCertificates: Uint8Array[] | null;
+}
+
+/** The outcome of checking a client's chain: its leaf's public key, or the alert to send and why. */
+export type ChainVerdict = { ok: true; publicKey: KeyObject } | { ok: false; alert: number; reason: string };
+
+/**
+ * Client certificates (-a). The engine sends CertificateRequest, requires a
+ * certificate, checks the client's CertificateVerify with the public key
+ * verifyChain returns; the chain itself is judged by verifyChain (peercert/),
+ * synchronously, inside the jail.
+ */
+export interface ClientAuth {
+  /** DER-encoded subject Names of the trust anchors, for certificate_authorities. */
+  authorities: Uint8Array[];
+  /** Judge the client's chain (DER, leaf first, as sent; never empty). Must not throw. */
+  verifyChain(chain: Uint8Array[]): ChainVerdict;
 }
 
 /** Certificate key classes, as a TLS 1.2 suite constrains them (ECDHE_ECDSA: ec and ed25519; ECDHE_RSA: rsa). */

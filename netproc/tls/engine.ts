@@ -295,6 +295,7 @@ class ExpectFinished implements State {
       cipher: this.hs.suite.name,
       group: this.hs.group.name,
       serverName: this.hs.serverName,
+      peerCertificates: null,
     });
     return new Traffic();
   }

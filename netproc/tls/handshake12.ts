@@ -326,6 +326,7 @@ class ExpectFinished12 implements State {
       cipher: this.suite.name,
       group: h.group.name,
       serverName: h.serverName,
+      peerCertificates: null,
     });
     return new Traffic12();
   }

@@ -32,9 +32,27 @@ export interface HandshakeReport extends HandshakeInfo {
   proxy: ProxyAddresses | null;
 }
 
+/** A client chain longer than this is refused by the engine's verifier too (peercert/). */
+export const MAX_PEER_CERTIFICATES = 10;
+/** The biggest HANDSHAKE_DONE: a client chain of ten large certificates, base64, fits. */
+export const MAX_CTL_FRAME = 256 * 1024;
+
 export function encodeHandshakeDone(info: HandshakeInfo, socket: SocketAddresses | null, proxy: ProxyAddresses | null = null): Uint8Array {
   const { version, cipher, group, serverName } = info;
-  return new TextEncoder().encode(JSON.stringify({ version, cipher, group, serverName, socket, proxy }));
+  const peerCertificates = info.peerCertificates?.map((der) => Buffer.from(der).toString('base64')) ?? null;
+  return new TextEncoder().encode(JSON.stringify({ version, cipher, group, serverName, socket, proxy, peerCertificates }));
+}
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** The client's chain: null, or 1..MAX_PEER_CERTIFICATES non-empty base64 DER strings. */
+function decodePeerCertificates(x: unknown): Uint8Array[] | null {
+  if (x === null) return null;
+  if (!Array.isArray(x) || x.length < 1 || x.length > MAX_PEER_CERTIFICATES) throw new RangeError('bad peerCertificates in handshake report');
+  return x.map((c) => {
+    if (typeof c !== 'string' || c.length % 4 !== 0 || !BASE64.test(c)) throw new RangeError('bad peerCertificates in handshake report');
+    return new Uint8Array(Buffer.from(c, 'base64'));
+  });
 }
 
 const PRINTABLE = /^[\x21-\x7e]{1,253}$/;
@@ -74,5 +92,13 @@ export function decodeHandshakeDone(payload: Uint8Array): HandshakeReport {
   const version = PROTOCOL_NAMES.find((name) => name === v.version);
   if (!version) throw new RangeError('bad version in handshake report');
   const serverName = v.serverName === null ? null : text('serverName');
-  return { version, cipher: text('cipher'), group: text('group'), serverName, socket: decodeAddresses(v.socket, 'socket'), proxy: decodeAddresses(v.proxy, 'proxy') };
+  return {
+    version,
+    cipher: text('cipher'),
+    group: text('group'),
+    serverName,
+    socket: decodeAddresses(v.socket, 'socket'),
+    proxy: decodeAddresses(v.proxy, 'proxy'),
+    peerCertificates: decodePeerCertificates(v.peerCertificates),
+  };
 }

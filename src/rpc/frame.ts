@@ -12,9 +12,9 @@ export interface Frame {
 
 export class FrameError extends Error {}
 
-export function encodeFrame(type: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
+export function encodeFrame(type: number, payload: Uint8Array = new Uint8Array(0), max = MAX_FRAME): Uint8Array {
   const length = payload.length + 1;
-  if (length > MAX_FRAME) throw new FrameError(`frame of ${length} bytes is over ${MAX_FRAME}`);
+  if (length > max) throw new FrameError(`frame of ${length} bytes is over ${max}`);
   const out = new Uint8Array(4 + length);
   new DataView(out.buffer).setUint32(0, length);
   out[4] = type;
@@ -26,6 +26,9 @@ export function encodeFrame(type: number, payload: Uint8Array = new Uint8Array(0
 export class FrameReader {
   private buffer = new Uint8Array(0);
 
+  /** max: the biggest frame this pipe carries (keyproc's RPC: MAX_FRAME; the ctl pipe: more). */
+  constructor(private readonly max = MAX_FRAME) {}
+
   push(chunk: Uint8Array): Frame[] {
     const joined = new Uint8Array(this.buffer.length + chunk.length);
     joined.set(this.buffer);
@@ -34,7 +37,7 @@ export class FrameReader {
     let at = 0;
     while (joined.length - at >= 4) {
       const length = new DataView(joined.buffer, joined.byteOffset + at).getUint32(0);
-      if (length < 1 || length > MAX_FRAME) throw new FrameError(`bad frame length ${length}`);
+      if (length < 1 || length > this.max) throw new FrameError(`bad frame length ${length}`);
       if (joined.length - at - 4 < length) break;
       frames.push({ type: joined[at + 4], payload: joined.slice(at + 5, at + 4 + length) });
       at += 4 + length;

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { decodeHandshakeDone, encodeHandshakeDone } from '../../src/rpc/ctl';
 
-const good = { version: 'TLSv1.2', cipher: 'ECDHE-RSA-AES128-GCM-SHA256', group: 'x25519', serverName: 'a.test' } as const;
+const good = { version: 'TLSv1.2', cipher: 'ECDHE-RSA-AES128-GCM-SHA256', group: 'x25519', serverName: 'a.test', peerCertificates: null } as const;
 const sock = { localAddress: '127.0.0.1', localPort: 4433, remoteAddress: '::ffff:10.0.0.2', remotePort: 50000 };
 const raw = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
 
@@ -61,4 +61,20 @@ t.test('anything else is refused', async (t) => {
     ['port a string', raw({ ...good, socket: { ...sock, localPort: '443' } })],
   ];
   for (const [name, payload] of bad) t.throws(() => decodeHandshakeDone(payload), name);
+});
+
+t.test('the client chain: base64 DER, bounded, checked', async (t) => {
+  const chain = [Uint8Array.of(0x30, 0x03, 1, 2, 3), new Uint8Array(1000).fill(7)];
+  t.same(decodeHandshakeDone(encodeHandshakeDone({ ...good, peerCertificates: chain }, sock)).peerCertificates, chain);
+  t.equal(decodeHandshakeDone(encodeHandshakeDone(good, sock)).peerCertificates, null);
+  const bad: [string, unknown][] = [
+    ['empty list', []],
+    ['eleven certificates', Array(11).fill('MAMBAgM=')],
+    ['not base64', ['MAMB$gM=']],
+    ['empty string', ['']],
+    ['a number', [3]],
+    ['a string, not a list', 'MAMBAgM='],
+    ['base64 with a newline', ['MAMB\nAgM=']],
+  ];
+  for (const [name, peerCertificates] of bad) t.throws(() => decodeHandshakeDone(raw({ ...good, socket: null, proxy: null, peerCertificates })), RangeError, name);
 });

@@ -71,7 +71,7 @@ t.test('normalisation', async (t) => {
 });
 
 t.test('progEnvironment', async (t) => {
-  const info: HandshakeReport = { version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', group: 'x25519', serverName: null, socket: sock, proxy: null };
+  const info: HandshakeReport = { version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', group: 'x25519', serverName: null, socket: sock, proxy: null, peerCertificates: null };
   const base = { ...tcpsvd, NODE_OPTIONS: '--inspect', FOO: 'bar', TCPREMOTEIP: 'stale', PROTO: 'UDP', REMOTE_ADDR: '1.2.3.4' };
   const env = progEnvironment(base, info);
   t.equal(env.NODE_OPTIONS, undefined, 'NODE_OPTIONS removed');
@@ -86,7 +86,7 @@ t.test('progEnvironment', async (t) => {
 
 t.test('progEnvironment with a PROXY header', async (t) => {
   const proxy: ProxyAddresses = { localAddress: '198.51.100.7', localPort: 443, remoteAddress: '2001:db8:0:0::9', remotePort: 61000 };
-  const info: HandshakeReport = { version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', group: 'x25519', serverName: null, socket: sock, proxy };
+  const info: HandshakeReport = { version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', group: 'x25519', serverName: null, socket: sock, proxy, peerCertificates: null };
   const base = { ...tcpserver, TCPREMOTEHOST: 'lb.example', TCPREMOTEINFO: 'x', TCPREMOTEADDR: '192.0.2.2:5555', REMOTE_ADDR: '192.0.2.2', REMOTE_PORT: '5555', FOO: 'bar' };
   const env = progEnvironment(base, info);
   t.match(env, vars('198.51.100.7', '443', '2001:db8::9', '61000'), 'the header\'s source is the remote side, its destination the local side');
