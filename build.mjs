@@ -6,6 +6,9 @@ const processes = {
   entry: 'src/main.ts',
   netproc: 'netproc/main.ts',
   keyproc: 'keyproc/main.ts',
+  // Client certificates (-a): loaded with require() only when asked for, as
+  // @peculiar/x509 takes ~30 ms to load.
+  peercert: 'peercert/index.ts',
 };
 
 await Promise.all(Object.entries(processes).map(([name, input]) => build({
