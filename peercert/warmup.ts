@@ -14,7 +14,8 @@ export function warmUp(anchors: Anchors): void {
   const keyTypes = new Set<string>();
   for (const a of certs) {
     const key = a.node.publicKey;
-    const kind = `${key.asymmetricKeyType}/${JSON.stringify(key.asymmetricKeyDetails ?? {})}`;
+    const details = key.asymmetricKeyDetails;
+    const kind = `${key.asymmetricKeyType}/${details?.namedCurve ?? ''}/${details?.modulusLength ?? ''}`;
     if (!keyTypes.has(kind)) {
       keyTypes.add(kind);
       try { a.node.verify(key); } catch { /* ignored */ }
