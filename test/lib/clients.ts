@@ -28,6 +28,9 @@ export interface ClientCommon {
   input?: string | Buffer;
   until?: string | RegExp | number;
   timeoutMs?: number;
+  /** Client certificate (PEM file, leaf first; gnutls and Node send every certificate in it) and its key file. */
+  certFile?: string;
+  keyFile?: string;
 }
 
 export interface ClientResult extends RunResult {
@@ -62,6 +65,8 @@ export interface OpensslOptions extends ClientCommon {
   noSni?: boolean;
   /** Extra raw arguments. */
   extra?: string[];
+  /** Intermediates s_client sends after the leaf of certFile (-cert_chain). */
+  chainFile?: string;
 }
 
 /** `openssl s_client -brief`: data on stdout, the brief summary on stderr (parsed). */
@@ -81,6 +86,8 @@ export async function opensslClient(o: OpensslOptions): Promise<ClientResult> {
   if (o.cipher) argv.push('-cipher', o.cipher);
   if (o.groups) argv.push('-groups', o.groups);
   if (o.sigalgs) argv.push('-sigalgs', o.sigalgs);
+  if (o.certFile) argv.push('-cert', o.certFile, '-key', o.keyFile ?? o.certFile);
+  if (o.chainFile) argv.push('-cert_chain', o.chainFile);
   argv.push(...(o.extra ?? []));
   const r = await run(argv, { input: o.input ?? '', until: o.until, timeoutMs: o.timeoutMs ?? 15000, graceMs: 2000 });
   const field = (re: RegExp) => re.exec(r.err)?.[1]?.trim();
@@ -117,6 +124,7 @@ export async function gnutlsClient(o: GnutlsOptions): Promise<ClientResult> {
   const priority = o.priority ?? (o.tls === '1.2' ? 'NORMAL:-VERS-ALL:+VERS-TLS1.2'
     : o.tls === '1.3' ? 'NORMAL:-VERS-ALL:+VERS-TLS1.3' : undefined);
   if (priority) argv.push(`--priority=${priority}`);
+  if (o.certFile) argv.push(`--x509certfile=${o.certFile}`, `--x509keyfile=${o.keyFile ?? o.certFile}`);
   argv.push(...(o.extra ?? []), o.host ?? '127.0.0.1');
   const r = await run(argv, { input: o.input ?? '', until: o.until, timeoutMs: o.timeoutMs ?? 15000, graceMs: 2000 });
   let info = '';
@@ -189,6 +197,9 @@ export interface NodeTlsOptions {
   /** Handshake deadline. Default 10000 ms. */
   timeoutMs?: number;
   session?: Buffer;
+  /** Client certificate: PEM text (leaf first, intermediates after it, all sent) and its key. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
 }
 
 export interface NodeTlsClient {
@@ -213,6 +224,8 @@ export interface NodeTlsClient {
   endAndReadAll(timeoutMs?: number): Promise<Buffer>;
   /** Resolves when the socket has closed. */
   closed: Promise<void>;
+  /** The first error after the handshake (e.g. an alert the server sent after the client's Finished in TLS 1.3), or null. */
+  error(): (Error & { code?: string }) | null;
   destroy(): void;
 }
 
@@ -227,6 +240,7 @@ export function nodeTlsConnect(o: NodeTlsOptions): Promise<NodeTlsClient> {
       minVersion: o.minVersion ?? (o.tls ? `TLSv${o.tls}` as tls.SecureVersion : undefined),
       maxVersion: o.maxVersion ?? (o.tls ? `TLSv${o.tls}` as tls.SecureVersion : undefined),
       ciphers: o.ciphers, ecdhCurve: o.ecdhCurve, sigalgs: o.sigalgs, session: o.session,
+      cert: o.cert, key: o.key,
     });
     const chunks: Buffer[] = [];
     let waiters: Array<() => void> = [];
@@ -239,7 +253,9 @@ export function nodeTlsConnect(o: NodeTlsOptions): Promise<NodeTlsClient> {
     socket.once('error', (e) => { clearTimeout(timer); reject(e); });
     socket.once('secureConnect', () => {
       clearTimeout(timer);
-      socket.on('error', () => { /* reported through close/read timeouts */ });
+      let lateError: (Error & { code?: string }) | null = null;
+      // Reported through close/read timeouts, and kept for error().
+      socket.on('error', (e) => { lateError ??= e; });
       const received = () => Buffer.concat(chunks);
       const waitFor = (done: () => boolean, timeoutMs: number, what: string) => new Promise<Buffer>((res, rej) => {
         const tm = setTimeout(() => rej(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got ${JSON.stringify(received().toString('latin1').slice(-300))}`)), timeoutMs);
@@ -269,6 +285,7 @@ export function nodeTlsConnect(o: NodeTlsOptions): Promise<NodeTlsClient> {
         readToClose: (timeoutMs = 10000) => toClose(timeoutMs),
         endAndReadAll: (timeoutMs = 10000) => { socket.end(); return toClose(timeoutMs); },
         closed,
+        error: () => lateError,
         destroy: () => socket.destroy(),
       });
     });
