@@ -9,15 +9,24 @@
 // (deframer, AEAD records, handshake reassembly), keyschedule.ts (HKDF, key
 // schedule, transcript), keyexchange.ts (x25519 / NIST ECDHE), clienthello.ts
 // (parser), selection.ts (version/suite/group choice, HRR checks),
-// messages.ts (server message builders), errors.ts (TlsAlert), and for
-// TLS 1.2 handshake12.ts (states) and keyschedule12.ts (PRF, key block).
+// messages.ts (server message builders), errors.ts (TlsAlert), clientauth.ts
+// (client certificates: CertificateRequest, the client's Certificate and
+// CertificateVerify), and for TLS 1.2 handshake12.ts (states) and
+// keyschedule12.ts (PRF, key block).
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { DecodeError } from '../../src/bytes';
-import type { EngineConfig, EngineEvent, HandshakeInfo, ServerEngine } from './api';
+import type { ClientAuth, EngineConfig, EngineEvent, HandshakeInfo, ServerEngine } from './api';
+import {
+  acceptClientChain,
+  certificateRequest13,
+  checkClientCertificateVerify13,
+  parseClientCertificate13,
+  type ClientIdentity,
+} from './clientauth';
 import { parseClientHello, type ClientHello, type KeyShareEntry } from './clienthello';
 import { startTls12 } from './handshake12';
-import { TlsAlert } from './errors';
+import { fatalAlertCode, TlsAlert } from './errors';
 import { newKeyShare } from './keyexchange';
 import {
   finishedVerifyData,
@@ -57,15 +66,26 @@ const MAX_QUEUED_WHILE_WAITING = 1 << 18;
 /** We update our sending keys after this many records, far below the AES-GCM limits of RFC 8446 5.5. */
 const KEY_UPDATE_AFTER_RECORDS = 1 << 23;
 
-/** Knobs that are not configuration: defaults are right, tests turn them down. */
-export interface EngineTuning {
-  /** Send our own KeyUpdate once this many records went out under one key. */
+/** What createServerEngine takes besides the EngineConfig. */
+export interface EngineOptions {
+  /**
+   * Client certificates: with it we send CertificateRequest and require a
+   * chain verifyChain accepts plus a CertificateVerify that proves its key;
+   * without it nothing on the wire changes.
+   */
+  clientAuth?: ClientAuth;
+  /** Not configuration, a knob tests turn down: send our own KeyUpdate once this many records went out under one key. */
   keyUpdateAfterRecords?: number;
 }
+
+/** The earlier name of EngineOptions. */
+export type EngineTuning = EngineOptions;
 
 /** What a state may do to the connection. */
 export interface Connection {
   readonly cfg: EngineConfig;
+  /** Client certificates are asked for (and required) when set. */
+  readonly clientAuth: ClientAuth | null;
   emit(e: EngineEvent): void;
   sendHandshake(message: Uint8Array): void;
   /** The middlebox-compatibility ChangeCipherSpec, at most once per connection. */
@@ -117,6 +137,8 @@ interface Handshake {
   transcript: Transcript;
   schedule: KeySchedule;
   secrets: HandshakeSecrets;
+  /** With client authentication, once its chain was accepted. */
+  client: ClientIdentity | null;
 }
 
 function nameOf(bytes: Uint8Array | null): string | null {
@@ -152,6 +174,11 @@ function startHandshake(
   const ee = msgs.encryptedExtensions(ch.serverName !== null);
   transcript.add(ee);
   conn.sendHandshake(ee);
+  if (conn.clientAuth) {
+    const cr = certificateRequest13(conn.clientAuth.authorities);
+    transcript.add(cr);
+    conn.sendHandshake(cr);
+  }
 
   const hs: Handshake = {
     suite,
@@ -161,6 +188,7 @@ function startHandshake(
     transcript,
     schedule,
     secrets,
+    client: null,
   };
   conn.emit({ type: 'needCertificate', version: 0x0304, serverName: hs.serverName, signatureSchemes: hs.signatureSchemes, keyClasses: ['ec', 'ed25519', 'rsa'], curves: [] });
   return new AwaitCertificate(hs);
@@ -264,13 +292,51 @@ class AwaitSignature implements State {
     hs.transcript.add(fin);
     conn.sendHandshake(fin);
 
-    // Application secrets and the client's Finished both hang on the
-    // transcript up to our Finished.
-    const upToServerFinished = hs.transcript.current();
-    const app = hs.schedule.application(upToServerFinished);
-    const expected = finishedVerifyData(hs.suite, hs.secrets.clientHandshakeTraffic, upToServerFinished);
+    // The application secrets hang on the transcript up to our Finished; the
+    // client's Finished on the transcript up to its last message before it.
+    const app = hs.schedule.application(hs.transcript.current());
     conn.setWriteSecret(hs.suite, app.serverApplicationTraffic);
-    return new ExpectFinished(hs, expected, app.clientApplicationTraffic);
+    if (conn.clientAuth) return new ExpectClientCertificate(hs, conn.clientAuth, app.clientApplicationTraffic);
+    return new ExpectFinished(hs, app.clientApplicationTraffic);
+  }
+}
+
+/** Client authentication: the client's chain, under its handshake keys, before its Finished. */
+class ExpectClientCertificate implements State {
+  readonly name = 'ExpectClientCertificate';
+  readonly waiting = false;
+
+  constructor(
+    private readonly hs: Handshake,
+    private readonly auth: ClientAuth,
+    private readonly clientTraffic: Uint8Array,
+  ) {}
+
+  handle(_conn: Connection, msg: HandshakeMessage): State {
+    if (msg.type !== HandshakeType.certificate) unexpected(this, msg);
+    const chain = parseClientCertificate13(msg.body);
+    this.hs.client = acceptClientChain(this.auth, chain, ProtocolVersion.tls13);
+    this.hs.transcript.add(msg.raw);
+    return new ExpectClientCertificateVerify(this.hs, this.hs.client, this.clientTraffic);
+  }
+}
+
+/** The client proves it holds the leaf's key: a signature over the transcript through its Certificate. */
+class ExpectClientCertificateVerify implements State {
+  readonly name = 'ExpectClientCertificateVerify';
+  readonly waiting = false;
+
+  constructor(
+    private readonly hs: Handshake,
+    private readonly client: ClientIdentity,
+    private readonly clientTraffic: Uint8Array,
+  ) {}
+
+  handle(_conn: Connection, msg: HandshakeMessage): State {
+    if (msg.type !== HandshakeType.certificateVerify) unexpected(this, msg);
+    checkClientCertificateVerify13(this.client, msg.body, this.hs.transcript.current());
+    this.hs.transcript.add(msg.raw);
+    return new ExpectFinished(this.hs, this.clientTraffic);
   }
 }
 
@@ -280,14 +346,15 @@ class ExpectFinished implements State {
 
   constructor(
     private readonly hs: Handshake,
-    private readonly expected: Uint8Array,
     private readonly clientTraffic: Uint8Array,
   ) {}
 
   handle(conn: Connection, msg: HandshakeMessage): State {
     if (msg.type !== HandshakeType.finished) unexpected(this, msg);
-    if (msg.body.length !== this.expected.length) throw new TlsAlert(Alert.decodeError, 'Finished of wrong length');
-    if (!timingSafeEqual(msg.body, this.expected)) throw new TlsAlert(Alert.decryptError, 'client Finished does not verify');
+    // Over the transcript through our Finished, or through the client's CertificateVerify.
+    const expected = finishedVerifyData(this.hs.suite, this.hs.secrets.clientHandshakeTraffic, this.hs.transcript.current());
+    if (msg.body.length !== expected.length) throw new TlsAlert(Alert.decodeError, 'Finished of wrong length');
+    if (!timingSafeEqual(msg.body, expected)) throw new TlsAlert(Alert.decryptError, 'client Finished does not verify');
     conn.requireRecordBoundary('Finished');
     conn.setReadSecret(this.hs.suite, this.clientTraffic);
     conn.handshakeComplete({
@@ -295,7 +362,7 @@ class ExpectFinished implements State {
       cipher: this.hs.suite.name,
       group: this.hs.group.name,
       serverName: this.hs.serverName,
-      peerCertificates: null,
+      peerCertificates: this.hs.client?.chain ?? null,
     });
     return new Traffic();
   }
@@ -355,12 +422,14 @@ class TlsServerEngine implements ServerEngine, Connection {
   private recordVersion: number = ProtocolVersion.tls12;
 
   private readonly keyUpdateAfter: number;
+  readonly clientAuth: ClientAuth | null;
 
   constructor(
     readonly cfg: EngineConfig,
-    tuning: EngineTuning = {},
+    options: EngineOptions = {},
   ) {
-    this.keyUpdateAfter = tuning.keyUpdateAfterRecords ?? KEY_UPDATE_AFTER_RECORDS;
+    this.keyUpdateAfter = options.keyUpdateAfterRecords ?? KEY_UPDATE_AFTER_RECORDS;
+    this.clientAuth = options.clientAuth ?? null;
   }
 
   get finished(): boolean {
@@ -394,8 +463,7 @@ class TlsServerEngine implements ServerEngine, Connection {
       const s = this.state;
       if (!s.provideCertificate) throw new TlsAlert(Alert.internalError, `refuseCertificate in ${s.name}`);
       // keyproc's code goes out as a fatal alert; anything that is not one becomes internal_error.
-      const fatal = Number.isInteger(alert) && alert > 0 && alert < 256 && alert !== Alert.userCanceled;
-      throw new TlsAlert(fatal ? alert : Alert.internalError, 'no certificate for this client');
+      throw new TlsAlert(fatalAlertCode(alert), 'no certificate for this client');
     });
   }
 
@@ -666,6 +734,6 @@ class TlsServerEngine implements ServerEngine, Connection {
   }
 }
 
-export function createServerEngine(cfg: EngineConfig, tuning?: EngineTuning): ServerEngine {
-  return new TlsServerEngine(cfg, tuning);
+export function createServerEngine(cfg: EngineConfig, options?: EngineOptions): ServerEngine {
+  return new TlsServerEngine(cfg, options);
 }

@@ -2,7 +2,7 @@
 // must send. The engine catches it at its public boundary and turns it into a
 // queued alert plus a 'fatal' event; nothing below the engine sends alerts.
 
-import { alertName } from './tables';
+import { Alert, alertName } from './tables';
 
 export class TlsAlert extends Error {
   constructor(
@@ -11,4 +11,12 @@ export class TlsAlert extends Error {
   ) {
     super(`${alertName(alert)}: ${message}`);
   }
+}
+
+/**
+ * An alert code someone else chose (keyproc, verifyChain), as we may send it
+ * fatally: close_notify, user_canceled and non-codes become internal_error.
+ */
+export function fatalAlertCode(code: number): number {
+  return Number.isInteger(code) && code > 0 && code < 256 && code !== Alert.userCanceled ? code : Alert.internalError;
 }

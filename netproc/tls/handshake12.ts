@@ -4,9 +4,13 @@
 //
 //   ExpectClientHello (engine.ts, shared) → needCertificate
 //   AwaitCertificate12 → needSignature12
-//   AwaitSignature12   → ServerHello, Certificate, ServerKeyExchange, ServerHelloDone
-//   ExpectClientKeyExchange12 → ExpectChangeCipherSpec12 → ExpectFinished12
-//   → ChangeCipherSpec, Finished → Traffic12
+//   AwaitSignature12   → ServerHello, Certificate, ServerKeyExchange,
+//                        [CertificateRequest,] ServerHelloDone
+//   [ExpectClientCertificate12 →] ExpectClientKeyExchange12
+//   [→ ExpectClientCertificateVerify12] → ExpectChangeCipherSpec12
+//   → ExpectFinished12 → ChangeCipherSpec, Finished → Traffic12
+//
+// The bracketed steps are client authentication (Connection.clientAuth set).
 //
 // Only ECDHE, with AEAD or CBC (MAC-then-encrypt) suites; no resumption
 // (empty session id, no tickets), no compression, no renegotiation. TLS 1.1
@@ -15,7 +19,14 @@
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { ByteReader, DecodeError } from '../../src/bytes';
-import type { HandshakeInfo, KeyClass } from './api';
+import type { ClientAuth, HandshakeInfo, KeyClass } from './api';
+import {
+  acceptClientChain,
+  certificateRequest12,
+  checkClientCertificateVerify12,
+  parseClientCertificate12,
+  type ClientIdentity,
+} from './clientauth';
 import type { ClientHello } from './clienthello';
 import type { Connection, State } from './engine';
 import { TlsAlert } from './errors';
@@ -69,6 +80,8 @@ interface Hello12 {
   pointFormats: boolean;
   serverName: string | null;
   transcript: Transcript12;
+  /** With client authentication, once its chain was accepted. */
+  client: ClientIdentity | null;
 }
 
 function chooseSuites(cfg: Connection['cfg'], offered: number[], version: number): CipherSuite12[] {
@@ -162,6 +175,7 @@ export function startTls12(conn: Connection, ch: ClientHello, rawClientHello: Ui
     pointFormats: pf !== undefined,
     serverName: ch.serverName ? Buffer.from(ch.serverName).toString('latin1') : null,
     transcript,
+    client: null,
   };
   conn.emit({
     type: 'needCertificate',
@@ -237,12 +251,35 @@ class AwaitSignature12 implements State {
       msgs.serverHello12(h.serverRandom, this.suite.code, ext, h.version),
       msgs.certificate12(this.chain),
       msgs.serverKeyExchange12(h.group.code, this.share.publicKey, h.version >= ProtocolVersion.tls12 ? this.scheme : null, signature),
+      ...(conn.clientAuth ? [certificateRequest12(h.version, conn.clientAuth.authorities)] : []),
       msgs.serverHelloDone(),
     ];
     for (const m of flight) {
       h.transcript.add(m);
       conn.sendHandshake(m);
     }
+    if (conn.clientAuth) return new ExpectClientCertificate12(h, this.suite, this.share, conn.clientAuth);
+    return new ExpectClientKeyExchange12(h, this.suite, this.share);
+  }
+}
+
+/** Client authentication: the client's chain comes first in its flight (RFC 5246 7.4.6). */
+class ExpectClientCertificate12 implements State {
+  readonly name = 'ExpectClientCertificate12';
+  readonly waiting = false;
+
+  constructor(
+    private readonly hello: Hello12,
+    private readonly suite: CipherSuite12,
+    private readonly share: KeyShare,
+    private readonly auth: ClientAuth,
+  ) {}
+
+  handle(_conn: Connection, msg: HandshakeMessage): State {
+    if (msg.type !== HandshakeType.certificate) unexpected(this, msg);
+    const h = this.hello;
+    h.client = acceptClientChain(this.auth, parseClientCertificate12(msg.body), h.version);
+    h.transcript.add(msg.raw);
     return new ExpectClientKeyExchange12(h, this.suite, this.share);
   }
 }
@@ -272,7 +309,36 @@ class ExpectClientKeyExchange12 implements State {
       : masterSecret12(hash, preMaster, { clientRandom: h.clientRandom, serverRandom: h.serverRandom });
     preMaster.fill(0);
     const keys = keyBlock12(this.suite, master, h.clientRandom, h.serverRandom, h.version);
+    if (h.client) return new ExpectClientCertificateVerify12(h, h.client, this.suite, master, keys);
     return new ExpectChangeCipherSpec12(h, this.suite, master, keys);
+  }
+}
+
+/**
+ * The client proves it holds the leaf's key: a signature over every handshake
+ * message so far. It comes before the client's ChangeCipherSpec, so a client
+ * that skips it meets the engine's "ChangeCipherSpec in state" check:
+ * unexpected_message.
+ */
+class ExpectClientCertificateVerify12 implements State {
+  readonly name = 'ExpectClientCertificateVerify12';
+  readonly waiting = false;
+
+  constructor(
+    private readonly hello: Hello12,
+    private readonly client: ClientIdentity,
+    private readonly suite: CipherSuite12,
+    private readonly master: Uint8Array,
+    private readonly keys: KeyBlock12,
+  ) {}
+
+  handle(_conn: Connection, msg: HandshakeMessage): State {
+    if (msg.type !== HandshakeType.certificateVerify) unexpected(this, msg);
+    const h = this.hello;
+    checkClientCertificateVerify12(this.client, msg.body, h.version, h.transcript.messages());
+    // In the transcript for the Finished messages; the EMS session hash stopped at ClientKeyExchange.
+    h.transcript.add(msg.raw);
+    return new ExpectChangeCipherSpec12(h, this.suite, this.master, this.keys);
   }
 }
 
@@ -326,7 +392,7 @@ class ExpectFinished12 implements State {
       cipher: this.suite.name,
       group: h.group.name,
       serverName: h.serverName,
-      peerCertificates: null,
+      peerCertificates: h.client?.chain ?? null,
     });
     return new Traffic12();
   }

@@ -112,12 +112,21 @@ export function finishedVerifyData12(
   return prf12(hash, master, `${sender} finished`, transcriptHash, 12);
 }
 
-/** The handshake messages so far, kept whole until the hash is known. */
+/**
+ * The handshake messages so far, kept whole: the hash is only known once the
+ * suite is chosen, and a client's CertificateVerify signs the messages
+ * themselves, with a hash of its choosing.
+ */
 export class Transcript12 {
-  private readonly messages: Uint8Array[] = [];
+  private readonly list: Uint8Array[] = [];
 
   add(message: Uint8Array): void {
-    this.messages.push(message);
+    this.list.push(message);
+  }
+
+  /** The messages so far, concatenated. */
+  messages(): Uint8Array {
+    return new Uint8Array(Buffer.concat(this.list));
   }
 
   /** Hash(handshake_messages); for TLS 1.0/1.1, MD5 ‖ SHA-1 of them. */
@@ -128,7 +137,7 @@ export class Transcript12 {
 
   private digest(name: string): Buffer {
     const h = createHash(name);
-    for (const m of this.messages) h.update(m);
+    for (const m of this.list) h.update(m);
     return h.digest();
   }
 }

@@ -42,8 +42,15 @@ export const ExtensionType = {
   supportedVersions: 43,
   cookie: 44,
   pskKeyExchangeModes: 45,
+  certificateAuthorities: 47,
   keyShare: 51,
   renegotiationInfo: 0xff01,
+} as const;
+
+/** TLS 1.2 CertificateRequest certificate_types (RFC 5246 7.4.4, RFC 8422 5.5: ecdsa_sign also covers EdDSA). */
+export const ClientCertificateType = {
+  rsaSign: 1,
+  ecdsaSign: 64,
 } as const;
 
 export const ProtocolVersion = {
