@@ -139,6 +139,55 @@ t.test('verifyChain: an intermediate that is not a CA', async (t) => {
     'intermediate "O=tlswrapper tests, CN=Client Not A CA ecdsa" is not a CA', 'CA:FALSE intermediate');
 });
 
+// A certificate signed by `signer` with the given extensions (openssl x509 -req), for the odd cases.
+function signed(name: string, signer: { cert: string; key: string }, ext: string): { cert: string; key: string; der: Buffer } {
+  const dir = fs.mkdtempSync(path.join(certsDir(), 'odd-'));
+  const key = path.join(dir, 'k.pem'); const csr = path.join(dir, 'c.csr'); const extFile = path.join(dir, 'ext');
+  const cert = path.join(dir, 'c.pem');
+  execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key]);
+  execFileSync('openssl', ['req', '-new', '-key', key, '-subj', `/CN=${name}`, '-out', csr]);
+  fs.writeFileSync(extFile, ext);
+  execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', signer.cert, '-CAkey', signer.key, '-sha256',
+    '-days', '30', '-extfile', extFile, '-out', cert], { stdio: 'pipe' });
+  return { cert, key, der: pemCertsDer(cert)[0] };
+}
+const CA_EXT = 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n';
+const LEAF_EXT = 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n';
+
+t.test('verifyChain: pathLenConstraint, keyCertSign, critical extensions', async (t) => {
+  const ca = clientCA('ecdsa');
+  const a = ECDSA();
+  const root = { cert: ca.caCert, key: ca.caKey };
+  const inter = { cert: ca.interCert, key: ca.interKey }; // pathlen:0
+  const interDer = pemCertsDer(ca.interCert)[0];
+  // root -> inter (pathlen 0) -> second -> leaf: one intermediate too many below inter.
+  const second = signed('second', inter, CA_EXT);
+  const deep = signed('deep', second, LEAF_EXT);
+  refused(t, verifyChain([deep.der, second.der, interDer], a), Alert.badCertificate,
+    'intermediate "O=tlswrapper tests, CN=Client Intermediate ecdsa" allows 0 intermediates below it, the path has 1', 'pathlen 0 exceeded');
+  // The same shape under a root without pathlen passes.
+  const free = signed('free', root, CA_EXT);
+  const second2 = signed('second2', free, CA_EXT);
+  const deep2 = signed('deep2', second2, LEAF_EXT);
+  accepted(t, verifyChain([deep2.der, free.der, second2.der], a), deep2.key, 'two intermediates without pathlen');
+
+  const noSign = signed('no keyCertSign', root, 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature\n');
+  const under = signed('under', noSign, LEAF_EXT);
+  refused(t, verifyChain([under.der, noSign.der], a), Alert.badCertificate, 'keyUsage lacks keyCertSign', 'CA without keyCertSign');
+
+  const nc = signed('constrained', root, CA_EXT + 'nameConstraints=critical,permitted;DNS:example.com\n');
+  const ncLeaf = signed('constrained leaf', nc, LEAF_EXT);
+  refused(t, verifyChain([ncLeaf.der, nc.der], a), Alert.unsupportedCertificate, 'critical nameConstraints, which are not implemented', 'nameConstraints');
+  const ncSoft = signed('soft', root, CA_EXT + 'nameConstraints=permitted;DNS:example.com\n');
+  const ncSoftLeaf = signed('soft leaf', ncSoft, LEAF_EXT);
+  accepted(t, verifyChain([ncSoftLeaf.der, ncSoft.der], a), ncSoftLeaf.key, 'non-critical nameConstraints are ignored');
+
+  const odd = signed('odd', root, LEAF_EXT + '1.2.3.4=critical,ASN1:NULL\n');
+  refused(t, verifyChain([odd.der], a), Alert.unsupportedCertificate, 'unknown critical extension 1.2.3.4', 'unknown critical extension');
+  const oddSoft = signed('odd soft', root, LEAF_EXT + '1.2.3.4=ASN1:NULL\n');
+  accepted(t, verifyChain([oddSoft.der], a), oddSoft.key, 'unknown non-critical extension');
+});
+
 t.test('verifyChain: signatures', async (t) => {
   const c = clientCert({ ca: 'rsa' });
   const tampered = Buffer.from(c.leafDer);
