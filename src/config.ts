@@ -17,6 +17,8 @@ export interface NetprocConfig {
   timeout: number;
   /** -p: read a PROXY protocol header of this version before the ClientHello; 0: none. */
   proxyVersion: 0 | 1 | 2;
+  /** -a: the entry sends the anchors (CtlMsg.ANCHORS) on fd 3 first; netproc asks clients for certificates. */
+  clientAuth: boolean;
 }
 
 export function readChildConfig<T>(): T {

@@ -9,9 +9,11 @@ import { startChildren } from './connection';
 import { EXIT_FAILURE, EXIT_USAGE } from './exitcodes';
 import { createLogger, type Logger } from './log';
 import { parseOptions, UsageError, USAGE, type Options } from './options';
+import { checkReportedChain, loadPeercert, readAnchors, userFromCertificate, type Peercert } from './peer';
 import { lookupUser, progEnvironment, startProg, type ProgUser } from './prog';
-import { CtlMsg, decodeHandshakeDone, MAX_CTL_FRAME } from './rpc/ctl';
-import { FrameReader } from './rpc/frame';
+import { CtlMsg, decodeHandshakeDone, encodeAnchors, MAX_CTL_FRAME, type HandshakeReport } from './rpc/ctl';
+import { encodeFrame, FrameReader } from './rpc/frame';
+import type { Anchors, PeerIdentity } from '../peercert';
 import { ensureJailDir, jailIdsForUser, randomJailIds } from '../jail/jail';
 
 function configure(argv: string[]): { opts: Options; log: Logger } {
@@ -43,7 +45,13 @@ function main(): void {
 
   let jails: JailSpec[];
   let user: ProgUser | undefined;
+  let clientAuth: ClientAuthState | undefined;
   try {
+    // The anchors first: a bad -a file stops everything before any process starts.
+    if (opts.anchorFile) {
+      const peercert = loadPeercert();
+      clientAuth = { peercert, anchors: readAnchors(peercert, opts.anchorFile) };
+    }
     ensureJailDir(resolve(opts.jailDir));
     const ids = opts.jailUser ? [jailIdsForUser(opts.jailUser), jailIdsForUser(opts.jailUser)] : randomJailIds(2);
     jails = ids.map((id) => ({ ...id, dir: resolve(opts.jailDir) }));
@@ -54,12 +62,31 @@ function main(): void {
 
   const children = startChildren(
     { certs: opts.certs, jail: jails[0], verbosity: opts.verbosity },
-    { engine, jail: jails[1], verbosity: opts.verbosity, handshakeTimeout: opts.handshakeTimeout, timeout: opts.timeout, proxyVersion: opts.proxyVersion },
+    { engine, jail: jails[1], verbosity: opts.verbosity, handshakeTimeout: opts.handshakeTimeout, timeout: opts.timeout, proxyVersion: opts.proxyVersion, clientAuth: clientAuth !== undefined },
   );
-  supervise(opts, log, children, user);
+  // netproc waits for them before it jails itself.
+  if (clientAuth) children.ctl.write(encodeFrame(CtlMsg.ANCHORS, encodeAnchors(clientAuth.anchors.ders), MAX_CTL_FRAME));
+  supervise(opts, log, children, user, clientAuth);
 }
 
-function supervise(opts: Options, log: Logger, c: ReturnType<typeof startChildren>, user?: ProgUser): void {
+/** -a: peercert, loaded, and the anchors the entry read. */
+interface ClientAuthState {
+  peercert: Peercert;
+  anchors: Anchors;
+}
+
+/** The client's identity (with -a) and the user prog runs as (-u, or -U from that identity). Throws with the reason. */
+function whoIsThere(opts: Options, info: HandshakeReport, user: ProgUser | undefined, clientAuth: ClientAuthState | undefined): { identity: PeerIdentity | null; user?: ProgUser } {
+  if (!clientAuth) {
+    if (info.peerCertificates) throw new Error('netproc reported a client certificate nobody asked for');
+    return { identity: null, user };
+  }
+  const identity = checkReportedChain(clientAuth.peercert, clientAuth.anchors, info.peerCertificates);
+  if (!opts.userFrom) return { identity, user };
+  return { identity, user: lookupUser(userFromCertificate(identity, opts.userFrom)) };
+}
+
+function supervise(opts: Options, log: Logger, c: ReturnType<typeof startChildren>, user?: ProgUser, clientAuth?: ClientAuthState): void {
   let prog: ChildProcess | undefined;
   let status = EXIT_FAILURE; // until prog has run and exited
   const running = new Set<ChildProcess>();
@@ -126,7 +153,18 @@ function supervise(opts: Options, log: Logger, c: ReturnType<typeof startChildre
         const info = decodeHandshakeDone(frame.payload);
         clearTimeout(handshakeDeadline);
         log.info(`handshake done: ${info.version} ${info.cipher} ${info.group}${info.serverName ? ` sni=${info.serverName}` : ''}`);
-        prog = startProg(opts.prog, c.progIn, c.progOut, progEnvironment(process.env, info, user), user);
+        let who: ReturnType<typeof whoIsThere>;
+        try {
+          who = whoIsThere(opts, info, user, clientAuth);
+        } catch (e) {
+          // No prog: closing its pipes lets netproc end the TLS connection cleanly.
+          log.fatal((e as Error).message);
+          c.progIn.destroy();
+          c.progOut.destroy();
+          return;
+        }
+        if (who.identity) log.info(`client certificate: ${who.identity.subject} SHA256:${who.identity.sha256}${who.user && opts.userFrom ? ` user=${who.user.name}` : ''}`);
+        prog = startProg(opts.prog, c.progIn, c.progOut, progEnvironment(process.env, info, who.user, who.identity), who.user);
         c.progIn.destroy();
         c.progOut.destroy();
         watch(prog, 'prog', (code, signal) => {

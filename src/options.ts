@@ -22,10 +22,18 @@ export interface Options {
   jailDir: string;
   jailUser?: string;
   user?: string;
+  /** -a: the PEM file of trust anchors for client certificates; unset: no client certificates. */
+  anchorFile?: string;
+  /** -U: the client certificate's subject attribute that names prog's user. */
+  userFrom?: UserAttribute;
   /** -p: the PROXY protocol version (1 or 2) of the header before the ClientHello; 0 without. */
   proxyVersion: 0 | 1 | 2;
   prog: string[];
 }
+
+/** The subject attributes -U accepts, as tlswrapper names them. */
+export const USER_ATTRIBUTES = ['commonName', 'emailAddress'] as const;
+export type UserAttribute = (typeof USER_ATTRIBUTES)[number];
 
 export const DEFAULT_JAIL_DIR = '/var/lib/tlswrapper/empty';
 export const DEFAULT_CIPHERS = ['CHACHA20_POLY1305_SHA256', 'AES_256_GCM_SHA384', 'AES_128_GCM_SHA256'];
@@ -33,8 +41,6 @@ export const DEFAULT_GROUPS = ['x25519', 'secp256r1'];
 
 /** Options tlswrapper has that later work will add; refused clearly meanwhile. */
 const NOT_YET: Record<string, string> = {
-  a: 'client certificates (-a)',
-  U: 'users from client certificates (-U)',
   n: 'delayed encryption (-n)',
 };
 
@@ -89,6 +95,9 @@ export function parseOptions(argv: string[]): Options {
   o.prog = argv.slice(i);
   if (o.prog.length === 0) throw new UsageError('missing prog');
   if (o.certs.length === 0) throw new UsageError('missing -f certfile or -d certdir');
+  if (o.userFrom && !o.anchorFile) throw new UsageError('option -U requires option -a');
+  // tlswrapper would change to the -U user and then fail to change to the -u one.
+  if (o.userFrom && o.user) throw new UsageError('options -u and -U exclude each other');
   if (o.ciphers.length === 0) o.ciphers = [...DEFAULT_CIPHERS];
   if (o.groups.length === 0) o.groups = [...DEFAULT_GROUPS];
   return o;
@@ -153,6 +162,16 @@ function applyArgument(o: Options, letter: string, value: string): void {
     case 'u':
       o.user = value;
       return;
+    case 'a':
+      if (o.anchorFile !== undefined) throw new UsageError('only one -a option supported');
+      o.anchorFile = value;
+      return;
+    case 'U': {
+      const attribute = USER_ATTRIBUTES.find((a) => a === value);
+      if (!attribute) throw new UsageError(`unable to extract the user from the ASN.1 object '${value}' (available: ${USER_ATTRIBUTES.join(', ')})`);
+      o.userFrom = attribute;
+      return;
+    }
     case 'p':
       if (value !== '1' && value !== '2') {
         throw new UsageError(`unable to parse proxy-protocol version from the string '${value}' (available: 1, 2)`);

@@ -1,8 +1,11 @@
-// Running prog: as the -u user if given, with the connection's facts in its
-// environment, its stdin/stdout the entry's ends of netproc's pipes.
+// Running prog: as the -u (or -U) user if given, with the connection's facts
+// in its environment, its stdin/stdout the entry's ends of netproc's pipes.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { isIP, type Socket } from 'node:net';
 import * as posix from 'posix';
+import type { PeerIdentity } from '../peercert';
+import { PEER_VARIABLES, peerVariables } from './peer';
 import type { HandshakeReport, ProxyAddresses, SocketAddresses } from './rpc/ctl';
 
 export interface ProgUser {
@@ -13,7 +16,11 @@ export interface ProgUser {
   shell: string;
 }
 
-/** Resolve -u user before anything starts, so a typo fails fast. */
+/**
+ * A user prog may run as: a passwd entry whose uid and gid are both non-zero
+ * (tlswrapper refuses privileged accounts the same way). -u is resolved
+ * before anything starts, so a typo fails fast; -U after the handshake.
+ */
 export function lookupUser(name: string): ProgUser {
   let pw: posix.Passwd;
   try {
@@ -21,8 +28,17 @@ export function lookupUser(name: string): ProgUser {
   } catch {
     throw new Error(`unable to find user '${name}'`);
   }
+  if (pw.uid === 0 || pw.gid === 0) throw new Error(`refusing privileged account '${name}' with uid = ${pw.uid}, gid = ${pw.gid}`);
   return { name: pw.name, uid: pw.uid, gid: pw.gid, home: pw.dir, shell: pw.shell };
 }
+
+/**
+ * util-linux's setpriv sets uid, gid and the user's supplementary groups
+ * (initgroups) and then execs prog: Node cannot exec, and libuv's own uid/gid
+ * switch drops supplementary groups. Where setpriv is missing, prog still runs
+ * as the user, without the supplementary groups.
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
 /** prog's connection variables (tcpserver's names). */
 export interface TcpVariables {
@@ -119,7 +135,7 @@ export const REMOVED_VARIABLES = ['NODE_OPTIONS'] as const;
  */
 export const REMOVED_WITH_PROXY = ['TCPREMOTEHOST', 'TCPREMOTEINFO', 'TCPREMOTEADDR', 'REMOTE_ADDR', 'REMOTE_PORT'] as const;
 
-export function progEnvironment(base: NodeJS.ProcessEnv, info: HandshakeReport, user?: ProgUser): NodeJS.ProcessEnv {
+export function progEnvironment(base: NodeJS.ProcessEnv, info: HandshakeReport, user?: ProgUser, peer: PeerIdentity | null = null): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   // Node's own settings would reach prog only by accident of us being Node.
   for (const name of REMOVED_VARIABLES) delete env[name];
@@ -133,6 +149,9 @@ export function progEnvironment(base: NodeJS.ProcessEnv, info: HandshakeReport, 
   env.SSL_CIPHER = info.cipher;
   if (info.serverName !== null) env.SSL_TLS_SNI_SERVERNAME = info.serverName;
   else delete env.SSL_TLS_SNI_SERVERNAME;
+  // Only what this connection's certificate says: nothing inherited.
+  for (const name of PEER_VARIABLES) delete env[name];
+  Object.assign(env, peerVariables(peer));
   if (user) {
     env.HOME = user.home;
     env.SHELL = user.shell;
@@ -143,10 +162,9 @@ export function progEnvironment(base: NodeJS.ProcessEnv, info: HandshakeReport, 
 }
 
 export function startProg(argv: string[], stdin: Socket, stdout: Socket, env: NodeJS.ProcessEnv, user?: ProgUser): ChildProcess {
-  return spawn(argv[0], argv.slice(1), {
-    stdio: [stdin, stdout, 'inherit'],
-    env,
-    // libuv drops supplementary groups when it changes ids.
-    ...(user ? { uid: user.uid, gid: user.gid } : {}),
-  });
+  const stdio: [Socket, Socket, 'inherit'] = [stdin, stdout, 'inherit'];
+  if (!user) return spawn(argv[0], argv.slice(1), { stdio, env });
+  if (!SETPRIV) return spawn(argv[0], argv.slice(1), { stdio, env, uid: user.uid, gid: user.gid });
+  const ids = ['--reuid', String(user.uid), '--regid', String(user.gid), '--init-groups'];
+  return spawn(SETPRIV, [...ids, '--', ...argv], { stdio, env });
 }

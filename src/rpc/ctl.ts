@@ -1,11 +1,14 @@
-// netproc -> entry control messages on netproc's fd 3. The entry treats the
-// content as untrusted: it checks every field before acting on it, and the
-// facts only ever describe netproc's own connection.
+// Control messages on netproc's fd 3. entry -> netproc: ANCHORS (with -a,
+// once, before netproc jails itself). netproc -> entry: HANDSHAKE_DONE. The
+// entry treats what netproc says as untrusted: it checks every field before
+// acting on it, and the facts only ever describe netproc's own connection.
 import { isIP } from 'node:net';
+import { ByteReader, ByteWriter } from '../bytes';
 import { PROTOCOL_NAMES, type HandshakeInfo } from '../../netproc/tls/api';
 
 export const CtlMsg = {
   HANDSHAKE_DONE: 1,
+  ANCHORS: 2,
 } as const;
 
 /**
@@ -34,8 +37,23 @@ export interface HandshakeReport extends HandshakeInfo {
 
 /** A client chain longer than this is refused by the engine's verifier too (peercert/). */
 export const MAX_PEER_CERTIFICATES = 10;
-/** The biggest HANDSHAKE_DONE: a client chain of ten large certificates, base64, fits. */
-export const MAX_CTL_FRAME = 256 * 1024;
+/** The biggest control frame: a big anchor file (a system CA bundle is ~200 KB of DER) fits. */
+export const MAX_CTL_FRAME = 1024 * 1024;
+
+/** ANCHORS: the trust anchors' DER, each as u24 length + bytes. */
+export function encodeAnchors(ders: Uint8Array[]): Uint8Array {
+  const w = new ByteWriter();
+  for (const der of ders) w.vector(3, der);
+  return w.finish();
+}
+
+export function decodeAnchors(payload: Uint8Array): Uint8Array[] {
+  const r = new ByteReader(payload);
+  const out: Uint8Array[] = [];
+  while (r.remaining > 0) out.push(r.vector(3));
+  if (out.length === 0) throw new RangeError('no anchors in ANCHORS');
+  return out;
+}
 
 export function encodeHandshakeDone(info: HandshakeInfo, socket: SocketAddresses | null, proxy: ProxyAddresses | null = null): Uint8Array {
   const { version, cipher, group, serverName } = info;

@@ -1,6 +1,6 @@
 // The entry decodes netproc's handshake report as untrusted input.
 import t from 'tap';
-import { decodeHandshakeDone, encodeHandshakeDone } from '../../src/rpc/ctl';
+import { decodeAnchors, decodeHandshakeDone, encodeAnchors, encodeHandshakeDone } from '../../src/rpc/ctl';
 
 const good = { version: 'TLSv1.2', cipher: 'ECDHE-RSA-AES128-GCM-SHA256', group: 'x25519', serverName: 'a.test', peerCertificates: null } as const;
 const sock = { localAddress: '127.0.0.1', localPort: 4433, remoteAddress: '::ffff:10.0.0.2', remotePort: 50000 };
@@ -77,4 +77,11 @@ t.test('the client chain: base64 DER, bounded, checked', async (t) => {
     ['base64 with a newline', ['MAMB\nAgM=']],
   ];
   for (const [name, peerCertificates] of bad) t.throws(() => decodeHandshakeDone(raw({ ...good, socket: null, proxy: null, peerCertificates })), RangeError, name);
+});
+
+t.test('ANCHORS: the anchors\' DER, each with a u24 length', async (t) => {
+  const ders = [Uint8Array.of(0x30, 0x00), new Uint8Array(70000).fill(1)];
+  t.same(decodeAnchors(encodeAnchors(ders)), ders);
+  t.throws(() => decodeAnchors(new Uint8Array(0)), RangeError, 'none at all');
+  t.throws(() => decodeAnchors(Uint8Array.of(0, 0, 5, 1, 2)), /need 5 bytes/, 'a length past the end');
 });

@@ -33,6 +33,16 @@ t.test('-p 1 / -p 2: the PROXY protocol version', async (t) => {
   t.equal(parseOptions(['-vp', '2', '-f', 'k', 'cat']).proxyVersion, 2, 'bundled');
 });
 
+t.test('-a and -U', async (t) => {
+  const o = parseOptions(['-a', 'ca.pem', '-U', 'emailAddress', '-f', 'k', 'cat']);
+  t.equal(o.anchorFile, 'ca.pem');
+  t.equal(o.userFrom, 'emailAddress');
+  t.equal(parseOptions(['-aca.pem', '-UcommonName', '-f', 'k', 'cat']).userFrom, 'commonName', 'attached arguments');
+  const plain = parseOptions(['-f', 'k', 'cat']);
+  t.equal(plain.anchorFile, undefined, 'no client certificates by default');
+  t.equal(plain.userFrom, undefined);
+});
+
 t.test('usage errors', async (t) => {
   const bad: [string[], RegExp][] = [
     [['cat'], /-f certfile or -d certdir/],
@@ -42,7 +52,11 @@ t.test('usage errors', async (t) => {
     [['-t', '0', '-f', 'k', 'cat'], /range <1,86400>/],
     [['-T', '86401', '-f', 'k', 'cat'], /range/],
     [['-t', '5s', '-f', 'k', 'cat'], /range/],
-    [['-a', 'ca.pem', '-f', 'k', 'cat'], /not supported yet/],
+    [['-U', 'commonName', '-f', 'k', 'cat'], /-U requires option -a/],
+    [['-a', 'ca.pem', '-U', 'CN', '-f', 'k', 'cat'], /ASN.1 object 'CN' \(available: commonName, emailAddress\)/],
+    [['-a', 'ca.pem', '-a', 'ca2.pem', '-f', 'k', 'cat'], /only one -a/],
+    [['-a', 'ca.pem', '-U', 'commonName', '-u', 'nobody', '-f', 'k', 'cat'], /-u and -U exclude each other/],
+    [['-f', 'k', '-a'], /needs an argument/],
     [['-n', '-f', 'k', 'cat'], /not supported yet/],
     [['-p', '0', '-f', 'k', 'cat'], /unable to parse proxy-protocol version from the string '0'/],
     [['-p', '3', '-f', 'k', 'cat'], /proxy-protocol version/],

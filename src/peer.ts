@@ -1,0 +1,80 @@
+// Client certificates (-a) as the entry sees them: it reads the anchors before
+// anything starts, hands them to netproc, and when netproc reports a finished
+// handshake it judges the client's chain once more itself (netproc is the
+// process that faces the network; its word alone does not name a user), then
+// tells prog who the client is.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Anchors, PeerIdentity } from '../peercert';
+import type { UserAttribute } from './options';
+
+export type Peercert = typeof import('../peercert');
+
+/**
+ * peercert (and @peculiar/x509 in it) is a bundle of its own, dist/peercert.js,
+ * loaded only with -a: it costs some 30 ms that a connection without client
+ * certificates should not pay.
+ */
+export function loadPeercert(): Peercert {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(join(__dirname, 'peercert.js')) as Peercert;
+}
+
+/** The -a file, read and parsed; a one-line Error says what is wrong with it. */
+export function readAnchors(peercert: Peercert, file: string): Anchors {
+  let text: string;
+  try {
+    text = readFileSync(file, 'latin1');
+  } catch (e) {
+    throw new Error(`unable to read anchor PEM file '${file}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    return peercert.parseAnchors(text);
+  } catch (e) {
+    throw new Error(`unable to read anchor PEM file '${file}': ${(e as Error).message}`);
+  }
+}
+
+/**
+ * The entry's own check of the chain netproc reports: it must verify against
+ * our anchors now. Returns the leaf's identity; throws with the reason.
+ */
+export function checkReportedChain(peercert: Peercert, anchors: Anchors, chain: Uint8Array[] | null): PeerIdentity {
+  if (!chain) throw new Error('netproc reported no client certificate');
+  const verdict = peercert.verifyChain(chain, anchors);
+  if (!verdict.ok) throw new Error(`netproc reported a client certificate that does not verify: ${verdict.reason}`);
+  return peercert.peerIdentity(chain[0]);
+}
+
+/** Login names -U may produce: what useradd accepts by default, at most 32 bytes. */
+const USER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
+
+/**
+ * -U: the user named by the certificate's one commonName or emailAddress;
+ * like tlswrapper, only the part before an '@' counts (alice@example.com is
+ * alice). Several values, none, or a name no system would create: refused.
+ */
+export function userFromCertificate(identity: PeerIdentity, attribute: UserAttribute): string {
+  const values = attribute === 'commonName' ? identity.commonNames : identity.emailAddresses;
+  if (values.length !== 1) {
+    throw new Error(`unable to extract the user from the client certificate: ${values.length} ${attribute} values in '${identity.subject}'`);
+  }
+  const name = values[0].split('@')[0];
+  if (!USER_NAME.test(name)) throw new Error(`unable to extract the user from the client certificate: '${JSON.stringify(name).slice(1, -1)}' is not a user name`);
+  return name;
+}
+
+/** The variables that describe the client's certificate (s6-tlsd's names); removed from prog's environment without one. */
+export const PEER_VARIABLES = ['SSL_CLIENT_VERIFY', 'SSL_PEER_CERT_HASH', 'SSL_PEER_CERT_SUBJECT', 'SSL_PEER_CERT_CN', 'SHA256'] as const;
+
+export function peerVariables(identity: PeerIdentity | null): Partial<Record<(typeof PEER_VARIABLES)[number], string>> {
+  if (!identity) return { SSL_CLIENT_VERIFY: 'NONE' };
+  const cn = identity.commonNames.at(-1); // the most specific one, when there are several
+  return {
+    SSL_CLIENT_VERIFY: 'SUCCESS',
+    SSL_PEER_CERT_HASH: `SHA256:${identity.sha256}`,
+    SSL_PEER_CERT_SUBJECT: identity.subject,
+    ...(cn !== undefined ? { SSL_PEER_CERT_CN: cn } : {}),
+    SHA256: identity.sha256,
+  };
+}
