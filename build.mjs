@@ -9,6 +9,9 @@ const processes = {
   // Client certificates (-a): loaded with require() only when asked for, as
   // @peculiar/x509 takes ~30 ms to load.
   peercert: 'peercert/index.ts',
+  // The companion programs (each its own bin/ script).
+  tcp: 'tcp/main.ts',
+  alias: 'alias/main.ts',
 };
 
 await Promise.all(Object.entries(processes).map(([name, input]) => build({
