@@ -185,7 +185,7 @@ export function parseClientCertificate13(body: Uint8Array): Uint8Array[] {
     if (cert.length === 0) throw new DecodeError('client Certificate: empty cert_data');
     // Only extensions we asked for may appear here (RFC 8446 4.4.2), and we asked for none.
     if (extensions.length !== 0) throw new TlsAlert(Alert.unsupportedExtension, 'client Certificate entry with extensions');
-    chain.push(cert);
+    chain.push(new Uint8Array(cert)); // a copy: it outlives the record buffers (peerCertificates)
   }
   return chain;
 }
@@ -200,7 +200,7 @@ export function parseClientCertificate12(body: Uint8Array): Uint8Array[] {
     if (chain.length === MAX_CLIENT_CHAIN) tooMany();
     const cert = list.vector(3);
     if (cert.length === 0) throw new DecodeError('client Certificate: empty ASN.1Cert');
-    chain.push(cert);
+    chain.push(new Uint8Array(cert)); // a copy: it outlives the record buffers (peerCertificates)
   }
   return chain;
 }

@@ -5,14 +5,14 @@
 // `openssl s_client`.
 import { execFileSync, spawn } from 'node:child_process';
 import { constants, createHash, createPrivateKey, privateEncrypt, sign, X509Certificate, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import type { EngineConfig, EngineEvent, HandshakeInfo, KeyClass, ServerEngine } from '../../netproc/tls/api';
-import { createServerEngine } from '../../netproc/tls/engine';
+import type { ClientAuth, EngineConfig, EngineEvent, HandshakeInfo, KeyClass, ServerEngine } from '../../netproc/tls/api';
+import { createServerEngine, type EngineOptions } from '../../netproc/tls/engine';
 import { serverCertificateVerifyContent, serverKeyExchange12Content } from '../../netproc/tls/messages';
 import { Deframer, type RawRecord } from '../../netproc/tls/record';
 import { CIPHER_SUITES_12 } from '../../netproc/tls/tables';
@@ -92,6 +92,101 @@ export function makeEngineKey(name: EngineKeyName): EngineKey {
   };
 }
 
+// ---- client certificates ---------------------------------------------------
+
+export type ClientKeyName = EngineKeyName;
+
+export interface ClientCert {
+  name: string;
+  key: KeyObject;
+  keyPem: string;
+  keyFile: string;
+  certPem: string;
+  certFile: string;
+  certDer: Uint8Array;
+}
+
+export interface ClientPki {
+  /** The trust anchor, a P-256 CA "CN=Test Client CA". */
+  caFile: string;
+  caCert: X509Certificate;
+  /** The CA's subject Name, DER: what certificate_authorities carries. */
+  caSubject: Uint8Array;
+  /** Client certificates the CA issued (CN=client-<name>, clientAuth). */
+  issued: Record<ClientKeyName, ClientCert>;
+  /** A self-signed P-256 client certificate no anchor vouches for. */
+  stranger: ClientCert;
+}
+
+function clientCert(name: string, keyFile: string, certFile: string): ClientCert {
+  const keyPem = readFileSync(keyFile, 'utf8');
+  const certPem = readFileSync(certFile, 'utf8');
+  return { name, key: createPrivateKey(keyPem), keyPem, keyFile, certPem, certFile, certDer: new Uint8Array(new X509Certificate(certPem).raw) };
+}
+
+/** A CA and client certificates (RSA 2048, P-256, P-384, Ed25519) made with the openssl CLI; files go at exit. */
+export function makeClientPki(): ClientPki {
+  const dir = mkdtempSync(join(keyDir(), 'client-pki-'));
+  const f = (n: string) => join(dir, n);
+  const run = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  run(['req', '-x509', ...NEWKEY.p256, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-nodes', '-subj', '/CN=Test Client CA']);
+  writeFileSync(f('client.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n');
+  const issued = {} as Record<ClientKeyName, ClientCert>;
+  let serial = 1;
+  for (const name of Object.keys(NEWKEY) as ClientKeyName[]) {
+    run(['req', '-new', ...NEWKEY[name], '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-nodes', '-subj', `/CN=client-${name}`]);
+    run(['x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-set_serial', String(serial++),
+      '-days', '2', '-extfile', f('client.ext'), '-out', f(`${name}.crt`)]);
+    issued[name] = clientCert(name, f(`${name}.key`), f(`${name}.crt`));
+  }
+  run(['req', '-x509', ...NEWKEY.p256, '-keyout', f('stranger.key'), '-out', f('stranger.crt'), '-days', '2', '-nodes', '-subj', '/CN=stranger']);
+  const caCert = new X509Certificate(readFileSync(f('ca.crt')));
+  return { caFile: f('ca.crt'), caCert, caSubject: subjectOf(new Uint8Array(caCert.raw)), issued, stranger: clientCert('stranger', f('stranger.key'), f('stranger.crt')) };
+}
+
+/** One DER TLV at `at`: where its content starts and where it ends. */
+function derItem(der: Uint8Array, at: number): { tag: number; content: number; end: number } {
+  let length = der[at + 1];
+  let header = 2;
+  if (length & 0x80) {
+    const n = length & 0x7f;
+    length = 0;
+    for (let i = 0; i < n; i++) length = length * 256 + der[at + 2 + i];
+    header += n;
+  }
+  return { tag: der[at], content: at + header, end: at + header + length };
+}
+
+/** A certificate's subject Name, DER (RFC 5280 4.1: [version], serial, signature, issuer, validity, subject). */
+export function subjectOf(certDer: Uint8Array): Uint8Array {
+  const tbs = derItem(certDer, derItem(certDer, 0).content);
+  let at = tbs.content;
+  if (derItem(certDer, at).tag === 0xa0) at = derItem(certDer, at).end; // explicit version
+  for (let i = 0; i < 4; i++) at = derItem(certDer, at).end;
+  return certDer.slice(at, derItem(certDer, at).end);
+}
+
+/**
+ * The test's stand-in for peercert/: the leaf must be issued and signed by
+ * the CA (no chain building, no dates), else unknown_ca. Records what it saw.
+ */
+export function caVerifier(pki: ClientPki, seen: Uint8Array[][] = []): ClientAuth {
+  return {
+    authorities: [pki.caSubject],
+    verifyChain(chain) {
+      seen.push(chain);
+      const leaf = new X509Certificate(chain[0]);
+      if (leaf.checkIssued(pki.caCert) && leaf.verify(pki.caCert.publicKey)) return { ok: true, publicKey: leaf.publicKey };
+      return { ok: false, alert: 48, reason: `${leaf.subject} is not issued by the test CA` };
+    },
+  };
+}
+
+/** A verifier that refuses every chain with this alert. */
+export function refusingVerifier(alert: number, reason: string, authorities: Uint8Array[] = []): ClientAuth {
+  return { authorities, verifyChain: () => ({ ok: false, alert, reason }) };
+}
+
 /** What keyproc does: sign `content` with a signature scheme (0xff01: TLS 1.0/1.1 RSA). */
 export function signScheme(key: KeyObject, scheme: number, content: Uint8Array): Uint8Array {
   switch (scheme) {
@@ -137,6 +232,8 @@ export function signServerKeyExchange(key: KeyObject, scheme: number, e: NeedSig
 // ---- the glue --------------------------------------------------------------
 
 export interface PumpOptions {
+  /** Passed to createServerEngine (clientAuth, ...). */
+  engine?: EngineOptions;
   /** The scheme to answer needCertificate with (and sign with); default key.scheme. */
   scheme?: (e: NeedCertificate) => number;
   /** Echo application data back (default true). */
@@ -179,7 +276,7 @@ export interface Pump {
  * is echoed back; close_notify is answered with ours.
  */
 export function pumpEngine(cfg: EngineConfig, key: EngineKey, io: Transport, opts: PumpOptions = {}): Pump {
-  const engine = createServerEngine(cfg);
+  const engine = createServerEngine(cfg, opts.engine);
   const { echo = true, answer13 = true, endOnFatal = false } = opts;
   const fatal: EngineEvent[] = [];
   const requested: Pump['requested'] = [];
