@@ -3,6 +3,7 @@
 import { enterJail, prepareForJail } from '../jail/jail';
 import { readChildConfig, type NetprocConfig } from '../src/config';
 import { createLogger } from '../src/log';
+import { prepareClientAuth } from './clientauth';
 import { openFds } from './fds';
 import { EXIT_FAILURE } from '../src/exitcodes';
 import { Session } from './session';
@@ -16,8 +17,9 @@ async function main(): Promise<void> {
     warmUpCrypto();
     await prepareForJail();
     const fds = openFds();
+    const clientAuth = config.clientAuth ? await prepareClientAuth(fds.ctl) : undefined;
     enterJail(config.jail);
-    const engine = createServerEngine(config.engine);
+    const engine = createServerEngine(config.engine, { clientAuth });
     new Session(fds, engine, log, { handshakeSeconds: config.handshakeTimeout, idleSeconds: config.timeout }, config.proxyVersion);
   } catch (e) {
     log.fatal(`unable to start: ${(e as Error).message}`);
