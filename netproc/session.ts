@@ -146,9 +146,12 @@ export class Session {
         case 'peerClosed':
           this.endProgIn();
           break;
-        case 'fatal':
+        case 'fatal': {
           this.flush();
-          return this.fail(`TLS alert ${ev.alert} ${ev.received ? 'received' : 'sent'}: ${ev.message}`);
+          const message = `TLS alert ${ev.alert} ${ev.received ? 'received' : 'sent'}: ${ev.message}`;
+          // A refused client certificate is the operator's business (-v); other broken handshakes are noise (-vv).
+          return this.fail(message, ev.clientCertificate === true);
+        }
       }
     }
     this.flush();
@@ -202,9 +205,9 @@ export class Session {
   }
 
   /** The connection cannot go on: say why (at the right verbosity) and end it. */
-  private fail(message: string): void {
+  private fail(message: string, operatorsBusiness = false): void {
     if (this.exiting) return;
-    if (this.handshakeDone) this.log.info(message);
+    if (this.handshakeDone || operatorsBusiness) this.log.info(message);
     else this.log.debug(message);
     this.exit(this.handshakeDone ? EXIT_OK : EXIT_FAILURE);
   }

@@ -84,9 +84,10 @@ export type EngineEvent =
   | { type: 'peerClosed' }
   /**
    * The connection is over: an alert (if any) has been queued in the output.
-   * `alert` is the code we sent (or received, when `received` is true).
+   * `alert` is the code we sent (or received, when `received` is true);
+   * `clientCertificate`: the client's certificate was the reason.
    */
-  | { type: 'fatal'; alert: number; received: boolean; message: string };
+  | { type: 'fatal'; alert: number; received: boolean; message: string; clientCertificate?: boolean };
 
 export interface ServerEngine {
   feed(data: Uint8Array): EngineEvent[];

@@ -9,7 +9,7 @@
 import { constants, createHash, publicDecrypt, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import { ByteReader, ByteWriter, DecodeError } from '../../src/bytes';
 import type { ClientAuth } from './api';
-import { fatalAlertCode, TlsAlert } from './errors';
+import { ClientCertificateAlert, fatalAlertCode } from './errors';
 import { handshakeMessage } from './messages';
 import { Alert, ClientCertificateType, ExtensionType, HandshakeType, ProtocolVersion, signatureSchemeByCode } from './tables';
 
@@ -166,7 +166,7 @@ export function certificateRequest12(version: number, authorities: Uint8Array[])
 // ---------------------------------------------------------------- the client's Certificate
 
 function tooMany(): never {
-  throw new TlsAlert(Alert.badCertificate, `client sent more than ${MAX_CLIENT_CHAIN} certificates`);
+  throw new ClientCertificateAlert(Alert.badCertificate, `client sent more than ${MAX_CLIENT_CHAIN} certificates`);
 }
 
 /** TLS 1.3 Certificate from the client: the chain, possibly empty. */
@@ -176,7 +176,7 @@ export function parseClientCertificate13(body: Uint8Array): Uint8Array[] {
   const list = new ByteReader(r.vector(3));
   r.end();
   // We sent an empty certificate_request_context; the answer must echo it.
-  if (context.length !== 0) throw new TlsAlert(Alert.illegalParameter, 'client Certificate with a request context we did not send');
+  if (context.length !== 0) throw new ClientCertificateAlert(Alert.illegalParameter, 'client Certificate with a request context we did not send');
   const chain: Uint8Array[] = [];
   while (list.remaining > 0) {
     if (chain.length === MAX_CLIENT_CHAIN) tooMany();
@@ -184,7 +184,7 @@ export function parseClientCertificate13(body: Uint8Array): Uint8Array[] {
     const extensions = list.vector(2);
     if (cert.length === 0) throw new DecodeError('client Certificate: empty cert_data');
     // Only extensions we asked for may appear here (RFC 8446 4.4.2), and we asked for none.
-    if (extensions.length !== 0) throw new TlsAlert(Alert.unsupportedExtension, 'client Certificate entry with extensions');
+    if (extensions.length !== 0) throw new ClientCertificateAlert(Alert.unsupportedExtension, 'client Certificate entry with extensions');
     chain.push(new Uint8Array(cert)); // a copy: it outlives the record buffers (peerCertificates)
   }
   return chain;
@@ -213,14 +213,14 @@ export function parseClientCertificate12(body: Uint8Array): Uint8Array[] {
  */
 export function acceptClientChain(auth: ClientAuth, chain: Uint8Array[], version: number): ClientIdentity {
   if (chain.length === 0) {
-    throw new TlsAlert(version >= ProtocolVersion.tls13 ? Alert.certificateRequired : Alert.handshakeFailure, 'client sent no certificate');
+    throw new ClientCertificateAlert(version >= ProtocolVersion.tls13 ? Alert.certificateRequired : Alert.handshakeFailure, 'client sent no certificate');
   }
   const verdict = auth.verifyChain(chain);
-  if (!verdict.ok) throw new TlsAlert(fatalAlertCode(verdict.alert), verdict.reason);
+  if (!verdict.ok) throw new ClientCertificateAlert(fatalAlertCode(verdict.alert), verdict.reason);
   const key = verdict.publicKey;
-  if (key?.type !== 'public') throw new TlsAlert(Alert.internalError, 'verifyChain gave no public key');
+  if (key?.type !== 'public') throw new ClientCertificateAlert(Alert.internalError, 'verifyChain gave no public key');
   if (!keyUsable(key, version)) {
-    throw new TlsAlert(Alert.unsupportedCertificate, `client key (${key.asymmetricKeyType}) cannot sign anything we accept`);
+    throw new ClientCertificateAlert(Alert.unsupportedCertificate, `client key (${key.asymmetricKeyType}) cannot sign anything we accept`);
   }
   return { chain, publicKey: key };
 }
@@ -236,10 +236,10 @@ export function clientCertificateVerifyContent(transcriptHash: Uint8Array): Uint
 
 function checkSchemeSignature(client: ClientIdentity, version: number, scheme: number, content: Uint8Array, signature: Uint8Array): void {
   if (!CLIENT_SIGNATURE_SCHEMES.includes(scheme) || !schemeFitsKey(scheme, client.publicKey, version)) {
-    throw new TlsAlert(Alert.illegalParameter, `client CertificateVerify with scheme 0x${scheme.toString(16)}, not offered or not for its key`);
+    throw new ClientCertificateAlert(Alert.illegalParameter, `client CertificateVerify with scheme 0x${scheme.toString(16)}, not offered or not for its key`);
   }
   if (!verifyScheme(scheme, client.publicKey, content, signature)) {
-    throw new TlsAlert(Alert.decryptError, 'client CertificateVerify does not verify');
+    throw new ClientCertificateAlert(Alert.decryptError, 'client CertificateVerify does not verify');
   }
 }
 
@@ -270,5 +270,5 @@ export function checkClientCertificateVerify12(client: ClientIdentity, body: Uin
   } catch {
     ok = false; // bad padding, wrong length, bad DER
   }
-  if (!ok) throw new TlsAlert(Alert.decryptError, 'client CertificateVerify does not verify');
+  if (!ok) throw new ClientCertificateAlert(Alert.decryptError, 'client CertificateVerify does not verify');
 }

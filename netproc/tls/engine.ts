@@ -26,7 +26,7 @@ import {
 } from './clientauth';
 import { parseClientHello, type ClientHello, type KeyShareEntry } from './clienthello';
 import { startTls12 } from './handshake12';
-import { fatalAlertCode, TlsAlert } from './errors';
+import { ClientCertificateAlert, fatalAlertCode, TlsAlert } from './errors';
 import { newKeyShare } from './keyexchange';
 import {
   finishedVerifyData,
@@ -617,7 +617,7 @@ class TlsServerEngine implements ServerEngine, Connection {
       }
     }
     this.dead = true;
-    this.emit({ type: 'fatal', alert, received: false, message });
+    this.emit({ type: 'fatal', alert, received: false, message, ...(e instanceof ClientCertificateAlert ? { clientCertificate: true } : {}) });
   }
 
   /** Process queued records until input runs out or a state waits for the glue. */

@@ -14,6 +14,13 @@ export class TlsAlert extends Error {
 }
 
 /**
+ * The client's certificate (or its CertificateVerify) is why the connection
+ * ends: an operator wants to see these at -v, unlike a scanner's broken
+ * handshakes.
+ */
+export class ClientCertificateAlert extends TlsAlert {}
+
+/**
  * An alert code someone else chose (keyproc, verifyChain), as we may send it
  * fatally: close_notify, user_canceled and non-codes become internal_error.
  */
