@@ -143,3 +143,21 @@ for (const [version, header, addrs] of [
     t.notOk(hasStackTrace(s.output()), 'no stack trace');
   });
 }
+
+// SSL_PEER_CERT_SUBJECT in RFC 4514 form (special characters escaped, a
+// multi-valued RDN joined with '+', control characters as \XX) and
+// SSL_PEER_CERT_CN, the last commonName; a commonName with a control
+// character is never given raw (peercert leaves it out: no SSL_PEER_CERT_CN).
+t.test('subject escaping and the commonName', { skip: proxySkip }, async (t) => {
+  const s = await serve(t, 'tcpserver', argv(['-a', anchors]), { env: ENV, cwd: '/' });
+  for (const [subject, want] of [
+    ['/O=A\\, B/CN=x+UID=y', { SSL_PEER_CERT_SUBJECT: 'O=A\\, B, CN=x+UID=y', SSL_PEER_CERT_CN: 'x' }],
+    ['/CN=first/OU=#hash/CN=q"uote;semi<gt>', { SSL_PEER_CERT_SUBJECT: 'CN=first, OU=\\#hash, CN=q\\"uote\\;semi\\<gt\\>', SSL_PEER_CERT_CN: 'q"uote;semi<gt>' }],
+    ['/CN=tab\there', { SSL_PEER_CERT_SUBJECT: 'CN=tab\\09here' }],
+  ] as const) {
+    const c = clientCert({ ca: 'ecdsa', subject });
+    const n = await nodeTlsConnect({ port: s.port, ca, tls: '1.3', cert: pem(c.chainFile), key: pem(c.keyFile) });
+    const env = envOf((await n.readToClose()).toString());
+    t.same(Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('SSL_PEER_CERT_') && k !== 'SSL_PEER_CERT_HASH')), want, subject);
+  }
+});

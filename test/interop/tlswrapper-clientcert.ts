@@ -5,8 +5,7 @@
 // SSL_CLIENT_VERIFY=SUCCESS and the leaf's SHA-256; an expired one, one from
 // a CA not in the anchor file, one whose EKU allows only serverAuth, and none
 // at all each get their alert, no prog output, and one log line with the
-// reason (at -vv: at -v, which the man page promises, there is none yet; see
-// the todo). The anchor file holds only the two roots, so the intermediate
+// reason at -v. The anchor file holds only the two roots, so the intermediate
 // case succeeds only if the client's intermediate was used.
 // Not the full cross product: every certificate kind with at least one client
 // per version, every client with a success and a failure in each version.
@@ -164,7 +163,7 @@ async function runCase(t: Test, s: SuperServer, k: Case): Promise<void> {
 
 /** The one log line for this connection's failure: the alert by number and name, and the reason. */
 async function logLine(t: Test, s: SuperServer, before: number, what: string, f: Failure): Promise<void> {
-  const head = `tlswrapper: netproc: debug: TLS alert ${f.number} sent: ${TLS_NAME[f.number]}: `;
+  const head = `tlswrapper: netproc: info: TLS alert ${f.number} sent: ${TLS_NAME[f.number]}: `;
   const lines = () => s.output().slice(before).split('\n').filter((l) => l.startsWith(head));
   await waitFor(() => lines().length > 0, 3000);
   t.equal(lines().length, 1, `${what}: one log line for the alert`, { output: s.output().slice(before) });
@@ -173,23 +172,27 @@ async function logLine(t: Test, s: SuperServer, before: number, what: string, f:
 const TLS_NAME: Record<number, string> = { 40: 'handshake_failure', 43: 'unsupported_certificate', 45: 'certificate_expired', 48: 'unknown_ca', 116: 'certificate_required' };
 
 t.test('each client, each version, each kind of client certificate under tcpserver', { skip }, async (t) => {
-  // -vv: the reason for a refused certificate is logged at debug level (see the todo test below).
-  const s = await serve(t, 'tcpserver', ours(['-vv', '-a', anchors, '-f', server.pem, progs.env]));
+  const s = await serve(t, 'tcpserver', ours(['-v', '-a', anchors, '-f', server.pem, progs.env]));
   for (const k of CASES) await runCase(t, s, k);
   t.notOk(hasStackTrace(s.output()), 'no stack trace');
 });
 
 // The man page (CLIENT CERTIFICATES): "Each failure is logged with its reason at -v."
-t.test('-v: a refused client certificate is logged with its reason', { skip }, async (t) => {
+t.test('-v: the client certificate of a handshake, and a refused one with its reason', { skip }, async (t) => {
   const s = await serve(t, 'tcpserver', ours(['-v', '-a', anchors, '-f', server.pem, progs.env]));
+  const good = certs.ecdsa;
+  const ok = await gnutlsClient({ port: s.port, caFile: server.caCert, tls: '1.3', certFile: good.cert.chainFile, keyFile: good.cert.keyFile });
+  t.equal(envOf(ok.data).get('SSL_CLIENT_VERIFY'), 'SUCCESS', 'prog ran', { client: describe(ok) });
+  await waitFor(() => /client certificate/.test(s.output()), 2000);
+  t.match(s.output(), `\ntlswrapper: info: client certificate: ${good.subject} SHA256:${sha256(leafDer(good.cert.certFile))}\n`,
+    'the info line names the subject and the leaf\'s SHA-256', { output: s.output() });
   const c = certs['other-ca'].cert;
   const r = await opensslClient({ port: s.port, caFile: server.caCert, tls: '1.3', certFile: c.certFile, keyFile: c.keyFile });
   t.match(r.err, /alert unknown ca/, 'the client got unknown_ca');
-  await waitFor(() => /mallory/.test(s.output()), 2000);
-  t.match(s.output(), /^tlswrapper: .*unknown_ca.*"C=CZ, O=Example, CN=mallory"/m, 'a log line with the reason at -v', {
-    output: s.output(),
-    todo: 'bug: the reason is logged only at -vv (netproc debug "TLS alert 48 sent: unknown_ca: ..."); at -v stderr stays empty',
-  });
+  await waitFor(() => /mallory/.test(s.output()), 3000);
+  t.match(s.output(), /\ntlswrapper: netproc: info: TLS alert 48 sent: unknown_ca: client certificate "C=CZ, O=Example, CN=mallory" has issuer /,
+    'a log line with the reason at -v', { output: s.output() });
+  t.notMatch(s.output(), /debug/, 'nothing at debug level', { output: s.output() });
 });
 
 t.test('a failed client certificate: prog never runs, exit 111', async (t) => {
@@ -203,6 +206,7 @@ t.test('a failed client certificate: prog never runs, exit 111', async (t) => {
     t.equal(err.code, 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', `TLS ${version}: unknown_ca`);
     t.equal(exit.code, 111, `TLS ${version}: exit 111 (${run.stderr().trim()})`);
     t.notOk(fs.existsSync(marker), `TLS ${version}: prog never ran`);
+    t.match(run.stderr(), /^tlswrapper: netproc: info: TLS alert 48 sent: unknown_ca: client certificate "C=CZ, O=Example, CN=mallory" /m, 'the reason, at -v');
     t.notMatch(run.stderr(), /handshake done/, 'no handshake-done line');
     t.notOk(hasStackTrace(run.stderr()), 'no stack trace');
     s.destroy();
