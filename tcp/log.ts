@@ -1,0 +1,28 @@
+// tlswrapper-tcp's log lines on stderr: "tlswrapper-tcp: level: message".
+// -q 0 (nothing), -Q 1 (default: fatal errors, usage, warnings), -v 2 (info),
+// -vv 3 (debug), -vvv 4 (tracing).
+import { writeSync } from 'node:fs';
+
+const levels = { usage: 1, fatal: 1, warning: 1, info: 2, debug: 3, tracing: 4 } as const;
+export type TcpLevel = keyof typeof levels;
+export type TcpLogger = Record<TcpLevel, (message: string) => void>;
+
+export const PROGRAM = 'tlswrapper-tcp';
+
+export function createTcpLogger(verbosity: number): TcpLogger {
+  const logger = {} as TcpLogger;
+  for (const level of Object.keys(levels) as TcpLevel[]) {
+    logger[level] =
+      verbosity >= levels[level]
+        ? (message) => {
+            // Synchronous: the line must be out before a process.exit() that follows.
+            try {
+              writeSync(2, `${PROGRAM}: ${level}: ${message}\n`);
+            } catch {
+              // stderr gone: nowhere left to say it
+            }
+          }
+        : () => {};
+  }
+  return logger;
+}
