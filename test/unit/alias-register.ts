@@ -8,9 +8,9 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { appendAlias, withLock } from '../../alias/register';
+import { appendAlias, readLine, withLock } from '../../alias/register';
 import { NO_TAP_LOADER } from '../lib/ours';
-import { describe, repoRoot, run, sleep, waitFor } from '../lib/sh';
+import { describe, repoRoot, run, runSync, sleep, waitFor } from '../lib/sh';
 
 const BIN = path.join(repoRoot, 'bin', 'tlswrapper-alias');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tlswrapper-alias-unit-'));
@@ -127,4 +127,24 @@ t.test('appendAlias: re-reads the file under the lock', async (t) => {
   const broken = newFile(`garbage\n`);
   t.match(appendAlias(broken, H1, 'alice'), { ok: false, error: /line 1/ }, 'a broken file is not appended to');
   t.equal(fs.readFileSync(broken, 'utf8'), 'garbage\n');
+});
+
+t.test('readLine: the timeout ends the wait', async (t) => {
+  // A FIFO opened read-write never reports end of input: only the timer can end the wait.
+  const fifo = path.join(tmp, 'fifo');
+  runSync(['mkfifo', fifo]);
+  const fd = fs.openSync(fifo, 'r+');
+  const started = Date.now();
+  const r = await readLine(fd, 300);
+  t.same(r, { ok: false, error: 'no alias line within 0.3 s' });
+  t.ok(Date.now() - started >= 290, 'not before the timeout');
+  fs.writeSync(fd, 'x'); // completes the read still pending in the thread pool, so this process can exit
+  await sleep(50);
+  fs.closeSync(fd);
+  const w = fs.openSync(fifo, 'r+');
+  fs.writeSync(w, 'bob\nrest');
+  t.same(await readLine(w, 1000), { ok: true, line: 'bob' }, 'a line in time');
+  const rest = Buffer.alloc(10);
+  t.equal(rest.toString('latin1', 0, fs.readSync(w, rest)), 'rest', 'nothing read past the newline');
+  fs.closeSync(w);
 });
