@@ -4,7 +4,7 @@
 // bin/tlswrapper-tcp on its own with stdin/stdout pipes for the failures:
 // refused, -T connect timeout (a listener whose backlog is full), -t idle
 // timeout, usage errors, and PROXY headers without the TCP* variables.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -15,10 +15,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { leafCert } from '../lib/certs';
 import { curlClient, nodeTlsConnect } from '../lib/clients';
-import { NO_TAP_LOADER, ours } from '../lib/ours';
+import { NO_TAP_LOADER, ours, TLSWRAPPER } from '../lib/ours';
 import { connectionForClient, readLimits, type ProcInfo } from '../lib/procs';
 import { describe, repoRoot, run, waitFor } from '../lib/sh';
-import { freePort, serve, superServerMissing, type SuperServer } from '../lib/superserver';
+import { busyboxPath, freePort, serve, startListener, superServerMissing, type SuperServer, type SuperServerKind } from '../lib/superserver';
 import { parseProxyHeader } from '../../netproc/proxyheader';
 
 t.setTimeout(60000);
@@ -30,7 +30,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tlswrapper-tcp-'));
 t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** tcpserver -> our tlswrapper -> tlswrapper-tcp `tcpArgs`. */
-function wrap(tt: Parameters<typeof serve>[0], tcpArgs: string[], wrapperArgs: string[] = []): Promise<SuperServer> {
+function wrap(tt: Test, tcpArgs: string[], wrapperArgs: string[] = []): Promise<SuperServer> {
   return serve(tt, 'tcpserver', ours([...wrapperArgs, '-f', cert.pem, TCP, ...tcpArgs]));
 }
 
@@ -104,6 +104,56 @@ t.test('6 MB upload and 6 MB download intact', { skip }, async (t) => {
   t.ok(seen.slice(before).some((x) => x.url === '/upload' && x.bytes === upload.length), 'the server saw the upload');
 });
 
+// ------------------------------------------------------------ examples/tcp, run as written
+
+const EX = path.join(repoRoot, 'examples', 'tcp');
+
+/** The placeholders -> our binaries (tap's loader dropped), the test certificate, 127.0.0.1:port, the web server. */
+function substitute(text: string, port: number): string {
+  return text
+    .replaceAll('/usr/local/bin/tlswrapper-tcp', TCP)
+    .replaceAll('/usr/local/bin/tlswrapper', `${NO_TAP_LOADER.join(' ')} ${TLSWRAPPER}`)
+    .replaceAll('/etc/tlswrapper/cert.pem', cert.pem)
+    .replace(/ 0 443 /g, ` 127.0.0.1 ${port} `)
+    .replace(/^ListenStream=443$/m, `ListenStream=127.0.0.1:${port}`)
+    .replaceAll('127.0.0.1 80', `127.0.0.1 ${webPort}`)
+    .replace(/^exec busybox /m, `exec ${busyboxPath() ?? 'busybox'} `);
+}
+
+async function exampleServes(t: Test, kind: SuperServerKind, full: string[], port: number, what: string): Promise<void> {
+  const s = await startListener(kind, full, '127.0.0.1', port);
+  if (typeof s === 'string') { t.fail(s); return; }
+  t.teardown(() => s.stop());
+  const r = await curlClient({ port, caFile: cert.caCert, urlPath: `/${what}` });
+  t.equal(r.code, 0, describe(r));
+  t.equal(r.out, `hello from the plaintext server, GET /${what}\n`, `${what}: through the example`);
+}
+
+const EXAMPLE_SCRIPTS: [string, SuperServerKind][] = [['tcpserver.sh', 'tcpserver'], ['tcpsvd.sh', 'tcpsvd']];
+for (const [file, kind] of EXAMPLE_SCRIPTS) {
+  t.test(`examples/tcp/${file}`, { skip: superServerMissing(kind) ?? false }, async (t) => {
+    const original = fs.readFileSync(path.join(EX, file), 'utf8');
+    t.match(original, /\/usr\/local\/bin\/tlswrapper -f \/etc\/tlswrapper\/cert\.pem \/usr\/local\/bin\/tlswrapper-tcp 127\.0\.0\.1 80$/m, 'the documented line');
+    const port = await freePort();
+    const copy = path.join(fs.mkdtempSync(path.join(tmp, 'ex-')), file);
+    fs.writeFileSync(copy, substitute(original, port));
+    await exampleServes(t, kind, [...NO_TAP_LOADER, 'sh', copy], port, file);
+  });
+}
+
+t.test('examples/tcp/systemd units, under systemd-socket-activate', { skip: superServerMissing('systemd-socket-activate') ?? false }, async (t) => {
+  const sock = fs.readFileSync(path.join(EX, 'systemd', 'tlswrapper-tcp.socket'), 'utf8');
+  const svc = fs.readFileSync(path.join(EX, 'systemd', 'tlswrapper-tcp@.service'), 'utf8');
+  t.match(sock, /^Accept=yes$/m, 'one service instance per connection');
+  t.match(svc, /^StandardInput=socket$/m);
+  t.match(svc, /^StandardOutput=socket$/m);
+  const port = await freePort();
+  const exec = /^ExecStart=(.*)$/m.exec(substitute(svc, port))![1].trim().split(/\s+/);
+  const listenOn = /^ListenStream=(.*)$/m.exec(substitute(sock, port))![1];
+  t.equal(listenOn, `127.0.0.1:${port}`);
+  await exampleServes(t, 'systemd-socket-activate', ['systemd-socket-activate', '--inetd', '-a', '-l', listenOn, ...exec], port, 'systemd');
+});
+
 // ------------------------------------------------------------ raw backends
 
 interface Backend { port: number; got: Promise<Buffer>; firstByte: Promise<void>; server: net.Server }
@@ -112,7 +162,7 @@ interface Backend { port: number; got: Promise<Buffer>; firstByte: Promise<void>
  * A TCP backend for one connection: `answer(bytes so far, ended)` returns the
  * reply once it has enough (null: wait); the reply is sent and the socket ended.
  */
-async function rawBackend(t: Parameters<typeof serve>[0], answer: (b: Buffer, ended: boolean) => Buffer | null): Promise<Backend> {
+async function rawBackend(t: Test, answer: (b: Buffer, ended: boolean) => Buffer | null): Promise<Backend> {
   const server = net.createServer({ allowHalfOpen: true });
   let resolveGot!: (b: Buffer) => void;
   const got = new Promise<Buffer>((r) => (resolveGot = r));
