@@ -237,6 +237,27 @@ t.test('-P 1 / -P 2 without TCP* variables: UNKNOWN / LOCAL and a log line', asy
   }
 });
 
+t.test('-P with IPv4-mapped and mixed-family TCP* variables', async (t) => {
+  const header = async (version: 1 | 2, vars: Record<string, string>) => {
+    const b = await rawBackend(t, (buf) => (parseProxyHeader(version, buf).kind === 'more' ? null : Buffer.from('ok')));
+    const r = await run([...NO_TAP_LOADER, TCP, '-P', String(version), '127.0.0.1', String(b.port)], { env: { ...process.env, ...vars }, timeoutMs: 10000 });
+    t.equal(r.code, 0, describe(r));
+    t.equal(r.err, '', 'no warning: the variables are valid');
+    return b.got;
+  };
+  const mapped = { TCPREMOTEIP: '::ffff:192.0.2.1', TCPREMOTEPORT: '5555', TCPLOCALIP: '192.0.2.2', TCPLOCALPORT: '443' };
+  t.equal((await header(1, mapped)).toString('latin1'), 'PROXY TCP4 192.0.2.1 192.0.2.2 5555 443\r\n', '::ffff:a.b.c.d goes as IPv4');
+  const mixed = { TCPREMOTEIP: '192.0.2.1', TCPREMOTEPORT: '5555', TCPLOCALIP: '2001:db8::1', TCPLOCALPORT: '443' };
+  t.equal((await header(1, mixed)).toString('latin1'), 'PROXY TCP6 ::ffff:192.0.2.1 2001:db8::1 5555 443\r\n', 'mixed: both as IPv6');
+  const v2 = await header(2, mixed);
+  t.equal(v2[13], 0x21, 'v2: TCP over IPv6');
+  t.equal(v2.readUInt16BE(14), 36, 'v2: 36 address bytes');
+  t.equal(v2.subarray(16, 32).toString('hex'), '00000000000000000000ffffc0000201', 'source ::ffff:192.0.2.1');
+  t.equal(v2.subarray(32, 48).toString('hex'), '20010db8000000000000000000000001', 'destination 2001:db8::1');
+  t.equal(v2.readUInt16BE(48), 5555);
+  t.equal(v2.readUInt16BE(50), 443);
+});
+
 t.test('-p 1 reads the incoming header from stdin, -P 2 passes its addresses on', async (t) => {
   const b = await rawBackend(t, proxyAnswer(2));
   const r = await run([...NO_TAP_LOADER, TCP, '-p', '1', '-P', '2', '127.0.0.1', String(b.port)], {
