@@ -3,6 +3,7 @@
 // engine judges client chains with them and nothing more is loaded.
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
+import type { PeerIdentity } from '../peercert';
 import type { Peercert } from '../src/peer';
 import { CtlMsg, decodeAnchors, MAX_CTL_FRAME } from '../src/rpc/ctl';
 import { FrameReader } from '../src/rpc/frame';
@@ -36,12 +37,20 @@ function receiveAnchors(ctl: Socket): Promise<Uint8Array[]> {
   });
 }
 
-/** Everything client authentication needs, loaded and exercised before the jail. */
-export async function prepareClientAuth(ctl: Socket): Promise<ClientAuth> {
+/**
+ * Everything client authentication needs, loaded and exercised before the
+ * jail: the engine's ClientAuth, and identify for the facts that delayed
+ * encryption hands prog.
+ */
+export async function prepareClientAuth(ctl: Socket): Promise<{ clientAuth: ClientAuth; identify: (leafDer: Uint8Array) => PeerIdentity }> {
   const ders = await receiveAnchors(ctl);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const peercert = require(join(__dirname, 'peercert.js')) as Peercert;
   const anchors = peercert.anchorsFromDer(ders);
   peercert.warmUp(anchors);
-  return { authorities: anchors.names, verifyChain: (chain) => peercert.verifyChain(chain, anchors) };
+  peercert.peerIdentity(anchors.ders[0]);
+  return {
+    clientAuth: { authorities: anchors.names, verifyChain: (chain) => peercert.verifyChain(chain, anchors) },
+    identify: (leafDer) => peercert.peerIdentity(leafDer),
+  };
 }

@@ -2,6 +2,7 @@
 // nothing new can be opened). The numbers are the entry's wiring
 // (src/connection.ts).
 import { Socket } from 'node:net';
+import type { StartTls } from '../src/options';
 
 export interface NetprocFds {
   netIn: Socket; // fd 0: the client, read side
@@ -11,6 +12,25 @@ export interface NetprocFds {
   fromKey: Socket; // fd 5
   progIn: Socket; // fd 6: prog's stdin
   progOut: Socket; // fd 7: prog's stdout
+  /** Delayed encryption's descriptors (src/starttls.ts); absent without it. */
+  startTls?: StartTlsFds;
+}
+
+export type StartTlsFds =
+  /** -n: fd 8 prog's control pipe (prog writes), fd 9 its acknowledgement pipe. */
+  | { kind: 'n'; control: Socket; ack: Socket }
+  /** --ucspi-tls: fd 8 SSLCTLFD (both ways), fd 9 SSLREADFD (to prog), fd 10 SSLWRITEFD (from prog). */
+  | { kind: 'ucspi'; control: Socket; tlsIn: Socket; tlsOut: Socket };
+
+function startTlsFds(mode: StartTls): StartTlsFds | undefined {
+  switch (mode) {
+    case 'no':
+      return undefined;
+    case 'n':
+      return { kind: 'n', control: wrap(8, true), ack: wrap(9, false) };
+    case 'ucspi':
+      return { kind: 'ucspi', control: wrap(8, true, true), tlsIn: wrap(9, false), tlsOut: wrap(10, true) };
+  }
 }
 
 function wrap(fd: number, readable: boolean, writable = !readable): Socket {
@@ -22,8 +42,9 @@ function wrap(fd: number, readable: boolean, writable = !readable): Socket {
   return s;
 }
 
-export function openFds(): NetprocFds {
+export function openFds(startTls: StartTls = 'no'): NetprocFds {
   return {
+    startTls: startTlsFds(startTls),
     netIn: wrap(0, true),
     netOut: wrap(1, false),
     ctl: wrap(3, true, true), // read only to notice the entry going away

@@ -16,11 +16,12 @@ async function main(): Promise<void> {
   try {
     warmUpCrypto();
     await prepareForJail();
-    const fds = openFds();
-    const clientAuth = config.clientAuth ? await prepareClientAuth(fds.ctl) : undefined;
+    const fds = openFds(config.startTls);
+    const auth = config.clientAuth ? await prepareClientAuth(fds.ctl) : undefined;
     enterJail(config.jail);
-    const engine = createServerEngine(config.engine, { clientAuth });
-    new Session(fds, engine, log, { handshakeSeconds: config.handshakeTimeout, idleSeconds: config.timeout }, config.proxyVersion);
+    const engine = createServerEngine(config.engine, { clientAuth: auth?.clientAuth });
+    const timeouts = { handshakeSeconds: config.handshakeTimeout, idleSeconds: config.timeout };
+    new Session(fds, engine, log, timeouts, { proxyVersion: config.proxyVersion, identify: auth?.identify });
   } catch (e) {
     log.fatal(`unable to start: ${(e as Error).message}`);
     process.exit(EXIT_FAILURE);

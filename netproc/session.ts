@@ -1,22 +1,33 @@
 // One connection after the jail: the engine in the middle, the network on one
 // side, keyproc during the handshake, prog's pipes after it. Each direction has
 // backpressure: a full destination pauses its source, so buffers stay bounded.
+// With delayed encryption a plaintext phase (cleartext.ts) comes first.
 import type { Socket } from 'node:net';
+import type { PeerIdentity } from '../peercert';
 import { EXIT_FAILURE, EXIT_OK } from '../src/exitcodes';
 import type { Logger } from '../src/log';
-import { CtlMsg, encodeHandshakeDone, MAX_CTL_FRAME, type ProxyAddresses, type SocketAddresses } from '../src/rpc/ctl';
+import { CtlMsg, encodeConnected, encodeHandshakeDone, MAX_CTL_FRAME, type ProxyAddresses, type SocketAddresses } from '../src/rpc/ctl';
 import { encodeFrame } from '../src/rpc/frame';
+import { encodeFacts, tlsFacts } from '../src/tlsfacts';
+import { Cleartext, tlsPhasePipes, type SwitchRequest } from './cleartext';
 import type { NetprocFds } from './fds';
 import { KeyClient, type KeyAnswer } from './keyclient';
 import { parseProxyHeader } from './proxyheader';
 import { printable, validateServerName } from '../keyproc/name';
-import type { EngineEvent, ServerEngine } from './tls/api';
+import type { EngineEvent, HandshakeInfo, ServerEngine } from './tls/api';
 import { Alert } from './tls/tables';
 
 
 export interface SessionTimeouts {
   handshakeSeconds: number;
   idleSeconds: number;
+}
+
+export interface SessionOptions {
+  /** -p: read a PROXY header of this version first; 0: none. */
+  proxyVersion?: 0 | 1 | 2;
+  /** With -a: the client certificate's identity, for the facts delayed encryption reports. */
+  identify?: (leafDer: Uint8Array) => PeerIdentity;
 }
 
 /** getsockname/getpeername on the client socket, for prog's TCP* variables; null if fd 0 is no TCP socket. */
@@ -32,8 +43,15 @@ export class Session {
   private inboundDone = false; // prog's stdin is closed (or broken)
   private outboundDone = false; // close_notify queued, network write side ending
   private exiting = false;
-  private readonly handshakeTimer: NodeJS.Timeout;
+  private handshakeTimer?: NodeJS.Timeout;
   private idleTimer?: NodeJS.Timeout;
+  /** Delayed encryption: the plaintext phase while it lasts. */
+  private cleartext: Cleartext | null = null;
+  /** Where the TLS facts go once the handshake is done (delayed encryption), else null. */
+  private factsTo: Socket | null = null;
+  private toProg: Socket;
+  private fromProg: Socket;
+  private readonly proxyVersion: 0 | 1 | 2;
   /** -p: the PROXY header is still to come (bytes so far in proxyBytes). */
   private proxyPending: boolean;
   private proxyBytes: Buffer = Buffer.alloc(0);
@@ -44,35 +62,63 @@ export class Session {
     private readonly engine: ServerEngine,
     private readonly log: Logger,
     private readonly timeouts: SessionTimeouts,
-    private readonly proxyVersion: 0 | 1 | 2 = 0,
+    private readonly options: SessionOptions = {},
   ) {
-    this.proxyPending = proxyVersion !== 0;
+    this.proxyVersion = options.proxyVersion ?? 0;
+    this.proxyPending = this.proxyVersion !== 0;
     this.key = new KeyClient(fds.toKey, fds.fromKey, (a) => this.onKeyAnswer(a), (m) => this.fail(m));
-    this.handshakeTimer = setTimeout(() => this.fail('handshake timeout'), timeouts.handshakeSeconds * 1000);
+    ({ toProg: this.toProg, fromProg: this.fromProg } = tlsPhasePipes(fds));
     this.touch();
     this.wireNetwork();
-    this.wireProg();
     fds.ctl.on('end', () => this.fail('the entry process went away'));
     fds.ctl.on('error', () => this.fail('the entry process went away'));
     fds.ctl.resume();
+    if (!this.proxyPending) this.connected();
     fds.netIn.resume();
   }
 
+  /** The connection proper begins (after a PROXY header, if any): TLS at once, or plaintext first. */
+  private connected(): void {
+    const control = this.fds.startTls;
+    if (!control) return this.startTls();
+    // prog starts now, so the entry needs the addresses now.
+    this.fds.ctl.write(encodeFrame(CtlMsg.CONNECTED, encodeConnected(socketAddresses(this.fds.netIn), this.proxy), MAX_CTL_FRAME));
+    this.cleartext = new Cleartext(this.fds, control, this.log, {
+      touch: () => this.touch(),
+      startTls: (request) => this.startTls(request),
+      finished: () => this.exit(EXIT_OK),
+      fail: (message) => this.fail(message),
+    });
+    this.cleartext.start();
+  }
+
+  private startTls(request?: SwitchRequest): void {
+    if (request) {
+      this.log.debug(`prog asked for TLS${request.facts ? ' and the facts' : ''}`);
+      this.cleartext = null;
+      this.factsTo = request.facts ? tlsPhasePipes(this.fds).facts : null;
+      this.fds.netIn.resume();
+    }
+    this.handshakeTimer = setTimeout(() => this.fail('handshake timeout'), this.timeouts.handshakeSeconds * 1000);
+    this.wireProg();
+  }
+
   private wireNetwork(): void {
-    const { netIn, netOut, progIn } = this.fds;
+    const { netIn, netOut } = this.fds;
     netIn.on('data', (chunk: Buffer) => {
       this.touch();
       if (this.proxyPending) this.readProxyHeader(chunk);
+      else if (this.cleartext) this.cleartext.fromNetwork(chunk);
       else this.handle(this.engine.feed(chunk));
     });
     netIn.on('end', () => {
+      if (this.cleartext) return this.cleartext.networkEnd();
       if (!this.handshakeDone) return this.fail('client closed the connection during the handshake');
       this.log.debug('client closed the connection without close_notify');
       this.endProgIn();
     });
     netIn.on('error', (e) => this.fail(`network: ${e.message}`));
     netOut.on('error', (e) => this.fail(`network: ${e.message}`));
-    progIn.on('drain', () => netIn.resume());
   }
 
   /**
@@ -90,11 +136,17 @@ export class Session {
     this.proxy = r.addresses;
     const rest = this.proxyBytes.subarray(r.length);
     this.proxyBytes = Buffer.alloc(0);
-    if (rest.length > 0) this.handle(this.engine.feed(rest));
+    this.connected();
+    if (rest.length === 0) return;
+    if (this.cleartext) this.cleartext.fromNetwork(rest);
+    else this.handle(this.engine.feed(rest));
   }
 
+  /** The TLS phase's plaintext pipes: prog's stdin/stdout, or (--ucspi-tls) SSLREADFD/SSLWRITEFD. */
   private wireProg(): void {
-    const { progIn, progOut, netOut } = this.fds;
+    const { netOut, netIn } = this.fds;
+    const [progIn, progOut] = [this.toProg, this.fromProg];
+    progIn.on('drain', () => netIn.resume());
     progOut.on('data', (chunk: Buffer) => {
       this.engine.sendAppData(chunk);
       if (!this.flush()) progOut.pause();
@@ -138,10 +190,11 @@ export class Session {
           this.handshakeDone = true;
           this.key.close();
           this.fds.ctl.write(encodeFrame(CtlMsg.HANDSHAKE_DONE, encodeHandshakeDone(ev.info, socketAddresses(this.fds.netIn), this.proxy), MAX_CTL_FRAME));
-          this.fds.progOut.resume();
+          this.sendFacts(ev.info);
+          this.fromProg.resume();
           break;
         case 'appData':
-          if (!this.inboundDone && !this.fds.progIn.write(ev.data)) this.fds.netIn.pause();
+          if (!this.inboundDone && !this.toProg.write(ev.data)) this.fds.netIn.pause();
           break;
         case 'peerClosed':
           this.endProgIn();
@@ -155,6 +208,22 @@ export class Session {
       }
     }
     this.flush();
+  }
+
+  /**
+   * Delayed encryption: prog, running since before TLS, learns the facts on
+   * its control (-n: ack) descriptor if it asked; that descriptor ends here,
+   * before any decrypted byte reaches prog.
+   */
+  private sendFacts(info: HandshakeInfo): void {
+    const c = this.fds.startTls;
+    if (!c) return;
+    if (this.factsTo) {
+      const leaf = info.peerCertificates?.[0];
+      const peer = leaf && this.options.identify ? this.options.identify(leaf) : null;
+      this.factsTo.write(encodeFacts(tlsFacts(info, peer)));
+    }
+    if (c.kind === 'ucspi' || this.factsTo) (c.kind === 'ucspi' ? c.control : c.ack).end();
   }
 
   private onKeyAnswer(a: KeyAnswer): void {
@@ -174,7 +243,7 @@ export class Session {
   private endProgIn(): void {
     if (this.inboundDone) return;
     this.inboundDone = true;
-    this.fds.progIn.end();
+    this.toProg.end();
     this.maybeExit();
   }
 
@@ -218,7 +287,7 @@ export class Session {
     this.exiting = true;
     clearTimeout(this.handshakeTimer);
     clearTimeout(this.idleTimer);
-    this.fds.progOut.pause();
+    this.fromProg.pause();
     this.fds.netIn.pause();
     // end() flushes what is queued, then shuts the write side down.
     const leave = () => process.exit(code);

@@ -4,6 +4,7 @@
 import type { EngineConfig } from '../netproc/tls/api';
 import type { JailSpec } from '../jail/jail';
 import type { KeyprocConfig } from '../keyproc/config';
+import type { StartTls } from './options';
 
 export type { JailSpec, KeyprocConfig };
 
@@ -19,6 +20,8 @@ export interface NetprocConfig {
   proxyVersion: 0 | 1 | 2;
   /** -a: the entry sends the anchors (CtlMsg.ANCHORS) on fd 3 first; netproc asks clients for certificates. */
   clientAuth: boolean;
+  /** Delayed encryption (src/starttls.ts): 'no', or the protocol prog speaks on its control descriptors. */
+  startTls: StartTls;
 }
 
 export function readChildConfig<T>(): T {

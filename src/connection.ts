@@ -4,6 +4,10 @@
 //   netproc  stdio: [socket, socket, log pipe, ctl, rpc to keyproc, rpc from keyproc, prog stdin, prog stdout]
 //   prog     stdio: [the other end of netproc's fd 6, of fd 7, stderr]
 //
+// With delayed encryption netproc has more, and prog gets their other ends
+// (src/starttls.ts names them): -n fds 8, 9 -> prog's 5, 6; --ucspi-tls
+// fds 8, 9, 10 -> prog's 5, 6, 7.
+//
 // Node gives a child a duplicate of any stream passed in its stdio, so two
 // children end up joined by a socketpair with no process copying between them.
 // The entry keeps its own ends only until the second child has them.
@@ -12,6 +16,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { KeyprocConfig, NetprocConfig } from './config';
+import { START_TLS_FDS } from './starttls';
 
 const NETPROC_PROG_IN = 6;
 const NETPROC_PROG_OUT = 7;
@@ -23,6 +28,8 @@ export interface Children {
   /** The entry's ends of prog's pipes, handed to prog once the handshake is done. */
   progIn: Socket;
   progOut: Socket;
+  /** Delayed encryption: the entry's ends of the control pipes, prog's fds from 5 up. */
+  progControl: Socket[];
   /** Resolves once keyproc and netproc have closed their stderr (every log line relayed). */
   logsDone: Promise<void>;
 }
@@ -44,6 +51,17 @@ function stopReading(s: Socket): void {
   }
 }
 
+/**
+ * prog's control descriptors must be blocking, as any program expects its
+ * inherited descriptors to be (libuv makes only a child's fds 0-2 blocking).
+ * The flag belongs to the open file, shared with our own end, which we only
+ * hold until prog has it.
+ */
+function makeBlocking(s: Socket): void {
+  const handle = (s as unknown as { _handle?: { setBlocking(on: boolean): number } })._handle;
+  if (!handle || handle.setBlocking(true) !== 0) throw new Error('unable to make a control pipe blocking');
+}
+
 /** fd 0/1 now belong to netproc; the entry must not keep the connection open. */
 function releaseNetworkFds(): void {
   for (const fd of [0, 1]) {
@@ -60,13 +78,15 @@ export function startChildren(keyConfig: KeyprocConfig, netConfig: NetprocConfig
   const keyproc = startNode('keyproc.js', keyConfig, ['pipe', 'pipe', 'pipe']);
   const [toKey, fromKey] = [keyproc.stdin as Socket, keyproc.stdout as Socket];
   stopReading(fromKey);
-  const netproc = startNode('netproc.js', netConfig, [0, 1, 'pipe', 'pipe', toKey, fromKey, 'pipe', 'pipe']);
+  const control = START_TLS_FDS[netConfig.startTls];
+  const netproc = startNode('netproc.js', netConfig, [0, 1, 'pipe', 'pipe', toKey, fromKey, 'pipe', 'pipe', ...control.netproc.map(() => 'pipe' as const)]);
   toKey.destroy();
   fromKey.destroy();
   const pipes = netproc.stdio as unknown as Socket[];
   const [progIn, progOut] = [pipes[NETPROC_PROG_IN], pipes[NETPROC_PROG_OUT]];
-  stopReading(progIn);
-  stopReading(progOut);
+  const progControl = control.netproc.map((fd) => pipes[fd]);
+  for (const s of [progIn, progOut, ...progControl]) stopReading(s);
+  for (const s of progControl) makeBlocking(s);
   releaseNetworkFds();
   return {
     keyproc,
@@ -74,6 +94,7 @@ export function startChildren(keyConfig: KeyprocConfig, netConfig: NetprocConfig
     ctl: pipes[3],
     progIn,
     progOut,
+    progControl,
     logsDone: Promise.all([relayLog(keyproc.stderr as Socket), relayLog(netproc.stderr as Socket)]).then(() => {}),
   };
 }

@@ -2,6 +2,7 @@
 // netproc reports a finished handshake, then wait for all of them and exit
 // with prog's status. It never reads a private key and never parses network bytes.
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { engineConfig } from './algorithms';
 import type { JailSpec } from './config';
@@ -11,8 +12,9 @@ import { createLogger, type Logger } from './log';
 import { parseOptions, UsageError, USAGE, type Options } from './options';
 import { checkReportedChain, loadPeercert, readAnchors, userFromCertificate, type Peercert } from './peer';
 import { lookupUser, progEnvironment, startProg, type ProgUser } from './prog';
-import { CtlMsg, decodeHandshakeDone, encodeAnchors, MAX_CTL_FRAME, type HandshakeReport } from './rpc/ctl';
-import { encodeFrame, FrameReader } from './rpc/frame';
+import { CtlMsg, decodeConnected, decodeHandshakeDone, encodeAnchors, MAX_CTL_FRAME, type HandshakeReport } from './rpc/ctl';
+import { encodeFrame, FrameReader, type Frame } from './rpc/frame';
+import { PROG_CONTROL_FD, START_TLS_FDS } from './starttls';
 import type { Anchors, PeerIdentity } from '../peercert';
 import { ensureJailDir, jailIdsForUser, randomJailIds } from '../jail/jail';
 
@@ -56,17 +58,52 @@ function main(): void {
     const ids = opts.jailUser ? [jailIdsForUser(opts.jailUser), jailIdsForUser(opts.jailUser)] : randomJailIds(2);
     jails = ids.map((id) => ({ ...id, dir: resolve(opts.jailDir) }));
     if (opts.user) user = lookupUser(opts.user);
+    if (opts.startTls === 'n') refuseOpenControlFds();
   } catch (e) {
     return die(EXIT_FAILURE, (e as Error).message);
   }
 
   const children = startChildren(
     { certs: opts.certs, jail: jails[0], verbosity: opts.verbosity },
-    { engine, jail: jails[1], verbosity: opts.verbosity, handshakeTimeout: opts.handshakeTimeout, timeout: opts.timeout, proxyVersion: opts.proxyVersion, clientAuth: clientAuth !== undefined },
+    {
+      engine,
+      jail: jails[1],
+      verbosity: opts.verbosity,
+      handshakeTimeout: opts.handshakeTimeout,
+      timeout: opts.timeout,
+      proxyVersion: opts.proxyVersion,
+      clientAuth: clientAuth !== undefined,
+      startTls: opts.startTls,
+    },
   );
   // netproc waits for them before it jails itself.
   if (clientAuth) children.ctl.write(encodeFrame(CtlMsg.ANCHORS, encodeAnchors(clientAuth.anchors.ders), MAX_CTL_FRAME));
   supervise(opts, log, children, user, clientAuth);
+}
+
+/** O_CLOEXEC in /proc/PID/fdinfo's octal flags. */
+const O_CLOEXEC = 0o2000000;
+
+/**
+ * -n: prog takes fds 5 and 6 for tlswrapper's control pipes; if we inherited
+ * them open, something else (an outer tlswrapper -n) owns them. tlswrapper
+ * refuses the same way. Node opens descriptors of its own at start-up, often
+ * 5 and 6 among them, but always close-on-exec; an inherited one never is
+ * (it crossed an exec).
+ */
+function refuseOpenControlFds(): void {
+  for (const fd of [PROG_CONTROL_FD, PROG_CONTROL_FD + 1]) {
+    let info: string;
+    try {
+      info = readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1');
+    } catch {
+      continue; // not open (or no /proc to tell)
+    }
+    const flags = /^flags:\s*([0-7]+)$/m.exec(info);
+    if (flags && (parseInt(flags[1], 8) & O_CLOEXEC) === 0) {
+      throw new Error(`unable to create the control pipe on fd ${fd}: fd ${fd} is already open`);
+    }
+  }
 }
 
 /** -a: peercert, loaded, and the anchors the entry read. */
@@ -145,33 +182,51 @@ function supervise(opts: Options, log: Logger, c: ReturnType<typeof startChildre
     }
   }, Promise.all([ctlClosed, c.logsDone]).then(() => {}));
 
+  const runProg = (env: NodeJS.ProcessEnv, as?: ProgUser) => {
+    prog = startProg(opts.prog, [c.progIn, c.progOut, ...c.progControl], env, as);
+    for (const s of [c.progIn, c.progOut, ...c.progControl]) s.destroy();
+    watch(prog, 'prog', (code, signal) => {
+      if (signal) log.fatal(`child process killed by signal ${signal}`);
+      status = signal || code === null ? EXIT_FAILURE : code;
+    });
+  };
+  const delayed = opts.startTls !== 'no';
+
+  // Without delayed encryption: HANDSHAKE_DONE starts prog. With it: CONNECTED
+  // starts prog at once, in plaintext, and HANDSHAKE_DONE comes when (if) prog
+  // asks for TLS.
+  const onFrame = (frame: Frame) => {
+    if (frame.type === CtlMsg.CONNECTED && delayed && !prog) {
+      const report = decodeConnected(frame.payload);
+      // netproc times the handshake from the moment prog asks for it.
+      clearTimeout(handshakeDeadline);
+      log.debug('connected: prog starts before TLS');
+      return runProg({ ...progEnvironment(process.env, report, user), ...START_TLS_FDS[opts.startTls].env }, user);
+    }
+    if (frame.type !== CtlMsg.HANDSHAKE_DONE || (prog !== undefined) !== delayed) throw new Error(`unexpected control message ${frame.type}`);
+    const info = decodeHandshakeDone(frame.payload);
+    clearTimeout(handshakeDeadline);
+    log.info(`handshake done: ${info.version} ${info.cipher} ${info.group}${info.serverName ? ` sni=${info.serverName}` : ''}`);
+    let who: ReturnType<typeof whoIsThere>;
+    try {
+      who = whoIsThere(opts, info, user, clientAuth);
+    } catch (e) {
+      log.fatal((e as Error).message);
+      // prog running already (delayed encryption): it must not go on with this connection.
+      if (delayed) return killAll('SIGKILL');
+      // No prog: closing its pipes lets netproc end the TLS connection cleanly.
+      c.progIn.destroy();
+      c.progOut.destroy();
+      return;
+    }
+    if (who.identity) log.info(`client certificate: ${who.identity.subject} SHA256:${who.identity.sha256}${who.user && opts.userFrom ? ` user=${who.user.name}` : ''}`);
+    if (!delayed) runProg(progEnvironment(process.env, info, who.user, who.identity), who.user);
+  };
+
   const frames = new FrameReader(MAX_CTL_FRAME);
   c.ctl.on('data', (chunk: Buffer) => {
     try {
-      for (const frame of frames.push(chunk)) {
-        if (frame.type !== CtlMsg.HANDSHAKE_DONE || prog) throw new Error(`unexpected control message ${frame.type}`);
-        const info = decodeHandshakeDone(frame.payload);
-        clearTimeout(handshakeDeadline);
-        log.info(`handshake done: ${info.version} ${info.cipher} ${info.group}${info.serverName ? ` sni=${info.serverName}` : ''}`);
-        let who: ReturnType<typeof whoIsThere>;
-        try {
-          who = whoIsThere(opts, info, user, clientAuth);
-        } catch (e) {
-          // No prog: closing its pipes lets netproc end the TLS connection cleanly.
-          log.fatal((e as Error).message);
-          c.progIn.destroy();
-          c.progOut.destroy();
-          return;
-        }
-        if (who.identity) log.info(`client certificate: ${who.identity.subject} SHA256:${who.identity.sha256}${who.user && opts.userFrom ? ` user=${who.user.name}` : ''}`);
-        prog = startProg(opts.prog, c.progIn, c.progOut, progEnvironment(process.env, info, who.user, who.identity), who.user);
-        c.progIn.destroy();
-        c.progOut.destroy();
-        watch(prog, 'prog', (code, signal) => {
-          if (signal) log.fatal(`child process killed by signal ${signal}`);
-          status = signal || code === null ? EXIT_FAILURE : code;
-        });
-      }
+      for (const frame of frames.push(chunk)) onFrame(frame);
     } catch (e) {
       log.fatal(`netproc broke the control protocol: ${(e as Error).message}`);
       killAll('SIGKILL');

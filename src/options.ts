@@ -26,10 +26,25 @@ export interface Options {
   anchorFile?: string;
   /** -U: the client certificate's subject attribute that names prog's user. */
   userFrom?: UserAttribute;
+  /**
+   * Delayed encryption: 'no' (-N, default); 'n' (-n: tlswrapper's control
+   * pipes on prog's fds 5 and 6); 'ucspi' (--ucspi-tls: SSLCTLFD, SSLREADFD,
+   * SSLWRITEFD as s6-ucspitlsd and sslserver -n give them).
+   */
+  startTls: StartTls;
   /** -p: the PROXY protocol version (1 or 2) of the header before the ClientHello; 0 without. */
   proxyVersion: 0 | 1 | 2;
   prog: string[];
 }
+
+export type StartTls = 'no' | 'n' | 'ucspi';
+
+/** Long options (ours: tlswrapper has none), each a flag. */
+const LONG_FLAGS: Record<string, (o: Options) => void> = {
+  '--ucspi-tls': (o) => {
+    o.startTls = 'ucspi';
+  },
+};
 
 /** The subject attributes -U accepts, as tlswrapper names them. */
 export const USER_ATTRIBUTES = ['commonName', 'emailAddress'] as const;
@@ -38,11 +53,6 @@ export type UserAttribute = (typeof USER_ATTRIBUTES)[number];
 export const DEFAULT_JAIL_DIR = '/var/lib/tlswrapper/empty';
 export const DEFAULT_CIPHERS = ['CHACHA20_POLY1305_SHA256', 'AES_256_GCM_SHA384', 'AES_128_GCM_SHA256'];
 export const DEFAULT_GROUPS = ['x25519', 'secp256r1'];
-
-/** Options tlswrapper has that later work will add; refused clearly meanwhile. */
-const NOT_YET: Record<string, string> = {
-  n: 'delayed encryption (-n)',
-};
 
 const WITH_ARGUMENT = new Set(['f', 'd', 'a', 'c', 'e', 'm', 'M', 't', 'T', 'u', 'U', 'p', 'J', 'j']);
 
@@ -68,6 +78,7 @@ export function parseOptions(argv: string[]): Options {
     serverPreference: true,
     jailDir: DEFAULT_JAIL_DIR,
     proxyVersion: 0,
+    startTls: 'no',
     prog: [],
   };
   let i = 0;
@@ -76,6 +87,12 @@ export function parseOptions(argv: string[]): Options {
     if (word === '-' || word === '--') {
       i++;
       break;
+    }
+    if (word.startsWith('--')) {
+      const flag = LONG_FLAGS[word];
+      if (!flag) throw new UsageError(`unknown option ${word}`);
+      flag(o);
+      continue;
     }
     if (!word.startsWith('-')) break;
     for (let k = 1; k < word.length; k++) {
@@ -98,6 +115,8 @@ export function parseOptions(argv: string[]): Options {
   if (o.userFrom && !o.anchorFile) throw new UsageError('option -U requires option -a');
   // tlswrapper would change to the -U user and then fail to change to the -u one.
   if (o.userFrom && o.user) throw new UsageError('options -u and -U exclude each other');
+  // With delayed encryption prog starts before any certificate is seen.
+  if (o.userFrom && o.startTls !== 'no') throw new UsageError(`option -U can't be used with ${o.startTls === 'n' ? '-n' : '--ucspi-tls'}`);
   if (o.ciphers.length === 0) o.ciphers = [...DEFAULT_CIPHERS];
   if (o.groups.length === 0) o.groups = [...DEFAULT_GROUPS];
   return o;
@@ -120,10 +139,13 @@ function applyFlag(o: Options, letter: string): void {
     case 'S':
       o.serverPreference = false;
       return;
+    case 'n':
+      o.startTls = 'n';
+      return;
     case 'N':
-      return; // delayed encryption off: the default
+      o.startTls = 'no';
+      return;
   }
-  if (NOT_YET[letter]) throw new UsageError(`${NOT_YET[letter]} not supported yet`);
   throw new UsageError(`unknown option -${letter}`);
 }
 
@@ -179,7 +201,7 @@ function applyArgument(o: Options, letter: string, value: string): void {
       o.proxyVersion = value === '1' ? 1 : 2;
       return;
   }
-  throw new UsageError(`${NOT_YET[letter]} not supported yet`);
+  throw new UsageError(`unknown option -${letter}`);
 }
 
 export const USAGE = 'tlswrapper [options] [ -d certdir ] [ -f certfile ] prog';

@@ -67,6 +67,7 @@ export function userFromCertificate(identity: PeerIdentity, attribute: UserAttri
 /** The variables that describe the client's certificate (s6-tlsd's names); removed from prog's environment without one. */
 export const PEER_VARIABLES = ['SSL_CLIENT_VERIFY', 'SSL_PEER_CERT_HASH', 'SSL_PEER_CERT_SUBJECT', 'SSL_PEER_CERT_CN', 'SHA256'] as const;
 
+/** The client certificate's facts (tlsfacts.ts puts them with the rest). */
 export function peerVariables(identity: PeerIdentity | null): Partial<Record<(typeof PEER_VARIABLES)[number], string>> {
   if (!identity) return { SSL_CLIENT_VERIFY: 'NONE' };
   const cn = identity.commonNames.at(-1); // the most specific one, when there are several

@@ -1,12 +1,12 @@
 // Running prog: as the -u (or -U) user if given, with the connection's facts
 // in its environment, its stdin/stdout the entry's ends of netproc's pipes.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { isIP, type Socket } from 'node:net';
 import * as posix from 'posix';
 import type { PeerIdentity } from '../peercert';
-import { PEER_VARIABLES, peerVariables } from './peer';
 import type { HandshakeReport, ProxyAddresses, SocketAddresses } from './rpc/ctl';
+import { tlsFacts, TLS_VARIABLES } from './tlsfacts';
 
 export interface ProgUser {
   name: string;
@@ -135,7 +135,17 @@ export const REMOVED_VARIABLES = ['NODE_OPTIONS'] as const;
  */
 export const REMOVED_WITH_PROXY = ['TCPREMOTEHOST', 'TCPREMOTEINFO', 'TCPREMOTEADDR', 'REMOTE_ADDR', 'REMOTE_PORT'] as const;
 
-export function progEnvironment(base: NodeJS.ProcessEnv, info: HandshakeReport, user?: ProgUser, peer: PeerIdentity | null = null): NodeJS.ProcessEnv {
+/**
+ * prog's environment. info: the handshake's facts, or only the addresses when
+ * prog starts before the handshake (delayed encryption): then no TLS variable
+ * is set and none is inherited (prog learns them on its control descriptor).
+ */
+export function progEnvironment(
+  base: NodeJS.ProcessEnv,
+  info: HandshakeReport | Pick<HandshakeReport, 'socket' | 'proxy'>,
+  user?: ProgUser,
+  peer: PeerIdentity | null = null,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   // Node's own settings would reach prog only by accident of us being Node.
   for (const name of REMOVED_VARIABLES) delete env[name];
@@ -145,13 +155,9 @@ export function progEnvironment(base: NodeJS.ProcessEnv, info: HandshakeReport, 
   // Never an inherited value that no source confirmed.
   for (const name of tcpNames) delete env[name];
   if (tcp) Object.assign(env, tcp);
-  env.SSL_PROTOCOL = info.version;
-  env.SSL_CIPHER = info.cipher;
-  if (info.serverName !== null) env.SSL_TLS_SNI_SERVERNAME = info.serverName;
-  else delete env.SSL_TLS_SNI_SERVERNAME;
-  // Only what this connection's certificate says: nothing inherited.
-  for (const name of PEER_VARIABLES) delete env[name];
-  Object.assign(env, peerVariables(peer));
+  // Only what this connection says: nothing inherited.
+  for (const name of TLS_VARIABLES) delete env[name];
+  if ('version' in info) Object.assign(env, tlsFacts(info, peer));
   if (user) {
     env.HOME = user.home;
     env.SHELL = user.shell;
@@ -161,8 +167,13 @@ export function progEnvironment(base: NodeJS.ProcessEnv, info: HandshakeReport, 
   return env;
 }
 
-export function startProg(argv: string[], stdin: Socket, stdout: Socket, env: NodeJS.ProcessEnv, user?: ProgUser): ChildProcess {
-  const stdio: [Socket, Socket, 'inherit'] = [stdin, stdout, 'inherit'];
+/**
+ * fds: prog's stdin, stdout, then (delayed encryption) its control
+ * descriptors from fd 5 up; fds 3 and 4 stay as prog inherits them.
+ */
+export function startProg(argv: string[], fds: Socket[], env: NodeJS.ProcessEnv, user?: ProgUser): ChildProcess {
+  const [stdin, stdout, ...control] = fds;
+  const stdio: StdioOptions = [stdin, stdout, 'inherit', ...(control.length > 0 ? ['ignore' as const, 'ignore' as const, ...control] : [])];
   if (!user) return spawn(argv[0], argv.slice(1), { stdio, env });
   if (!SETPRIV) return spawn(argv[0], argv.slice(1), { stdio, env, uid: user.uid, gid: user.gid });
   const ids = ['--reuid', String(user.uid), '--regid', String(user.gid), '--init-groups'];

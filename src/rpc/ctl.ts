@@ -1,5 +1,7 @@
 // Control messages on netproc's fd 3. entry -> netproc: ANCHORS (with -a,
-// once, before netproc jails itself). netproc -> entry: HANDSHAKE_DONE. The
+// once, before netproc jails itself). netproc -> entry: CONNECTED (with
+// delayed encryption: the addresses, so prog can start before TLS),
+// HANDSHAKE_DONE. The
 // entry treats what netproc says as untrusted: it checks every field before
 // acting on it, and the facts only ever describe netproc's own connection.
 import { isIP } from 'node:net';
@@ -9,6 +11,7 @@ import { PROTOCOL_NAMES, type HandshakeInfo } from '../../netproc/tls/api';
 export const CtlMsg = {
   HANDSHAKE_DONE: 1,
   ANCHORS: 2,
+  CONNECTED: 3,
 } as const;
 
 /**
@@ -97,6 +100,19 @@ function decodeAddresses(x: unknown, what: string): SocketAddresses | null {
   if (x === null) return null;
   const { ip, port } = addressFields(x, what);
   return { localAddress: ip('localAddress'), localPort: port('localPort'), remoteAddress: ip('remoteAddress'), remotePort: port('remotePort') };
+}
+
+/** What prog's environment needs before the handshake: the addresses. */
+export type ConnectionReport = Pick<HandshakeReport, 'socket' | 'proxy'>;
+
+export function encodeConnected(socket: SocketAddresses | null, proxy: ProxyAddresses | null): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify({ socket, proxy }));
+}
+
+export function decodeConnected(payload: Uint8Array): ConnectionReport {
+  const v = JSON.parse(Buffer.from(payload).toString('utf8')) as Record<string, unknown>;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new RangeError('bad connection report');
+  return { socket: decodeAddresses(v.socket, 'socket'), proxy: decodeAddresses(v.proxy, 'proxy') };
 }
 
 export function decodeHandshakeDone(payload: Uint8Array): HandshakeReport {

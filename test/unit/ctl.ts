@@ -1,6 +1,6 @@
 // The entry decodes netproc's handshake report as untrusted input.
 import t from 'tap';
-import { decodeAnchors, decodeHandshakeDone, encodeAnchors, encodeHandshakeDone } from '../../src/rpc/ctl';
+import { decodeAnchors, decodeConnected, decodeHandshakeDone, encodeAnchors, encodeConnected, encodeHandshakeDone } from '../../src/rpc/ctl';
 
 const good = { version: 'TLSv1.2', cipher: 'ECDHE-RSA-AES128-GCM-SHA256', group: 'x25519', serverName: 'a.test', peerCertificates: null } as const;
 const sock = { localAddress: '127.0.0.1', localPort: 4433, remoteAddress: '::ffff:10.0.0.2', remotePort: 50000 };
@@ -84,4 +84,13 @@ t.test('ANCHORS: the anchors\' DER, each with a u24 length', async (t) => {
   t.same(decodeAnchors(encodeAnchors(ders)), ders);
   t.throws(() => decodeAnchors(new Uint8Array(0)), RangeError, 'none at all');
   t.throws(() => decodeAnchors(Uint8Array.of(0, 0, 5, 1, 2)), /need 5 bytes/, 'a length past the end');
+});
+
+t.test('CONNECTED: the addresses alone, checked like HANDSHAKE_DONE\'s', async (t) => {
+  const proxy = { localAddress: '192.0.2.1', localPort: 443, remoteAddress: '2001:db8::1', remotePort: 1 };
+  t.same(decodeConnected(encodeConnected(sock, proxy)), { socket: sock, proxy });
+  t.same(decodeConnected(encodeConnected(null, null)), { socket: null, proxy: null });
+  t.throws(() => decodeConnected(raw({ socket: { ...sock, remoteAddress: 'x y' }, proxy: null })), RangeError);
+  t.throws(() => decodeConnected(raw({ socket: null })), RangeError, 'proxy missing');
+  t.throws(() => decodeConnected(raw([])), RangeError);
 });

@@ -43,6 +43,17 @@ t.test('-a and -U', async (t) => {
   t.equal(plain.userFrom, undefined);
 });
 
+t.test('delayed encryption: -n, -N, --ucspi-tls; the last one wins', async (t) => {
+  t.equal(parseOptions(['-f', 'k', 'cat']).startTls, 'no');
+  t.equal(parseOptions(['-n', '-f', 'k', 'cat']).startTls, 'n');
+  t.equal(parseOptions(['-n', '-N', '-f', 'k', 'cat']).startTls, 'no');
+  t.equal(parseOptions(['-vn', '-f', 'k', 'cat']).startTls, 'n', 'bundled');
+  t.equal(parseOptions(['--ucspi-tls', '-f', 'k', 'cat']).startTls, 'ucspi');
+  t.equal(parseOptions(['--ucspi-tls', '-n', '-f', 'k', 'cat']).startTls, 'n');
+  t.same(parseOptions(['-f', 'k', '--', '--ucspi-tls']).prog, ['--ucspi-tls'], 'after --, prog');
+  t.same(parseOptions(['-f', 'k', 'cat', '--ucspi-tls']).prog, ['cat', '--ucspi-tls'], 'after prog, its argument');
+});
+
 t.test('usage errors', async (t) => {
   const bad: [string[], RegExp][] = [
     [['cat'], /-f certfile or -d certdir/],
@@ -57,7 +68,9 @@ t.test('usage errors', async (t) => {
     [['-a', 'ca.pem', '-a', 'ca2.pem', '-f', 'k', 'cat'], /only one -a/],
     [['-a', 'ca.pem', '-U', 'commonName', '-u', 'nobody', '-f', 'k', 'cat'], /-u and -U exclude each other/],
     [['-f', 'k', '-a'], /needs an argument/],
-    [['-n', '-f', 'k', 'cat'], /not supported yet/],
+    [['-n', '-a', 'ca.pem', '-U', 'commonName', '-f', 'k', 'cat'], /-U can't be used with -n/],
+    [['--ucspi-tls', '-a', 'ca.pem', '-U', 'commonName', '-f', 'k', 'cat'], /-U can't be used with --ucspi-tls/],
+    [['--ucspi', '-f', 'k', 'cat'], /unknown option --ucspi$/],
     [['-p', '0', '-f', 'k', 'cat'], /unable to parse proxy-protocol version from the string '0'/],
     [['-p', '3', '-f', 'k', 'cat'], /proxy-protocol version/],
     [['-p', 'v1', '-f', 'k', 'cat'], /proxy-protocol version/],
