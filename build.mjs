@@ -12,6 +12,7 @@ const processes = {
   // The companion programs (each its own bin/ script).
   tcp: 'tcp/main.ts',
   alias: 'alias/main.ts',
+  smtp: 'smtp/main.ts',
 };
 
 await Promise.all(Object.entries(processes).map(([name, input]) => build({
