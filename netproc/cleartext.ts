@@ -36,6 +36,8 @@ export class Cleartext {
   private toProg: Buffer[] = [];
   private toProgBytes = 0;
   private writing = false;
+  /** Called once the write in flight (if any) has reached prog's pipe. */
+  private afterWrite: (() => void) | null = null;
   private networkEnded = false;
   private progInEnded = false;
   private progOutEnded = false;
@@ -101,6 +103,9 @@ export class Cleartext {
     this.writing = true;
     this.fds.progIn.write(chunk, (e) => {
       this.writing = false;
+      const after = this.afterWrite;
+      this.afterWrite = null;
+      if (after) return after();
       if (e) {
         // prog closed its stdin: what the client sends has nowhere to go.
         this.log.debug(`prog's stdin: ${e.message}`);
@@ -195,25 +200,35 @@ export class Cleartext {
     this.toProgBytes = 0;
     this.control.control.pause();
     // prog wrote its last reply before the command: by the next turn of the
-    // event loop every byte of it that was readable has been read.
+    // event loop every byte of it that was readable has been read. And the
+    // acknowledgement must not overtake a plaintext write still in flight:
+    // prog drains its stdin after the ack, so all plaintext must be there.
+    const whenWritten = (then: () => void) => (this.writing ? (this.afterWrite = then) : then());
     setImmediate(() => {
+      // What prog writes from now on is for TLS (prog waits for the ack, or in
+      // Debian's older protocol has said its last plaintext on fd 5).
       progOut.pause();
       progOut.removeListener('data', this.onProgData);
       progOut.removeListener('end', this.onProgEnd);
       progOut.removeListener('error', this.onProgEnd);
       netOut.removeListener('drain', this.onNetDrain);
       if (this.finalReply) netOut.write(Buffer.concat(this.finalReply));
-      if (this.control.kind === 'n') {
-        // Debian's older protocol has no acknowledgement.
-        if (!this.finalReply) this.control.ack.write(Uint8Array.of(0));
-        if (!request.facts) this.control.ack.end();
-      } else {
-        // From now on prog uses SSLREADFD/SSLWRITEFD; its fds 0/1 end here.
-        this.fds.progIn.end();
-        progOut.destroy();
-      }
-      this.on.startTls(request);
+      whenWritten(() => this.acknowledge(request));
     });
+  }
+
+  /** Every plaintext byte for prog is in its pipe: tell prog, and start TLS. */
+  private acknowledge(request: SwitchRequest): void {
+    if (this.control.kind === 'n') {
+      // Debian's older protocol has no acknowledgement.
+      if (!this.finalReply) this.control.ack.write(Uint8Array.of(0));
+      if (!request.facts) this.control.ack.end();
+    } else {
+      // From now on prog uses SSLREADFD/SSLWRITEFD; its fds 0/1 end here.
+      this.fds.progIn.end();
+      this.fds.progOut.destroy();
+    }
+    this.on.startTls(request);
   }
 }
 
