@@ -22,11 +22,12 @@ export type Level = keyof typeof levels;
 export type Logger = Record<Level, (message: string) => void>;
 
 /**
+ * `program`: the companion programs (tlswrapper-tcp, ...) log under their own name.
  * `role` names the process (netproc, keyproc) so a reader can tell which of a
  * connection's processes said it; the entry process logs without one.
  */
-export function createLogger(verbosity: number, role?: string): Logger {
-  const prefix = role ? `tlswrapper: ${role}: ` : 'tlswrapper: ';
+export function createLogger(verbosity: number, role?: string, program = 'tlswrapper'): Logger {
+  const prefix = role ? `${program}: ${role}: ` : `${program}: `;
   const logger = {} as Logger;
   for (const level of Object.keys(levels) as Level[]) {
     logger[level] =

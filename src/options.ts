@@ -1,11 +1,10 @@
-// tlswrapper's command line, parsed as tlswrapper parses it: single-letter
-// options that may be bundled (-vv, -Qv), an option's argument either attached
-// (-fcert.pem) or the next word, options end at the first word that is not an
-// option or at "--"/"-". Everything after is prog and its arguments.
+// tlswrapper's command line (src/getopt.ts parses it the way tlswrapper
+// does). Everything after the options is prog and its arguments.
 
 import type { CertSource } from '../keyproc/paths';
+import { getopt, parseSeconds, UsageError } from './getopt';
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export interface Options {
   verbosity: number;
@@ -56,15 +55,6 @@ export const DEFAULT_GROUPS = ['x25519', 'secp256r1'];
 
 const WITH_ARGUMENT = new Set(['f', 'd', 'a', 'c', 'e', 'm', 'M', 't', 'T', 'u', 'U', 'p', 'J', 'j']);
 
-function parseSeconds(option: string, text: string): number {
-  if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > 86400) {
-    throw new UsageError(
-      `unable to parse timeout from the string '${text}' (-${option}), timeout must be a number in the range <1,86400>`,
-    );
-  }
-  return Number(text);
-}
-
 export function parseOptions(argv: string[]): Options {
   const o: Options = {
     verbosity: 1,
@@ -81,35 +71,12 @@ export function parseOptions(argv: string[]): Options {
     startTls: 'no',
     prog: [],
   };
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const word = argv[i];
-    if (word === '-' || word === '--') {
-      i++;
-      break;
-    }
-    if (word.startsWith('--')) {
-      const flag = LONG_FLAGS[word];
-      if (!flag) throw new UsageError(`unknown option ${word}`);
-      flag(o);
-      continue;
-    }
-    if (!word.startsWith('-')) break;
-    for (let k = 1; k < word.length; k++) {
-      const letter = word[k];
-      if (WITH_ARGUMENT.has(letter)) {
-        let value = word.slice(k + 1);
-        if (value === '') {
-          if (i + 1 >= argv.length) throw new UsageError(`option -${letter} needs an argument`);
-          value = argv[++i];
-        }
-        applyArgument(o, letter, value);
-        break;
-      }
-      applyFlag(o, letter);
-    }
-  }
-  o.prog = argv.slice(i);
+  o.prog = getopt(argv, {
+    withArgument: WITH_ARGUMENT,
+    flag: (letter) => applyFlag(o, letter),
+    argument: (letter, value) => applyArgument(o, letter, value),
+    long: Object.fromEntries(Object.entries(LONG_FLAGS).map(([word, set]) => [word, () => set(o)])),
+  });
   if (o.prog.length === 0) throw new UsageError('missing prog');
   if (o.certs.length === 0) throw new UsageError('missing -f certfile or -d certdir');
   if (o.userFrom && !o.anchorFile) throw new UsageError('option -U requires option -a');

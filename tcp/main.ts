@@ -29,7 +29,9 @@ import {
 import { parseProxyHeader } from '../netproc/proxyheader';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../src/exitcodes';
 import { DEFAULT_JAIL_DIR } from '../src/options';
-import { createTcpLogger, PROGRAM, type TcpLogger } from './log';
+import { createLogger, type Logger } from '../src/log';
+
+const PROGRAM = 'tlswrapper-tcp';
 import { parseTcpOptions, UsageError, USAGE, type TcpOptions } from './options';
 import { addressesFromEnv, proxyHeader, type ProxyAddresses } from './proxy';
 
@@ -46,13 +48,13 @@ const MAX_ADDRESSES = 8;
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-function die(log: TcpLogger, message: string, code = EXIT_FAILURE): never {
+function die(log: Logger, message: string, code = EXIT_FAILURE): never {
   log.fatal(message);
   process.exit(code);
 }
 
 /** host's addresses, in the resolver's order; an IP literal as it is. */
-async function resolve(host: string, log: TcpLogger): Promise<string[]> {
+async function resolve(host: string, log: Logger): Promise<string[]> {
   if (net.isIP(host)) return [host];
   let found: dns.LookupAddress[];
   try {
@@ -68,7 +70,7 @@ async function resolve(host: string, log: TcpLogger): Promise<string[]> {
 }
 
 /** A paused socket to the first address that answers, or the last reason none did. */
-async function connectAny(addresses: string[], port: number, timeoutMs: number, log: TcpLogger): Promise<net.Socket | string> {
+async function connectAny(addresses: string[], port: number, timeoutMs: number, log: Logger): Promise<net.Socket | string> {
   const deadline = Date.now() + timeoutMs;
   let reason = 'no address';
   for (let i = 0; i < addresses.length; i++) {
@@ -167,7 +169,7 @@ async function main(): Promise<void> {
     if (seen.verbosity >= 1) fs.writeSync(2, `${PROGRAM}: fatal: ${e.message} (usage: ${USAGE})\n`);
     process.exit(EXIT_USAGE);
   }
-  const log = createTcpLogger(o.verbosity);
+  const log = createLogger(o.verbosity, undefined, PROGRAM);
   const target = `${o.host}:${o.port}`;
 
   // 1. The jail, decided while files can still be read.

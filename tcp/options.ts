@@ -1,9 +1,8 @@
-// tlswrapper-tcp's command line, parsed the way tlswrapper parses its own:
-// single-letter options that may be bundled (-vv, -qv), an option's argument
-// attached (-t60) or the next word, options end at the first word that is not
-// an option or at "-"/"--". Then exactly host and port.
+// tlswrapper-tcp's command line, parsed the way tlswrapper parses its own
+// (src/getopt.ts). Then exactly host and port.
+import { getopt, parseSeconds, UsageError } from '../src/getopt';
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export const USAGE = 'tlswrapper-tcp [options] host port';
 export const DEFAULT_TIMEOUT = 3600;
@@ -30,15 +29,6 @@ export interface TcpOptions {
 
 const WITH_ARGUMENT = new Set(['t', 'T', 'p', 'P', 'J', 'j']);
 
-function parseSeconds(option: string, text: string): number {
-  if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > 86400) {
-    throw new UsageError(
-      `unable to parse timeout from the string '${text}' (-${option}), timeout must be a number in the range <1,86400>`,
-    );
-  }
-  return Number(text);
-}
-
 function parseProxyVersion(direction: string, option: string, text: string): 0 | 1 | 2 {
   if (text === '0' || text === '1' || text === '2') return Number(text) as 0 | 1 | 2;
   throw new UsageError(
@@ -59,54 +49,40 @@ export function parseTcpOptions(argv: string[], seen: PartialVerbosity = { verbo
     proxyIn: 0,
     proxyOut: 0,
   };
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const word = argv[i];
-    if (word === '-' || word === '--') {
-      i++;
-      break;
-    }
-    if (!word.startsWith('-')) break;
-    for (let k = 1; k < word.length; k++) {
-      const letter = word[k];
-      if (WITH_ARGUMENT.has(letter)) {
-        let value = word.slice(k + 1);
-        if (value === '') {
-          if (i + 1 >= argv.length) throw new UsageError(`option -${letter} needs an argument`);
-          value = argv[++i];
-        }
-        switch (letter) {
-          case 't':
-            o.timeout = parseSeconds(letter, value);
-            break;
-          case 'T':
-            o.connectTimeout = parseSeconds(letter, value);
-            break;
-          case 'p':
-            o.proxyIn = parseProxyVersion('incoming', letter, value);
-            break;
-          case 'P':
-            o.proxyOut = parseProxyVersion('outgoing', letter, value);
-            break;
-          case 'J':
-            if (value === '') throw new UsageError('option -J needs a directory');
-            o.jailDir = value;
-            break;
-          case 'j':
-            if (value === '') throw new UsageError('option -j needs a user');
-            o.jailUser = value;
-            break;
-        }
-        break;
-      }
+  const rest = getopt(argv, {
+    withArgument: WITH_ARGUMENT,
+    flag: (letter) => {
       if (letter === 'q') o.verbosity = 0;
       else if (letter === 'Q') o.verbosity = 1;
       else if (letter === 'v') o.verbosity++;
       else throw new UsageError(`unknown option -${letter}`);
       seen.verbosity = o.verbosity;
-    }
-  }
-  const rest = argv.slice(i);
+    },
+    argument: (letter, value) => {
+      switch (letter) {
+        case 't':
+          o.timeout = parseSeconds(letter, value);
+          return;
+        case 'T':
+          o.connectTimeout = parseSeconds(letter, value);
+          return;
+        case 'p':
+          o.proxyIn = parseProxyVersion('incoming', letter, value);
+          return;
+        case 'P':
+          o.proxyOut = parseProxyVersion('outgoing', letter, value);
+          return;
+        case 'J':
+          if (value === '') throw new UsageError('option -J needs a directory');
+          o.jailDir = value;
+          return;
+        case 'j':
+          if (value === '') throw new UsageError('option -j needs a user');
+          o.jailUser = value;
+          return;
+      }
+    },
+  });
   if (rest.length < 1 || rest[0] === '') throw new UsageError('missing host');
   if (rest.length < 2) throw new UsageError('missing port');
   if (rest.length > 2) throw new UsageError(`unexpected argument '${rest[2]}' after host and port`);
