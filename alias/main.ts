@@ -12,23 +12,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { EXIT_FAILURE, EXIT_USAGE } from '../src/exitcodes';
+import { createLogger } from '../src/log';
 import { parseAliasFile, parseArgs, peerHash, USAGE, validAlias, type AliasTable } from './parse';
 import { appendAlias, readLine } from './register';
 
 const ALIAS_TIMEOUT_MS = 30_000;
-let verbosity = 1;
-
-function log(level: 'fatal' | 'info', message: string): void {
-  if (verbosity < (level === 'fatal' ? 1 : 2)) return;
-  try {
-    fs.writeSync(2, `tlswrapper-alias: ${level}: ${message}\n`);
-  } catch {
-    // stderr gone
-  }
-}
+let log = createLogger(1, undefined, 'tlswrapper-alias');
 
 function die(message: string, code = EXIT_FAILURE): never {
-  log('fatal', message);
+  log.fatal(message);
   process.exit(code);
 }
 
@@ -90,7 +82,7 @@ async function register(file: string, hash: string): Promise<string> {
     return refuse('registration failed', (e as Error).message);
   }
   if (!done.ok) return refuse(done.taken ? 'alias taken' : 'registration failed', done.error);
-  log('info', `registered SHA256:${hash} as ${alias} in ${file}`);
+  log.info(`registered SHA256:${hash} as ${alias} in ${file}`);
   if (!say(`ok ${alias}\n`)) die('cannot confirm the registration: client gone');
   return alias;
 }
@@ -99,7 +91,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (!args.ok) die(`${args.error} (usage: ${USAGE})`, EXIT_USAGE);
   const o = args.options;
-  verbosity = o.verbosity;
+  log = createLogger(o.verbosity, undefined, 'tlswrapper-alias');
   const peer = peerHash(process.env);
   if (peer.kind === 'malformed') die(`malformed ${peer.from} (want ${peer.from === 'SHA256' ? '' : 'SHA256:'}<64 lowercase hex digits>)`);
   if (peer.kind === 'none') die('no client certificate (SSL_PEER_CERT_HASH and SHA256 unset; run under tlswrapper -a)');
@@ -109,7 +101,7 @@ async function main(): Promise<void> {
     if (!o.register) die(`unknown client certificate SHA256:${peer.hash}`);
     alias = await register(o.file, peer.hash);
   } else {
-    log('info', `SHA256:${peer.hash} is ${alias}`);
+    log.info(`SHA256:${peer.hash} is ${alias}`);
   }
   runProg(o.prog, alias);
 }

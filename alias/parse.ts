@@ -1,6 +1,7 @@
 // tlswrapper-alias: the pure parts. The alias file's text -> a map (or the
 // first error, naming its line), the peer's hash from the environment, the
 // alias charset. No I/O here, so the unit tests cover all of it.
+import { getopt, UsageError } from '../src/getopt';
 
 /** A certificate hash: SHA-256 in exactly 64 lowercase hex digits. */
 export const HASH_RE = /^[0-9a-f]{64}$/;
@@ -87,33 +88,27 @@ export interface Options {
 export const DEFAULT_FILE = '/etc/tlswrapper/aliases';
 export const USAGE = 'tlswrapper-alias [-f file] [-a] [-q|-v] [--] prog [args...]';
 
-/**
- * Command line, tlswrapper's way: options may be bundled (-av), an option's
- * argument may follow it directly (-ffile) or be the next word; options end at
- * the first word not starting with `-`, or at `--` or `-`.
- */
+/** Command line, tlswrapper's way (src/getopt.ts). */
 export function parseArgs(argv: string[]): { ok: true; options: Options } | { ok: false; error: string } {
   const o: Options = { file: DEFAULT_FILE, register: false, verbosity: 1, prog: [] };
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const w = argv[i];
-    if (w === '--' || w === '-') { i++; break; }
-    if (!w.startsWith('-')) break;
-    for (let j = 1; j < w.length; j++) {
-      const c = w[j];
-      if (c === 'a') o.register = true;
-      else if (c === 'q') o.verbosity = 0;
-      else if (c === 'v') o.verbosity = 2;
-      else if (c === 'f') {
-        const rest = w.slice(j + 1);
-        const file = rest !== '' ? rest : argv[++i];
-        if (file === undefined || file === '') return { ok: false, error: '-f needs a file' };
+  try {
+    o.prog = getopt(argv, {
+      withArgument: new Set(['f']),
+      flag: (letter) => {
+        if (letter === 'a') o.register = true;
+        else if (letter === 'q') o.verbosity = 0;
+        else if (letter === 'v') o.verbosity = 2;
+        else throw new UsageError(`unknown option -${letter}`);
+      },
+      argument: (_letter, file) => {
+        if (file === '') throw new UsageError('-f needs a file');
         o.file = file;
-        break;
-      } else return { ok: false, error: `unknown option -${c}` };
-    }
+      },
+    });
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    return { ok: false, error: e.message === 'option -f needs an argument' ? '-f needs a file' : e.message };
   }
-  o.prog = argv.slice(i);
   if (o.prog.length === 0) return { ok: false, error: 'no prog' };
   return { ok: true, options: o };
 }
