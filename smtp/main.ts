@@ -30,10 +30,10 @@ import {
 } from '../jail/jail';
 import { EXIT_FAILURE, EXIT_USAGE } from '../src/exitcodes';
 import { DEFAULT_JAIL_DIR } from '../src/options';
+import { createLogger, type Logger } from '../src/log';
 import { lookupUser, type ProgUser } from '../src/prog';
 import { StartTlsCommand } from '../src/starttls';
 import { LineReader, type LineResult } from './lines';
-import { createSmtpLogger, PROGRAM, type SmtpLogger } from './log';
 import { parseSmtpOptions, UsageError, USAGE, type SmtpOptions } from './options';
 import { ehloReply, parseReplyLine, type Reply } from './reply';
 
@@ -44,6 +44,7 @@ interface Rlimits {
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const posix: Rlimits = require('posix');
 
+const PROGRAM = 'tlswrapper-smtp';
 /** Longest command line or reply line (upstream's limit). */
 const MAX_LINE = 4096;
 /** Longest line of a message body: they pass through, but one at a time. */
@@ -220,7 +221,7 @@ class Session {
 
   constructor(
     private readonly o: SmtpOptions,
-    private readonly log: SmtpLogger,
+    private readonly log: Logger,
     private readonly stdin: Readable,
     private readonly stdout: Writable,
     private readonly prog: ChildProcess,
@@ -605,7 +606,7 @@ async function main(): Promise<void> {
     if (seen.verbosity >= 1) fs.writeSync(2, `${PROGRAM}: fatal: ${e.message} (usage: ${USAGE})\n`);
     process.exit(EXIT_USAGE);
   }
-  const log = createSmtpLogger(o.verbosity);
+  const log = createLogger(o.verbosity);
   const die = (message: string): never => {
     log.fatal(message);
     process.exit(EXIT_FAILURE);

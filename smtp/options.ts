@@ -1,9 +1,8 @@
-// tlswrapper-smtp's command line, parsed the way tlswrapper parses its own:
-// single-letter options that may be bundled (-vv, -qv), an option's argument
-// attached (-t60) or the next word, options end at the first word that is not
-// an option or at "-"/"--". Then prog and its arguments.
+// tlswrapper-smtp's command line, parsed the way tlswrapper parses its own
+// (src/getopt.ts). Then prog and its arguments.
+import { getopt, parseSeconds, UsageError } from '../src/getopt';
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export const USAGE = 'tlswrapper-smtp [options] prog';
 /** -t: the whole SMTP session, seconds (upstream's default). */
@@ -30,15 +29,6 @@ export interface SmtpOptions {
 
 const WITH_ARGUMENT = new Set(['t', 'T', 'u', 'J', 'j', 'g']);
 
-function parseSeconds(option: string, text: string): number {
-  if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > 86400) {
-    throw new UsageError(
-      `unable to parse timeout from the string '${text}' (-${option}), timeout must be a number in the range <1,86400>`,
-    );
-  }
-  return Number(text);
-}
-
 /** The verbosity reached so far, so a usage error can honour an earlier -q. */
 export interface PartialVerbosity {
   verbosity: number;
@@ -48,55 +38,41 @@ const GREYLIST = 'greylisting (-g, -c, -C) is not implemented yet';
 
 export function parseSmtpOptions(argv: string[], seen: PartialVerbosity = { verbosity: 1 }): SmtpOptions {
   const o: Omit<SmtpOptions, 'prog'> = { verbosity: 1, timeout: DEFAULT_TIMEOUT, rwTimeout: DEFAULT_RW_TIMEOUT };
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const word = argv[i];
-    if (word === '-' || word === '--') {
-      i++;
-      break;
-    }
-    if (!word.startsWith('-')) break;
-    for (let k = 1; k < word.length; k++) {
-      const letter = word[k];
-      if (WITH_ARGUMENT.has(letter)) {
-        let value = word.slice(k + 1);
-        if (value === '') {
-          if (i + 1 >= argv.length) throw new UsageError(`option -${letter} needs an argument`);
-          value = argv[++i];
-        }
-        switch (letter) {
-          case 't':
-            o.timeout = parseSeconds(letter, value);
-            break;
-          case 'T':
-            o.rwTimeout = parseSeconds(letter, value);
-            break;
-          case 'u':
-            if (value === '') throw new UsageError('option -u needs a user');
-            o.user = value;
-            break;
-          case 'J':
-            if (value === '') throw new UsageError('option -J needs a directory');
-            o.jailDir = value;
-            break;
-          case 'j':
-            if (value === '') throw new UsageError('option -j needs a user');
-            o.jailUser = value;
-            break;
-          case 'g':
-            throw new UsageError(`option -g: ${GREYLIST}`);
-        }
-        break;
-      }
+  const prog = getopt(argv, {
+    withArgument: WITH_ARGUMENT,
+    flag: (letter) => {
       if (letter === 'q') o.verbosity = 0;
       else if (letter === 'Q') o.verbosity = 1;
       else if (letter === 'v') o.verbosity++;
       else if (letter === 'c' || letter === 'C') throw new UsageError(`option -${letter}: ${GREYLIST}`);
       else throw new UsageError(`unknown option -${letter}`);
       seen.verbosity = o.verbosity;
-    }
-  }
-  const prog = argv.slice(i);
+    },
+    argument: (letter, value) => {
+      switch (letter) {
+        case 't':
+          o.timeout = parseSeconds(letter, value);
+          return;
+        case 'T':
+          o.rwTimeout = parseSeconds(letter, value);
+          return;
+        case 'u':
+          if (value === '') throw new UsageError('option -u needs a user');
+          o.user = value;
+          return;
+        case 'J':
+          if (value === '') throw new UsageError('option -J needs a directory');
+          o.jailDir = value;
+          return;
+        case 'j':
+          if (value === '') throw new UsageError('option -j needs a user');
+          o.jailUser = value;
+          return;
+        case 'g':
+          throw new UsageError(`option -g: ${GREYLIST}`);
+      }
+    },
+  });
   if (prog.length < 1 || prog[0] === '') throw new UsageError('missing prog');
   return { ...o, prog };
 }
