@@ -10,12 +10,12 @@ import { startChildren } from './connection';
 import { EXIT_FAILURE, EXIT_USAGE } from './exitcodes';
 import { createLogger, type Logger } from './log';
 import { parseOptions, UsageError, USAGE, type Options } from './options';
-import { checkReportedChain, loadPeercert, readAnchors, userFromCertificate, type Peercert } from './peer';
+import { checkReportedChain, ClientAuthState, readAnchorFile, userFromCertificate } from './peer';
 import { lookupUser, progEnvironment, startProg, type ProgUser } from './prog';
 import { CtlMsg, decodeConnected, decodeHandshakeDone, encodeAnchors, MAX_CTL_FRAME, type HandshakeReport } from './rpc/ctl';
 import { encodeFrame, FrameReader, type Frame } from './rpc/frame';
 import { PROG_CONTROL_FD, START_TLS_FDS } from './starttls';
-import type { Anchors, PeerIdentity } from '../peercert';
+import type { PeerIdentity } from '../peercert';
 import { ensureJailDir, jailIdsForUser, randomJailIds } from '../jail/jail';
 
 function configure(argv: string[]): { opts: Options; log: Logger } {
@@ -50,10 +50,7 @@ function main(): void {
   let clientAuth: ClientAuthState | undefined;
   try {
     // The anchors first: a bad -a file stops everything before any process starts.
-    if (opts.anchorFile) {
-      const peercert = loadPeercert();
-      clientAuth = { peercert, anchors: readAnchors(peercert, opts.anchorFile) };
-    }
+    if (opts.anchorFile) clientAuth = new ClientAuthState(opts.anchorFile, readAnchorFile(opts.anchorFile));
     ensureJailDir(resolve(opts.jailDir));
     const ids = opts.jailUser ? [jailIdsForUser(opts.jailUser), jailIdsForUser(opts.jailUser)] : randomJailIds(2);
     jails = ids.map((id) => ({ ...id, dir: resolve(opts.jailDir) }));
@@ -77,7 +74,7 @@ function main(): void {
     },
   );
   // netproc waits for them before it jails itself.
-  if (clientAuth) children.ctl.write(encodeFrame(CtlMsg.ANCHORS, encodeAnchors(clientAuth.anchors.ders), MAX_CTL_FRAME));
+  if (clientAuth) children.ctl.write(encodeFrame(CtlMsg.ANCHORS, encodeAnchors(clientAuth.ders), MAX_CTL_FRAME));
   supervise(opts, log, children, user, clientAuth);
 }
 
@@ -106,19 +103,13 @@ function refuseOpenControlFds(): void {
   }
 }
 
-/** -a: peercert, loaded, and the anchors the entry read. */
-interface ClientAuthState {
-  peercert: Peercert;
-  anchors: Anchors;
-}
-
 /** The client's identity (with -a) and the user prog runs as (-u, or -U from that identity). Throws with the reason. */
 function whoIsThere(opts: Options, info: HandshakeReport, user: ProgUser | undefined, clientAuth: ClientAuthState | undefined): { identity: PeerIdentity | null; user?: ProgUser } {
   if (!clientAuth) {
     if (info.peerCertificates) throw new Error('netproc reported a client certificate nobody asked for');
     return { identity: null, user };
   }
-  const identity = checkReportedChain(clientAuth.peercert, clientAuth.anchors, info.peerCertificates);
+  const identity = checkReportedChain(clientAuth, info.peerCertificates);
   if (!opts.userFrom) return { identity, user };
   return { identity, user: lookupUser(userFromCertificate(identity, opts.userFrom)) };
 }
@@ -233,6 +224,18 @@ function supervise(opts: Options, log: Logger, c: ReturnType<typeof startChildre
     }
   });
   c.ctl.on('error', () => {});
+
+  // -a: parse the anchors while netproc and keyproc start (the checks wait for it anyway).
+  if (clientAuth) {
+    setImmediate(() => {
+      try {
+        clientAuth.load();
+      } catch (e) {
+        log.fatal((e as Error).message);
+        killAll('SIGKILL');
+      }
+    });
+  }
 
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     process.on(signal, () => {

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Anchors, PeerIdentity } from '../peercert';
+import { pemBlocks, type PemBlock } from '../keyproc/pem';
 import type { UserAttribute } from './options';
 
 export type Peercert = typeof import('../peercert');
@@ -20,18 +21,52 @@ export function loadPeercert(): Peercert {
   return require(join(__dirname, 'peercert.js')) as Peercert;
 }
 
-/** The -a file, read and parsed; a one-line Error says what is wrong with it. */
-export function readAnchors(peercert: Peercert, file: string): Anchors {
-  let text: string;
+/**
+ * The -a file's certificates as DER, read before anything starts; a one-line
+ * Error says what is wrong with it. Only the PEM is checked here: the full
+ * parse (peercert, ~60 ms with its loading) runs while netproc and keyproc
+ * start (ClientAuthState), not before them.
+ */
+export function readAnchorFile(file: string): Uint8Array[] {
+  const fail = (why: string): never => {
+    throw new Error(`unable to read anchor PEM file '${file}': ${why}`);
+  };
+  let text = '';
   try {
     text = readFileSync(file, 'latin1');
   } catch (e) {
-    throw new Error(`unable to read anchor PEM file '${file}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    fail((e as NodeJS.ErrnoException).code ?? (e as Error).message);
   }
+  let blocks: PemBlock[] = [];
   try {
-    return peercert.parseAnchors(text);
+    blocks = pemBlocks(text);
   } catch (e) {
-    throw new Error(`unable to read anchor PEM file '${file}': ${(e as Error).message}`);
+    fail((e as Error).message);
+  }
+  const ders = blocks.filter((b) => b.label === 'CERTIFICATE').map((b) => new Uint8Array(b.der));
+  if (ders.length === 0) fail('no certificate in anchor file');
+  return ders;
+}
+
+/** -a in the entry: the anchors' DER at once, peercert and the parsed anchors when first needed. */
+export class ClientAuthState {
+  private judge: { peercert: Peercert; anchors: Anchors } | null = null;
+
+  constructor(
+    readonly file: string,
+    readonly ders: Uint8Array[],
+  ) {}
+
+  /** Load peercert and parse the anchors (once); throws with a one-line reason. */
+  load(): { peercert: Peercert; anchors: Anchors } {
+    if (this.judge) return this.judge;
+    const peercert = loadPeercert();
+    try {
+      this.judge = { peercert, anchors: peercert.anchorsFromDer(this.ders) };
+    } catch (e) {
+      throw new Error(`unable to read anchor PEM file '${this.file}': ${(e as Error).message}`);
+    }
+    return this.judge;
   }
 }
 
@@ -39,8 +74,9 @@ export function readAnchors(peercert: Peercert, file: string): Anchors {
  * The entry's own check of the chain netproc reports: it must verify against
  * our anchors now. Returns the leaf's identity; throws with the reason.
  */
-export function checkReportedChain(peercert: Peercert, anchors: Anchors, chain: Uint8Array[] | null): PeerIdentity {
+export function checkReportedChain(auth: ClientAuthState, chain: Uint8Array[] | null): PeerIdentity {
   if (!chain) throw new Error('netproc reported no client certificate');
+  const { peercert, anchors } = auth.load();
   const verdict = peercert.verifyChain(chain, anchors);
   if (!verdict.ok) throw new Error(`netproc reported a client certificate that does not verify: ${verdict.reason}`);
   return peercert.peerIdentity(chain[0]);
