@@ -102,21 +102,23 @@ export class LineReader {
     this.stream.pause();
   }
 
-  /**
-   * Drop everything buffered here and in the stream itself; the byte count.
-   * The stream is left paused.
-   */
+  /** Drop everything buffered here and in the stream itself; the byte count. The stream is left paused. */
   discard(): number {
-    let n = this.buf.length;
+    return this.discardBytes().length;
+  }
+
+  /** As discard(), the bytes themselves. */
+  discardBytes(): Buffer {
+    const parts = [this.buf];
     this.buf = Buffer.alloc(0);
     this.stream.pause();
     this.discarding = true;
     try {
-      for (let c: Buffer | null; (c = this.stream.read() as Buffer | null) !== null; ) n += c.length;
+      for (let c: Buffer | null; (c = this.stream.read() as Buffer | null) !== null; ) parts.push(c);
     } finally {
       this.discarding = false;
     }
-    return n;
+    return Buffer.concat(parts);
   }
 
   /** Everything buffered, taken (prog's unsolicited last words). */

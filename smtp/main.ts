@@ -32,7 +32,6 @@ import { EXIT_FAILURE, EXIT_USAGE } from '../src/exitcodes';
 import { DEFAULT_JAIL_DIR } from '../src/options';
 import { createLogger, type Logger } from '../src/log';
 import { lookupUser, type ProgUser } from '../src/prog';
-import { StartTlsCommand } from '../src/starttls';
 import { LineReader, type LineResult } from './lines';
 import { parseSmtpOptions, UsageError, USAGE, type SmtpOptions } from './options';
 import { ehloReply, parseReplyLine, type Reply } from './reply';
@@ -49,8 +48,6 @@ const PROGRAM = 'tlswrapper-smtp';
 const MAX_LINE = 4096;
 /** Longest line of a message body: they pass through, but one at a time. */
 const MAX_DATA_LINE = 1024 * 1024;
-/** The facts on fd 6 (a few hundred bytes; a long client certificate subject at most a few KB). */
-const MAX_FACTS = 64 * 1024;
 const CONTROL_FD = 5;
 const ACK_FD = 6;
 /** O_CLOEXEC in /proc/self/fdinfo's octal flags. */
@@ -181,17 +178,6 @@ function progCommand(o: SmtpOptions, user: ProgUser | undefined, closeControl: b
   Object.assign(env, { HOME: user.home, SHELL: user.shell, USER: user.name, LOGNAME: user.name });
   if (!SETPRIV) return { argv, env, ids: { uid: user.uid, gid: user.gid } };
   return { argv: [SETPRIV, '--reuid', String(user.uid), '--regid', String(user.gid), '--init-groups', '--', ...argv], env };
-}
-
-/** Parsed `VAR=value\0...\0\0`. */
-function parseFacts(b: Buffer): [string, string][] {
-  const out: [string, string][] = [];
-  for (const item of b.toString('utf8').split('\0')) {
-    if (item === '') break;
-    const eq = item.indexOf('=');
-    out.push(eq < 0 ? [item, ''] : [item.slice(0, eq), item.slice(eq + 1)]);
-  }
-  return out;
 }
 
 /** A line for the log: no CR/LF, control characters escaped, at most 200 characters. */
@@ -426,61 +412,38 @@ class Session {
     const ack = this.ack;
 
     // What the client sent after STARTTLS and we already hold: plaintext, never a command.
-    let early = this.client.discard();
-    // The 220 and the request back to back, two system calls with nothing
-    // between them (as upstream): tlswrapper sends what prog wrote before the
-    // request in plaintext, and it must see the request before the client,
-    // who answers the 220 with its ClientHello, can get a byte to it.
+    let dropped = this.client.discard();
+    // The 220 goes on fd 5, not to the client: tlswrapper's older -n protocol
+    // (a final plaintext reply, up to EOF on fd 5). tlswrapper stops reading
+    // the client, drops what it has not given us, sends the 220 itself and
+    // only then starts TLS: a client's ClientHello cannot arrive before the
+    // switch. (With 0x00/0x01 after writing the 220 to fd 1, a quick client's
+    // ClientHello can reach tlswrapper before the request does; it is then
+    // passed to us as plaintext and the handshake dies.)
     const ready = '220 ready to start TLS (#2.0.0)';
     try {
-      writeAllSync(1, Buffer.from(`${ready}\r\n`));
-    } catch (e) {
-      this.die(`unable to write to the client: ${errText(e)}`);
-    }
-    try {
-      fs.writeSync(CONTROL_FD, Uint8Array.of(StartTlsCommand.startWithFacts));
+      writeAllSync(CONTROL_FD, Buffer.from(`${ready}\r\n`));
       fs.closeSync(CONTROL_FD);
     } catch (e) {
-      this.die(`unable to write the STARTTLS request on control fd ${CONTROL_FD}: ${errText(e)}`);
+      this.die(`unable to write the STARTTLS reply on control fd ${CONTROL_FD}: ${errText(e)}`);
     }
     this.logCommand(line, 'STARTTLS', ready);
-    const ackReader = new FactsReader(ack);
-    const first = await ackReader.byte(this.rwMs);
-    if (first !== 0) this.die(`unable to receive valid STARTTLS acknowledgement on control fd ${ACK_FD}`);
+    // EOF on fd 6: tlswrapper has switched, and every plaintext byte it gave
+    // us is in our stdin (it waits for its writes to finish first).
+    if (!(await endOf(ack, this.rwMs))) this.die(`unable to receive the end of control fd ${ACK_FD} after STARTTLS`);
 
-    // The boundary. tlswrapper acknowledged only once every plaintext byte it
-    // gave us was in our stdin, and drops what it had not given us. So what
-    // stdin holds now is plaintext the client pipelined: drop it, without
-    // waiting (synchronously: nothing else runs meanwhile).
-    let late = this.client.discard();
-    let eof = false;
+    // The boundary. What stdin holds now is plaintext the client pipelined
+    // after STARTTLS: drop it without waiting (synchronously: nothing else
+    // runs meanwhile). TLS data can come only after a whole handshake, which
+    // starts when the client gets the 220 that tlswrapper sends at the switch.
+    dropped += this.client.discard();
     if (this.stdin instanceof net.Socket) {
-      const drained = drainNow(0);
-      late += drained.bytes.length;
-      eof = drained.eof;
+      const now = drainNow(0);
+      dropped += now.bytes.length;
+      if (now.eof) this.log.debug('the client closed the connection after STARTTLS');
     }
-    // tlswrapper writes the facts before any decrypted byte. No fact yet
-    // means nothing we just dropped came through TLS; facts already there
-    // with bytes dropped could mean we ate the client's first TLS command.
-    const factsSoFar = ackReader.takeNow();
-    if (late > 0 && factsSoFar > 0) {
-      this.die(`the TLS handshake finished before ${late} plaintext bytes after STARTTLS could be dropped: unable to tell them apart`);
-    }
-    early += late;
-    if (early > 0) this.log.info(`dropped ${early} bytes the client sent after STARTTLS before TLS started`);
+    if (dropped > 0) this.log.info(`dropped ${dropped} bytes the client sent after STARTTLS before TLS started`);
     this.tls = true;
-    ackReader.facts(this.rwMs).then(
-      (facts) => {
-        if (facts === null) {
-          this.log.debug('no TLS facts on fd 6: the handshake did not complete');
-          return;
-        }
-        const list = parseFacts(facts);
-        this.log.info(`TLS: ${list.map(([k, v]) => `${k}=${printable(v)}`).join(' ')}`);
-      },
-      (e) => this.log.warning(`TLS facts: ${errText(e)}`),
-    );
-    if (eof) this.log.debug('the client closed the connection after STARTTLS');
 
     // prog's state from before TLS must not carry over (RFC 3207 4.2).
     this.mailFrom = '';
@@ -513,83 +476,21 @@ class Session {
   }
 }
 
-/** fd 6 after the request: one 0x00, then (0x01) the facts, then EOF. */
-class FactsReader {
-  private chunks: Buffer[] = [];
-  private size = 0;
-  private ended = false;
-  private wake: (() => void) | null = null;
-
-  constructor(private readonly socket: net.Socket) {
-    socket.on('data', (c: Buffer) => {
-      this.chunks.push(c);
-      this.size += c.length;
-      if (this.size > MAX_FACTS + 1) socket.pause();
-      this.notify();
-    });
-    socket.on('end', () => this.end());
-    socket.on('error', () => this.end());
+/** True at EOF on socket (tlswrapper closed fd 6), false on a byte (no such protocol) or after ms. */
+function endOf(socket: net.Socket, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      socket.removeAllListeners('data');
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('data', () => done(false));
+    socket.once('end', () => done(true));
+    socket.once('error', () => done(true));
     socket.resume();
-  }
-
-  private end(): void {
-    this.ended = true;
-    this.notify();
-  }
-
-  private notify(): void {
-    const w = this.wake;
-    this.wake = null;
-    w?.();
-  }
-
-  private wait(ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = ms > 0 ? setTimeout(() => resolve(false), ms) : null;
-      this.wake = () => {
-        if (timer) clearTimeout(timer);
-        resolve(true);
-      };
-    });
-  }
-
-  /** The first byte, or -1 at EOF or after ms. */
-  async byte(ms: number): Promise<number> {
-    while (this.size === 0) {
-      if (this.ended || !(await this.wait(ms))) return -1;
-    }
-    const all = Buffer.concat(this.chunks);
-    this.chunks = [all.subarray(1)];
-    this.size = all.length - 1;
-    return all[0];
-  }
-
-  /** Bytes here or readable on fd 6 right now (the read is non-blocking); they stay. */
-  takeNow(): number {
-    if (!this.ended) {
-      const now = drainNow(ACK_FD);
-      if (now.bytes.length > 0) {
-        this.chunks.push(now.bytes);
-        this.size += now.bytes.length;
-      }
-      if (now.eof) this.ended = true;
-    }
-    return this.size;
-  }
-
-  /** Everything up to EOF or the closing \0\0 (no time limit: the handshake has its own); null if empty. */
-  async facts(_ms: number): Promise<Buffer | null> {
-    for (;;) {
-      const all = Buffer.concat(this.chunks);
-      const end = all.length === 1 && all[0] === 0 ? 0 : all.indexOf(Buffer.of(0, 0));
-      if (end >= 0 || this.ended || all.length > MAX_FACTS) {
-        this.socket.destroy();
-        if (all.length === 0) return null;
-        return all.subarray(0, end >= 0 ? end + 1 : all.length);
-      }
-      await this.wait(0);
-    }
-  }
+  });
 }
 
 async function main(): Promise<void> {
@@ -606,7 +507,7 @@ async function main(): Promise<void> {
     if (seen.verbosity >= 1) fs.writeSync(2, `${PROGRAM}: fatal: ${e.message} (usage: ${USAGE})\n`);
     process.exit(EXIT_USAGE);
   }
-  const log = createLogger(o.verbosity);
+  const log = createLogger(o.verbosity, undefined, PROGRAM);
   const die = (message: string): never => {
     log.fatal(message);
     process.exit(EXIT_FAILURE);
