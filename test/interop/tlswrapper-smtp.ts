@@ -13,10 +13,10 @@ import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { leafCert } from '../lib/certs';
 import { opensslClient } from '../lib/clients';
-import { NO_TAP_LOADER, ours } from '../lib/ours';
+import { NO_TAP_LOADER, ours, TLSWRAPPER } from '../lib/ours';
 import { connections, readLimits } from '../lib/procs';
 import { describe, repoRoot, run, waitFor, which } from '../lib/sh';
-import { serve, superServerMissing, type SuperServer } from '../lib/superserver';
+import { busyboxPath, freePort, serve, startListener, superServerMissing, type SuperServer, type SuperServerKind } from '../lib/superserver';
 
 t.setTimeout(60000);
 const SMTP = path.join(repoRoot, 'bin', 'tlswrapper-smtp');
@@ -183,7 +183,8 @@ function swaks(port: number, extra: string[], body: string) {
 t.test('swaks --tls: STARTTLS offered, TLS really on, the message intact, prog never saw STARTTLS', { skip: skipSwaks }, async (t) => {
   const log = fixtureLog();
   const s = await chain(t, log.file, ['-vv'], { wrapperArgs: ['-vv'] });
-  const body = 'first line\n.leading dot\n..two dots\nlast line';
+  // Command-like lines in the body are data, not commands.
+  const body = 'first line\n.leading dot\n..two dots\nSTARTTLS\nQUIT\nlast line';
   const r = await swaks(s.port, ['--tls', '--tls-verify', '--tls-ca-path', cert.caCert], body);
   t.equal(r.code, 0, `${describe(r)}\n--- server ---\n${s.output()}`);
   t.match(r.out, /^<- {2}250-STARTTLS\r?$/m, 'the plaintext EHLO reply offered STARTTLS');
@@ -200,7 +201,7 @@ t.test('swaks --tls: STARTTLS offered, TLS really on, the message intact, prog n
   t.equal(m.length, 1, 'one message');
   t.same(m[0].rcpt, ['<bob@example.net>']);
   t.match(m[0].data!, /\r\nSubject: tlswrapper-smtp test\r\n/);
-  t.ok(m[0].data!.includes('\r\n\r\nfirst line\r\n.leading dot\r\n..two dots\r\nlast line\r\n'), `body intact (dot-stuffing undone by prog only): ${JSON.stringify(m[0].data)}`);
+  t.ok(m[0].data!.includes('\r\n\r\nfirst line\r\n.leading dot\r\n..two dots\r\nSTARTTLS\r\nQUIT\r\nlast line\r\n'), `body intact (dot-stuffing undone by prog only): ${JSON.stringify(m[0].data)}`);
   await waitFor(() => /tlswrapper-smtp: info: F=/.test(s.output()), 5000).catch(() => {});
   t.match(s.output(), /tlswrapper: info: handshake done: TLSv1\.3 /, 'tlswrapper logged the handshake (the facts stay there)');
   t.match(s.output(), /tlswrapper-smtp: info: F=<alice@example\.org> T=<bob@example\.net> \d+ bytes: 250 /, 'the transaction logged');
@@ -366,6 +367,65 @@ t.test('jailed during a session; -u nobody runs prog as nobody', { skip }, async
   const start = log.events().find((e) => e.event === 'start');
   t.equal(start?.uid, 65534, 'prog says it is nobody');
   t.equal(start?.env?.USER, 'nobody', 'USER set for -u');
+});
+
+// ------------------------------------------------------------ examples/smtp, run as written
+
+const EX = path.join(repoRoot, 'examples', 'smtp');
+const DOCUMENTED = '/usr/local/bin/tlswrapper -n -f /etc/tlswrapper/cert.pem /usr/local/bin/tlswrapper-smtp -u smtpd /usr/local/bin/smtpd';
+
+/** The placeholders -> our binaries (tap's loader dropped), the test certificate, 127.0.0.1:port, nobody, the fixture. */
+function substitute(text: string, port: number): string {
+  return text
+    .replaceAll('/usr/local/bin/tlswrapper-smtp', SMTP)
+    .replaceAll('/usr/local/bin/tlswrapper', `${NO_TAP_LOADER.join(' ')} ${TLSWRAPPER}`)
+    .replaceAll('/etc/tlswrapper/cert.pem', cert.pem)
+    .replaceAll('-u smtpd /usr/local/bin/smtpd', `-u nobody ${FIXTURE}`)
+    .replace(/ 0 25 /g, ` 127.0.0.1 ${port} `)
+    .replace(/^ListenStream=25$/m, `ListenStream=127.0.0.1:${port}`)
+    .replace(/^exec busybox /m, `exec ${busyboxPath() ?? 'busybox'} `);
+}
+
+async function exampleServes(t: Test, kind: SuperServerKind, full: string[], port: number, what: string, log = fixtureLog()): Promise<void> {
+  const s = await startListener(kind, full, '127.0.0.1', port, { env: { ...process.env, SMTP_FIXTURE_LOG: log.file } });
+  if (typeof s === 'string') {
+    t.fail(s);
+    return;
+  }
+  t.teardown(() => s.stop());
+  const r = await swaks(port, ['--tls', '--tls-verify', '--tls-ca-path', cert.caCert], `sent through ${what}`);
+  t.equal(r.code, 0, `${describe(r)}\n--- server ---\n${s.output()}`);
+  t.match(r.out, /=== TLS started with cipher TLSv1\.3:/, `${what}: STARTTLS, then TLS`);
+  t.match(log.messages()[0]?.data ?? '', new RegExp(`\r\n\r\nsent through ${what.replace('.', '\\.')}\r\n`), `${what}: the message arrived`);
+  t.equal(log.events().find((e) => e.event === 'start')?.uid, 65534, `${what}: the server ran as -u's user`);
+}
+
+for (const [file, kind] of [['tcpserver.sh', 'tcpserver'], ['tcpsvd.sh', 'tcpsvd']] as [string, SuperServerKind][]) {
+  t.test(`examples/smtp/${file}`, { skip: superServerMissing(kind) ?? skipSwaks }, async (t) => {
+    const original = fs.readFileSync(path.join(EX, file), 'utf8');
+    t.ok(original.includes(`0 25 ${DOCUMENTED}\n`), 'the documented line');
+    const port = await freePort();
+    const copy = path.join(fs.mkdtempSync(path.join(tmp, 'ex-')), file);
+    fs.writeFileSync(copy, substitute(original, port));
+    await exampleServes(t, kind, [...NO_TAP_LOADER, 'sh', copy], port, file);
+  });
+}
+
+t.test('examples/smtp/systemd units, under systemd-socket-activate', { skip: superServerMissing('systemd-socket-activate') ?? skipSwaks }, async (t) => {
+  const sock = fs.readFileSync(path.join(EX, 'systemd', 'tlswrapper-smtp.socket'), 'utf8');
+  const svc = fs.readFileSync(path.join(EX, 'systemd', 'tlswrapper-smtp@.service'), 'utf8');
+  t.match(sock, /^Accept=yes$/m, 'one service instance per connection');
+  t.match(svc, /^StandardInput=socket$/m);
+  t.match(svc, /^StandardOutput=socket$/m);
+  t.ok(svc.includes(`ExecStart=${DOCUMENTED}\n`), 'the documented line');
+  const port = await freePort();
+  const exec = /^ExecStart=(.*)$/m.exec(substitute(svc, port))![1].trim().split(/\s+/);
+  const listenOn = /^ListenStream=(.*)$/m.exec(substitute(sock, port))![1];
+  t.equal(listenOn, `127.0.0.1:${port}`);
+  // systemd-socket-activate passes only the variables it is given (-E) on.
+  const log = fixtureLog();
+  const full = ['systemd-socket-activate', '--inetd', '-a', '-l', listenOn, '-E', `SMTP_FIXTURE_LOG=${log.file}`, ...exec];
+  await exampleServes(t, 'systemd-socket-activate', full, port, 'systemd', log);
 });
 
 // ------------------------------------------------------------ alone on pipes
