@@ -94,8 +94,12 @@ export class LineReader {
   /** Resolves when the stream has ended (EOF or error), whatever is still buffered. */
   whenEnded(): Promise<void> {
     if (this.ended) return Promise.resolve();
-    return new Promise((resolve) => this.endWaiters.push(resolve));
+    // One promise for every caller: asked once per command, it must not pile up.
+    this.endPromise ??= new Promise((resolve) => this.endWaiters.push(resolve));
+    return this.endPromise;
   }
+
+  private endPromise: Promise<void> | undefined;
 
   /** Stop reading from the stream (what it already read stays with it). */
   pause(): void {

@@ -452,6 +452,15 @@ t.test('alone: client EOF ends prog\'s stdin; its status passes on', async (t) =
   t.same(log.events().find((e) => e.event === 'exit')?.status, 3);
 });
 
+t.test('alone: prog that says its last and exits: passed on, its status', async (t) => {
+  // A server that closes the session on its own (421) while we wait for the client.
+  const prog = ['/bin/sh', '-c', 'printf "220 hi\\r\\n"; read l; printf "250 ok\\r\\n"; sleep 0.3; printf "421 4.3.2 going away\\r\\n"; exit 4'];
+  const r = await alone(prog, 'NOOP\r\n', {}, { until: /421/, timeoutMs: 8000 });
+  t.equal(r.code, 4, describe(r));
+  t.equal(r.out, '220 hi\r\n250 ok\r\n421 4.3.2 going away\r\n', 'every line, the unsolicited 421 included');
+  t.ok(r.ms < 5000, `without waiting for a timeout (${r.ms} ms)`);
+});
+
 t.test('alone: -T read timeout -> 111 with a log line', async (t) => {
   const r = await alone(['-T', '1', FIXTURE], 'NOOP\r\n', {}, { until: /$^/, timeoutMs: 8000 });
   t.equal(r.code, 111, describe(r));
