@@ -13,7 +13,9 @@
 //      only), before a byte is read from the client
 //   6. SMTP, one command at a time: prog's greeting, then each client line to
 //      prog and prog's reply back; EHLO replies gain STARTTLS, STARTTLS is
-//      ours (prog never sees it), DATA's body goes through untouched.
+//      ours (prog never sees it): its 220 goes on fd 5 (tlswrapper's older
+//      -n protocol, see starttls()), EOF on fd 6 marks the switch, and what
+//      the client pipelined is dropped; DATA's body goes through untouched.
 // Exit: prog's exit status; 111 on a timeout, a broken pipe or a signal.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -167,10 +169,11 @@ function writeAllSync(fd: number, data: Buffer): void {
 /** prog's argv and environment: -u through setpriv, fds 5 and 6 closed by a shell when we hold them. */
 function progCommand(o: SmtpOptions, user: ProgUser | undefined, closeControl: boolean): { argv: string[]; env: NodeJS.ProcessEnv; ids?: { uid: number; gid: number } } {
   let argv = o.prog;
-  // prog must not get fds 5 and 6: it could start TLS behind our back or read
-  // the facts. Node 20 makes inherited descriptors close-on-exec at start-up;
-  // should one be inheritable all the same, a shell closes it (Node cannot
-  // close a descriptor in a child).
+  // prog must not get fds 5 and 6: it could ask for TLS behind our back, and
+  // its copy of fd 5 would keep tlswrapper from seeing the end of our 220.
+  // Node 20 makes inherited descriptors close-on-exec at start-up; should
+  // one be inheritable all the same, a shell closes it (Node cannot close a
+  // descriptor in a child).
   if (closeControl) argv = ['/bin/sh', '-c', 'exec "$@" 5>&- 6>&-', 'sh', ...argv];
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_OPTIONS;
