@@ -14,6 +14,8 @@ import type { NetprocFds, StartTlsFds } from './fds';
 export interface SwitchRequest {
   /** Send the TLS facts (VAR=value\0...\0\0) on the control/ack descriptor after the handshake. */
   facts: boolean;
+  /** Network bytes that came after prog's final plaintext reply went out: the start of TLS. */
+  early: Buffer[];
 }
 
 export interface CleartextEvents {
@@ -28,16 +30,35 @@ export interface CleartextEvents {
 
 /** Network bytes we hold for prog beyond this: stop reading the network until prog catches up. */
 const HIGH_WATER = 64 * 1024;
+/**
+ * How long network bytes that look like a TLS handshake record wait, after
+ * prog's latest output, for prog's command before they go to prog as
+ * plaintext: prog writes its final reply and then its command, and a prompt
+ * client's ClientHello can reach us between the two.
+ */
+const TLS_LOOKALIKE_HOLD_MS = 1000;
+
+/** A network chunk on its way to prog. */
+interface Held {
+  chunk: Buffer;
+  /** How many chunks of prog's output had gone to the network when it arrived. */
+  outputsSeen: number;
+  /** May go to prog now. */
+  ready: boolean;
+}
 /** Debian's older -n protocol: the final reply on fd 5 is one line, not a stream. */
 const MAX_FINAL_REPLY = 4096;
 
 export class Cleartext {
-  /** Network bytes not yet handed to prog: dropped when TLS starts. */
-  private toProg: Buffer[] = [];
-  private toProgBytes = 0;
+  /**
+   * Network bytes not yet handed to prog. When TLS starts, those that came
+   * before prog's final reply went out are dropped (pipelined), the rest go
+   * to the TLS engine.
+   */
+  private held: Held[] = [];
+  private heldBytes = 0;
+  private outputs = 0;
   private writing = false;
-  /** Called once the write in flight (if any) has reached prog's pipe. */
-  private afterWrite: (() => void) | null = null;
   private networkEnded = false;
   private progInEnded = false;
   private progOutEnded = false;
@@ -70,17 +91,24 @@ export class Cleartext {
     this.control.control.resume();
   }
 
-  /** Network bytes while in plaintext (and, once the switch is decided, pipelined bytes to drop). */
+  /**
+   * Network bytes while in plaintext. They wait one turn of the event loop
+   * (a command prog has already written is read first), or, when they came
+   * after prog's latest output and look like a TLS handshake record, up to
+   * TLS_LOOKALIKE_HOLD_MS.
+   */
   fromNetwork(chunk: Buffer): void {
-    if (this.switching) {
-      this.log.debug(`dropped ${chunk.length} bytes the client sent before TLS started`);
-      return;
-    }
     this.on.touch();
-    this.toProg.push(chunk);
-    this.toProgBytes += chunk.length;
-    if (this.toProgBytes > HIGH_WATER) this.fds.netIn.pause();
-    this.writeToProg();
+    const held: Held = { chunk, outputsSeen: this.outputs, ready: false };
+    this.held.push(held);
+    this.heldBytes += chunk.length;
+    if (this.heldBytes > HIGH_WATER) this.fds.netIn.pause();
+    const release = () => {
+      held.ready = true;
+      this.writeToProg();
+    };
+    if (chunk[0] === 0x16 && chunk[1] === 0x03) setTimeout(release, TLS_LOOKALIKE_HOLD_MS).unref();
+    else setImmediate(release);
   }
 
   networkEnd(): void {
@@ -90,22 +118,22 @@ export class Cleartext {
 
   // ---------------------------------------------------------------- net -> prog
 
-  /** One write in flight: the rest stays here, where the switch can still drop it. */
+  /** One write in flight, in order: the rest stays here, where the switch can still sort it. */
   private writeToProg(): void {
     if (this.writing || this.switching || this.progInEnded) return;
-    const chunk = this.toProg.shift();
-    if (!chunk) {
+    const head = this.held[0];
+    if (!head) {
       if (this.networkEnded) this.endProgIn();
       return;
     }
-    this.toProgBytes -= chunk.length;
-    if (this.toProgBytes <= HIGH_WATER) this.fds.netIn.resume();
+    if (!head.ready) return;
+    this.held.shift();
+    this.heldBytes -= head.chunk.length;
+    if (this.heldBytes <= HIGH_WATER) this.fds.netIn.resume();
     this.writing = true;
-    this.fds.progIn.write(chunk, (e) => {
+    this.fds.progIn.write(head.chunk, (e) => {
       this.writing = false;
-      const after = this.afterWrite;
-      this.afterWrite = null;
-      if (after) return after();
+      if (this.switching) return;
       if (e) {
         // prog closed its stdin: what the client sends has nowhere to go.
         this.log.debug(`prog's stdin: ${e.message}`);
@@ -127,6 +155,7 @@ export class Cleartext {
 
   private readonly onProgData = (chunk: Buffer) => {
     this.on.touch();
+    this.outputs++;
     if (!this.fds.netOut.write(chunk)) this.fds.progOut.pause();
   };
 
@@ -158,12 +187,12 @@ export class Cleartext {
     const command = chunk[0];
     if (this.control.kind === 'ucspi') {
       if (command === StartTlsCommand.ucspiStart || command === StartTlsCommand.ucspiStartWithFacts) {
-        return this.switchToTls({ facts: command === StartTlsCommand.ucspiStartWithFacts });
+        return this.switchToTls(command === StartTlsCommand.ucspiStartWithFacts);
       }
       return this.on.fail(`prog sent UCSPI-TLS command 0x${command.toString(16).padStart(2, '0')} (not y or Y)`);
     }
     if (command === StartTlsCommand.start || command === StartTlsCommand.startWithFacts) {
-      return this.switchToTls({ facts: command === StartTlsCommand.startWithFacts });
+      return this.switchToTls(command === StartTlsCommand.startWithFacts);
     }
     // Debian's older protocol: prog writes its final plaintext reply on fd 5 and closes it.
     this.finalReply = [];
@@ -178,7 +207,7 @@ export class Cleartext {
 
   private readonly onControlEnd = () => {
     if (this.switching) return;
-    if (this.finalReply) return this.switchToTls({ facts: false });
+    if (this.finalReply) return this.switchToTls(false);
     if (this.commandSeen) return;
     // EOF before any command: prog stays in plaintext; the ack/control descriptor has nothing more to say.
     this.log.debug('prog closed its control descriptor: the connection stays in plaintext');
@@ -191,19 +220,12 @@ export class Cleartext {
    * last plaintext (already written when it sent the command) reach the
    * network, then hand over to TLS.
    */
-  private switchToTls(request: SwitchRequest): void {
+  private switchToTls(facts: boolean): void {
     this.switching = true;
-    const { netIn, progOut, netOut } = this.fds;
-    netIn.pause();
-    if (this.toProgBytes > 0) this.log.debug(`dropped ${this.toProgBytes} bytes the client pipelined before TLS`);
-    this.toProg = [];
-    this.toProgBytes = 0;
+    const { progOut, netOut } = this.fds;
     this.control.control.pause();
     // prog wrote its last reply before the command: by the next turn of the
-    // event loop every byte of it that was readable has been read. And the
-    // acknowledgement must not overtake a plaintext write still in flight:
-    // prog drains its stdin after the ack, so all plaintext must be there.
-    const whenWritten = (then: () => void) => (this.writing ? (this.afterWrite = then) : then());
+    // event loop every byte of it that was readable has been read (and sent).
     setImmediate(() => {
       // What prog writes from now on is for TLS (prog waits for the ack, or in
       // Debian's older protocol has said its last plaintext on fd 5).
@@ -212,12 +234,25 @@ export class Cleartext {
       progOut.removeListener('end', this.onProgEnd);
       progOut.removeListener('error', this.onProgEnd);
       netOut.removeListener('drain', this.onNetDrain);
-      if (this.finalReply) netOut.write(Buffer.concat(this.finalReply));
-      whenWritten(() => this.acknowledge(request));
+      if (this.finalReply) {
+        netOut.write(Buffer.concat(this.finalReply));
+        this.outputs++;
+      }
+      // The boundary: prog's final reply has gone out. A client may send
+      // nothing between its STARTTLS and that reply; what it sent before it
+      // (pipelined) is dropped, what came after is TLS.
+      this.fds.netIn.pause();
+      const pipelined = this.held.filter((h) => h.outputsSeen < this.outputs);
+      const early = this.held.filter((h) => h.outputsSeen >= this.outputs).map((h) => h.chunk);
+      const dropped = pipelined.reduce((n, h) => n + h.chunk.length, 0);
+      if (dropped > 0) this.log.debug(`dropped ${dropped} bytes the client pipelined before TLS`);
+      this.held = [];
+      this.heldBytes = 0;
+      this.acknowledge({ facts, early });
     });
   }
 
-  /** Every plaintext byte for prog is in its pipe: tell prog, and start TLS. */
+  /** Tell prog (-n), end prog's plaintext descriptors (--ucspi-tls), and start TLS. */
   private acknowledge(request: SwitchRequest): void {
     if (this.control.kind === 'n') {
       // Debian's older protocol has no acknowledgement.

@@ -49,6 +49,10 @@ export class Session {
   private cleartext: Cleartext | null = null;
   /** Where the TLS facts go once the handshake is done (delayed encryption), else null. */
   private factsTo: Socket | null = null;
+  /** Decrypted data waits while the facts wait for prog's plaintext to be written. */
+  private holdAppData = false;
+  private heldAppData: Uint8Array[] = [];
+  private endAfterHold = false;
   private toProg: Socket;
   private fromProg: Socket;
   private readonly proxyVersion: 0 | 1 | 2;
@@ -93,14 +97,16 @@ export class Session {
   }
 
   private startTls(request?: SwitchRequest): void {
+    this.handshakeTimer = setTimeout(() => this.fail('handshake timeout'), this.timeouts.handshakeSeconds * 1000);
+    this.wireProg();
     if (request) {
       this.log.debug(`prog asked for TLS${request.facts ? ' and the facts' : ''}`);
       this.cleartext = null;
       this.factsTo = request.facts ? tlsPhasePipes(this.fds).facts : null;
+      // A prompt client's ClientHello may already be here.
+      for (const chunk of request.early) this.handle(this.engine.feed(chunk));
       this.fds.netIn.resume();
     }
-    this.handshakeTimer = setTimeout(() => this.fail('handshake timeout'), this.timeouts.handshakeSeconds * 1000);
-    this.wireProg();
   }
 
   private wireNetwork(): void {
@@ -194,7 +200,7 @@ export class Session {
           this.fromProg.resume();
           break;
         case 'appData':
-          if (!this.inboundDone && !this.toProg.write(ev.data)) this.fds.netIn.pause();
+          this.deliver(ev.data);
           break;
         case 'peerClosed':
           this.endProgIn();
@@ -218,12 +224,32 @@ export class Session {
   private sendFacts(info: HandshakeInfo): void {
     const c = this.fds.startTls;
     if (!c) return;
-    if (this.factsTo) {
-      const leaf = info.peerCertificates?.[0];
-      const peer = leaf && this.options.identify ? this.options.identify(leaf) : null;
-      this.factsTo.write(encodeFacts(tlsFacts(info, peer)));
+    const end = c.kind === 'ucspi' ? c.control : c.ack;
+    if (!this.factsTo) {
+      if (c.kind === 'ucspi') end.end();
+      return;
     }
-    if (c.kind === 'ucspi' || this.factsTo) (c.kind === 'ucspi' ? c.control : c.ack).end();
+    const leaf = info.peerCertificates?.[0];
+    const peer = leaf && this.options.identify ? this.options.identify(leaf) : null;
+    const facts = encodeFacts(tlsFacts(info, peer));
+    // Plaintext still on its way into prog's stdin (-n) lands before the facts
+    // end: a prog that discards stdin until then drops exactly the plaintext.
+    this.holdAppData = true;
+    this.toProg.write(new Uint8Array(0), () => {
+      end.end(facts);
+      this.holdAppData = false;
+      for (const data of this.heldAppData.splice(0)) this.deliver(data);
+      if (this.endAfterHold) this.endProgIn();
+    });
+  }
+
+  /** Decrypted data for prog, in order, and not before the facts are out. */
+  private deliver(data: Uint8Array): void {
+    if (this.holdAppData) {
+      this.heldAppData.push(data);
+      return;
+    }
+    if (!this.inboundDone && !this.toProg.write(data)) this.fds.netIn.pause();
   }
 
   private onKeyAnswer(a: KeyAnswer): void {
@@ -241,6 +267,10 @@ export class Session {
   }
 
   private endProgIn(): void {
+    if (this.holdAppData) {
+      this.endAfterHold = true;
+      return;
+    }
     if (this.inboundDone) return;
     this.inboundDone = true;
     this.toProg.end();

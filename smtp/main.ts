@@ -33,6 +33,7 @@ import {
 import { EXIT_FAILURE, EXIT_USAGE } from '../src/exitcodes';
 import { DEFAULT_JAIL_DIR } from '../src/options';
 import { createLogger, type Logger } from '../src/log';
+import { fdFacts, otherEndHeld } from '../src/inheritedfds';
 import { lookupUser, type ProgUser } from '../src/prog';
 import { LineReader, type LineResult } from './lines';
 import { parseSmtpOptions, UsageError, USAGE, type SmtpOptions } from './options';
@@ -58,18 +59,6 @@ const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-/** What fd is, from /proc: its link target and fdinfo flags; null if not open. */
-function fdFacts(fd: number): { target: string; flags: number } | null {
-  try {
-    const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
-    const info = fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1');
-    const flags = /^flags:\s*([0-7]+)$/m.exec(info);
-    return { target, flags: flags ? parseInt(flags[1], 8) : 0 };
-  } catch {
-    return null;
-  }
-}
-
 /**
  * fd is one of tlswrapper's control pipes we inherited, usable for writing
  * (fd 5) or reading (fd 6). The close-on-exec flag cannot tell: Node marks
@@ -86,13 +75,7 @@ function inheritedControl(fd: number, direction: 'write' | 'read'): boolean {
   if (/^socket:\[\d+\]$/.test(f.target)) return access === 2;
   if (!/^pipe:\[\d+\]$/.test(f.target)) return false;
   if (access !== (direction === 'write' ? 1 : 0)) return false;
-  let fds: string[];
-  try {
-    fds = fs.readdirSync('/proc/self/fd');
-  } catch {
-    return false;
-  }
-  return !fds.some((n) => Number(n) !== fd && fdFacts(Number(n))?.target === f.target);
+  return !otherEndHeld(fd, f.target);
 }
 
 /** fd would reach prog: open and not close-on-exec. */

@@ -2,11 +2,11 @@
 // netproc reports a finished handshake, then wait for all of them and exit
 // with prog's status. It never reads a private key and never parses network bytes.
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { engineConfig } from './algorithms';
 import type { JailSpec } from './config';
 import { startChildren } from './connection';
+import { inheritedFd } from './inheritedfds';
 import { EXIT_FAILURE, EXIT_USAGE } from './exitcodes';
 import { createLogger, type Logger } from './log';
 import { parseOptions, UsageError, USAGE, type Options } from './options';
@@ -78,28 +78,14 @@ function main(): void {
   supervise(opts, log, children, user, clientAuth);
 }
 
-/** O_CLOEXEC in /proc/PID/fdinfo's octal flags. */
-const O_CLOEXEC = 0o2000000;
-
 /**
  * -n: prog takes fds 5 and 6 for tlswrapper's control pipes; if we inherited
  * them open, something else (an outer tlswrapper -n) owns them. tlswrapper
- * refuses the same way. Node opens descriptors of its own at start-up, often
- * 5 and 6 among them, but always close-on-exec; an inherited one never is
- * (it crossed an exec).
+ * refuses the same way.
  */
 function refuseOpenControlFds(): void {
   for (const fd of [PROG_CONTROL_FD, PROG_CONTROL_FD + 1]) {
-    let info: string;
-    try {
-      info = readFileSync(`/proc/self/fdinfo/${fd}`, 'latin1');
-    } catch {
-      continue; // not open (or no /proc to tell)
-    }
-    const flags = /^flags:\s*([0-7]+)$/m.exec(info);
-    if (flags && (parseInt(flags[1], 8) & O_CLOEXEC) === 0) {
-      throw new Error(`unable to create the control pipe on fd ${fd}: fd ${fd} is already open`);
-    }
+    if (inheritedFd(fd)) throw new Error(`unable to create the control pipe on fd ${fd}: fd ${fd} is already open`);
   }
 }
 
