@@ -138,23 +138,12 @@ async function greet(r: Reader, sock: net.Socket): Promise<Record<string, string
   return env;
 }
 
-/**
- * BUG (netproc/cleartext.ts, see the todo test "a gap between the final reply
- * and the command"): client bytes that reach netproc after prog's final
- * plaintext reply but before netproc has read prog's command go to prog as
- * plaintext, so a prompt ClientHello is lost. Until that is settled, Node
- * clients wait this long after the final reply before their ClientHello, and
- * openssl runs get up to three tries (opensslStarttls).
- */
-const RACE_MS = 100;
-
 interface TlsOpts {
   version?: TlsVersion;
   servername?: string;
   withCert?: boolean;
 }
 async function upgrade(sock: net.Socket, o: TlsOpts = {}): Promise<{ s: tls.TLSSocket; r: Reader }> {
-  await sleep(RACE_MS);
   const s = tls.connect({
     socket: sock, ca, servername: o.servername ?? 'localhost',
     ...(o.version ? { minVersion: `TLSv${o.version}` as const, maxVersion: `TLSv${o.version}` as const } : {}),
@@ -195,13 +184,9 @@ function facts(version: TlsVersion, sni: string | null, withCert: boolean): stri
   return f.map(([k, v]) => `${k}=${v}\0`).join('') + '\0';
 }
 
-/** openssl s_client -starttls smtp; up to 3 tries, for the race described at RACE_MS (the server has -T 3). */
-async function opensslStarttls(t: Test, o: Parameters<typeof opensslClient>[0]): Promise<Awaited<ReturnType<typeof opensslClient>>> {
-  for (let attempt = 1; ; attempt++) {
-    const r = await opensslClient({ ...o, extra: ['-starttls', 'smtp'] });
-    if (r.data.startsWith('TLS {') || attempt === 3) return r;
-    t.comment(`openssl -starttls smtp: no TLS on try ${attempt} (the RACE_MS bug?): ${r.err.split('\n').slice(-3).join(' | ')}`);
-  }
+/** openssl s_client -starttls smtp (it sends its ClientHello the moment it has read the 220). */
+function opensslStarttls(o: Parameters<typeof opensslClient>[0]): ReturnType<typeof opensslClient> {
+  return opensslClient({ ...o, extra: ['-starttls', 'smtp'] });
 }
 
 const sslVars = (keys: string[]) => keys.filter((k) => k.startsWith('SSL_') || k === 'SHA256');
@@ -213,7 +198,7 @@ t.test('-n 0x00 under tcpserver: openssl s_client -starttls smtp, TLS 1.3 and 1.
   const s = await serveProg(t, ['-n', '-T', '3'], 'n0');
   for (const version of ['1.3', '1.2'] as const) {
     const input = 'hello over TLS\nsecond line\n';
-    const r = await opensslStarttls(t, { port: s.port, caFile: server.caCert, tls: version, input, until: 'second line\n' });
+    const r = await opensslStarttls({ port: s.port, caFile: server.caCert, tls: version, input, until: 'second line\n' });
     t.equal(r.protocol, `TLSv${version}`, `TLS ${version} negotiated after STARTTLS`);
     t.equal(r.verified, true, 'certificate verified');
     const [status, ...rest] = r.data.split('\r\n');
@@ -348,13 +333,50 @@ t.test('-n: pipelined STARTTLS\\r\\nINJECTED\\r\\n never passes for TLS data', a
   t.comment(`where INJECTED went: ${where.join(', ')}`);
 });
 
+/** STARTTLS and a large burst of INJECTED lines in one write: more than prog's stdin pipe holds, so netproc holds some when the switch comes. */
+async function pipelinedBurst(t: Test, args: string[], mode: string): Promise<{ stderr: string; code: number | null }> {
+  const run = await runDirect(['-vv', ...args, '-f', server.pem, ...prog(mode, 3)], { deadlineMs: 20000 });
+  t.teardown(() => run.client.destroy());
+  const r = new Reader(run.client);
+  await r.until(`220 starttls-prog ${mode}\r\n`);
+  run.client.write(Buffer.concat([Buffer.from('STARTTLS\r\n'), Buffer.from('INJECTED\r\n'.repeat(100_000))]));
+  await r.until('220 go ahead\r\n');
+  // No TLS from us: the burst's tail, still in the TCP buffers, reaches the TLS engine as garbage anyway.
+  const exit = await run.exit;
+  return { stderr: run.stderr(), code: exit.code };
+}
+
+t.test('-n: a 1 MB pipelined burst: the ack comes, and prog never reads INJECTED after it', async (t) => {
+  for (let i = 0; i < 2; i++) {
+    const { stderr, code } = await pipelinedBurst(t, ['-n', '-t', '3'], 'n0');
+    t.equal(code, 3, `run ${i}: prog's status`);
+    const st = /starttls-prog: \{"mode":"n0","ack":"([0-9a-f]*)".*"discarded":"(.{0,8})/.exec(stderr);
+    t.ok(st, `run ${i}: prog got past the ack read`);
+    t.equal(st?.[1], '00', `run ${i}: the ack came (not EOF at -t: ${/dropped \d+ bytes[^\n]*/.exec(stderr)?.[0] ?? 'nothing dropped'})`);
+    const phase = /starttls-prog: TLS phase read (\d+) bytes(, INJECTED among them)?/.exec(stderr);
+    t.ok(phase, `run ${i}: prog reported its TLS phase`);
+    if (st?.[1] === '00') {
+      t.equal(st[2], 'INJECTED', `run ${i}: prog discarded the burst's head from its pipe`);
+      t.notOk(phase?.[2], `run ${i}: no INJECTED byte reached prog after the ack (${phase?.[1]} bytes after the drain)`);
+    }
+  }
+});
+
+t.test('--ucspi-tls: a 1 MB pipelined burst ends on fd 0, never on SSLREADFD', async (t) => {
+  const { stderr, code } = await pipelinedBurst(t, ['--ucspi-tls'], 'ucspi-y');
+  t.equal(code, 3, 'prog\'s status');
+  t.match(stderr, /starttls-prog: \{"mode":"ucspi-y","fd0":"INJECTED/, 'the pipelined bytes came on fd 0, before its EOF');
+  const phase = /starttls-prog: TLS phase read (\d+) bytes(, INJECTED among them)?/.exec(stderr);
+  t.ok(phase, 'prog reported its TLS phase');
+  t.equal(phase?.[1], '0', 'nothing at all on SSLREADFD');
+});
+
 t.test('-n: garbage instead of a ClientHello ends the connection with prog\'s status', async (t) => {
   const run = await runDirect(['-vv', '-n', '-f', server.pem, ...prog('n0', 5)], { deadlineMs: 20000 });
   const r = new Reader(run.client);
   await r.until('220 starttls-prog n0\r\n');
   run.client.write('STARTTLS\r\n');
   await r.until('220 go ahead\r\n');
-  await sleep(RACE_MS);
   run.client.write('this is no ClientHello\r\n');
   const rest = await r.rest(15000);
   t.ok(r.ended, 'the connection ends');
@@ -366,12 +388,16 @@ t.test('-n: garbage instead of a ClientHello ends the connection with prog\'s st
   t.notOk(hasStackTrace(run.stderr()), 'no stack trace');
 });
 
-const RACE_BUG = 'netproc/cleartext.ts: client bytes arriving between prog\'s final reply and netproc reading its command go to prog as plaintext';
+// Regression (fixed in 1a07821): the ack waited for a plaintext write to prog's
+// stdin still in flight; with the pipe full that write waited for prog, and
+// prog (draining after the ack, as documented) waited for the ack: nothing
+// moved until -t ended the connection, and prog read EOF instead of 0x00.
 t.test('-n and --ucspi-tls: a gap between the final reply and the command must not lose the ClientHello', async (t) => {
   // The contract lets prog write its last plaintext reply, then the command.
   // A prog descheduled between the two (300 ms here) lets a prompt client's
-  // ClientHello reach netproc first: netproc hands it to prog's stdin as
-  // plaintext, prog (rightly) discards it, and the handshake times out.
+  // ClientHello reach netproc first. Before 1a07821 netproc handed it to
+  // prog's stdin as plaintext, prog (rightly) discarded it, and the handshake
+  // timed out; openssl s_client -starttls lost that race under load.
   for (const [args, mode] of [[['-n'], 'n0'], [['--ucspi-tls'], 'ucspi-y']] as const) {
     const run = await runDirect(['-vv', ...args, '-T', '2', '-f', server.pem, process.execPath, PROG, mode, '0', '300'], { deadlineMs: 20000 });
     const r = new Reader(run.client);
@@ -387,7 +413,7 @@ t.test('-n and --ucspi-tls: a gap between the final reply and the command must n
       s.once('close', () => res(false));
       setTimeout(() => res(false), 6000);
     });
-    t.ok(ok, `${mode}: TLS although prog paused 300 ms between its reply and its command`, { todo: RACE_BUG });
+    t.ok(ok, `${mode}: TLS although prog paused 300 ms between its reply and its command`);
     s.destroy();
     const exit = await run.exit;
     t.ok(exit.ms < 10000, `${mode}: ends either way, no hang (${exit.ms} ms)`);
@@ -480,11 +506,9 @@ function runWithFds(args: string[], openFds: number[]): Promise<DirectRun> {
   });
 }
 
-// BUG (src/main.ts refuseOpenControlFds): Node 20 sets FD_CLOEXEC on every
-// inherited descriptor above 2 at start-up (`sh -c 'exec 5</dev/null; exec node
-// -e "..."'` shows flags 02100000 in /proc/self/fdinfo/5), so the "an inherited
-// one is never close-on-exec" test never fires: prog starts, fd 5/6 replaced.
-const INHERITED_FD_BUG = 'src/main.ts refuseOpenControlFds: Node marks inherited fds close-on-exec at start-up, so an inherited fd 5/6 is never seen';
+// Regression (fixed in 1a07821): libuv's uv_disable_stdio_inheritance(), which
+// Node calls at start-up, makes fds 0-15 close-on-exec, so "an inherited fd is
+// never close-on-exec" never found one: prog started with its own fds 5/6.
 t.test('-n with fd 5 or 6 inherited open: exit 111, one fatal line, no prog', async (t) => {
   for (const fd of [5, 6]) {
     const run = await runWithFds(['-n', '-f', server.pem, ...prog('n0', 0)], [fd]);
@@ -494,12 +518,11 @@ t.test('-n with fd 5 or 6 inherited open: exit 111, one fatal line, no prog', as
     const early = await Promise.race([run.exit, r.until('\r\n', 5000).then(() => { banner = true; return null; }, () => null)]);
     run.client.destroy(); // a prog that did start gets EOF and exits
     const exit = early ?? (await run.exit);
-    const todo = INHERITED_FD_BUG;
-    t.equal(exit.code, 111, `fd ${fd}: exit 111`, { todo });
+    t.equal(exit.code, 111, `fd ${fd}: exit 111`);
     const lines = run.stderr().split('\n').filter(Boolean);
-    t.equal(lines.length, 1, `fd ${fd}: one line (${run.stderr().trim()})`, { todo });
-    t.match(lines[0], new RegExp(`fatal.*fd ${fd}`), `fd ${fd}: a fatal line naming fd ${fd}`, { todo });
-    t.notOk(banner, `fd ${fd}: no banner, so no prog`, { todo });
+    t.equal(lines.length, 1, `fd ${fd}: one line (${run.stderr().trim()})`);
+    t.match(lines[0], new RegExp(`fatal.*fd ${fd}`), `fd ${fd}: a fatal line naming fd ${fd}`);
+    t.notOk(banner, `fd ${fd}: no banner, so no prog`);
   }
   // Without -n an inherited fd 5 is nobody's business.
   const run = await runWithFds(['-f', server.pem, 'cat'], [5]);
@@ -531,7 +554,7 @@ t.test('--ucspi-tls y under tcpserver: SSLCTLFD/SSLREADFD/SSLWRITEFD, fds 0/1 en
   tlsSock.end();
   t.equal((await tr.rest()).length, 0, 'nothing more');
 
-  const o = await opensslStarttls(t, { port: s.port, caFile: server.caCert, input: 'via openssl\n', until: 'via openssl\n' });
+  const o = await opensslStarttls({ port: s.port, caFile: server.caCert, input: 'via openssl\n', until: 'via openssl\n' });
   t.equal(o.protocol, 'TLSv1.3', 'openssl s_client -starttls smtp');
   const [status, ...rest] = o.data.split('\r\n');
   t.equal(parseStatus(status).fd0, '', 'fd 0 ended');

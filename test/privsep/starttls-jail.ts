@@ -13,7 +13,7 @@ import t, { type Test } from 'tap';
 import { leafCert, type LeafCert } from '../lib/certs';
 import { runDirect, type DirectRun } from '../lib/direct';
 import { descendants, openFds, procInfo, readLimits, searchMemory, type ProcInfo } from '../lib/procs';
-import { repoRoot, sleep, waitFor } from '../lib/sh';
+import { repoRoot, waitFor } from '../lib/sh';
 
 t.setTimeout(60000);
 const DEFAULT_JAIL = '/var/lib/tlswrapper/empty';
@@ -109,7 +109,6 @@ t.test('-n: jailed netproc and a waiting root keyproc during the plaintext phase
   run.client.write('STARTTLS\r\n');
   await plain.until('220 go ahead\r\n');
   run.client.removeAllListeners('data');
-  await sleep(100); // see RACE_MS in test/interop/tlswrapper-starttls.ts
   const s = tls.connect({ socket: run.client, rejectUnauthorized: false, servername: 'localhost' });
   await new Promise<void>((resolve, reject) => {
     s.once('secureConnect', () => resolve());

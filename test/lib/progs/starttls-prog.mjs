@@ -116,14 +116,24 @@ const hex = (b) => Buffer.from(b).toString('hex');
 
 /** TLS now: the status line, then an exact echo until the client's data ends. */
 function tlsPhase(inFd, outFd, status) {
-  // Also on stderr (the super-server's log), for when TLS itself fails.
-  writeAll(2, `starttls-prog: ${JSON.stringify({ mode, ...status })}\n`);
+  // Also on stderr (the super-server's log), for when TLS itself fails; long values cut.
+  const brief = Object.fromEntries(Object.entries(status).map(([k, v]) => [k, typeof v === 'string' && v.length > 100 ? `${v.slice(0, 100)}...(${v.length} bytes)` : v]));
+  writeAll(2, `starttls-prog: ${JSON.stringify({ mode, ...brief })}\n`);
   writeAll(outFd, `TLS ${JSON.stringify({ mode, envAtStart, ...status })}\r\n`);
+  // What arrived as TLS data, for a client that never got as far as TLS (reported at the end).
+  let total = 0;
+  let tail = '';
+  let injected = false;
   for (;;) {
     const c = readSome(inFd);
     if (c.length === 0) break;
+    total += c.length;
+    const text = tail + c.toString('latin1');
+    if (text.includes('INJECTED')) injected = true;
+    tail = text.slice(-8);
     if (writeAll(outFd, c) !== 'ok') break;
   }
+  writeAll(2, `starttls-prog: TLS phase read ${total} bytes${injected ? ', INJECTED among them' : ''}\n`);
   process.exit(exitCode);
 }
 
