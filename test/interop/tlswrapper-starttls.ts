@@ -362,6 +362,30 @@ t.test('-n: a 1 MB pipelined burst: the ack comes, and prog never reads INJECTED
   }
 });
 
+t.test('-n 0x01: a pipelined burst, then TLS: prog drops stdin until fd 6 ends and no INJECTED is TLS data', async (t) => {
+  // Small enough that netproc has read all of it from the socket when the switch
+  // comes (prog's pipe and netproc's hold take it), so the ClientHello is next.
+  for (const kb of [20, 150]) {
+    const run = await runDirect(['-vv', '-n', '-f', server.pem, ...prog('n1', 3)], { deadlineMs: 20000 });
+    t.teardown(() => run.client.destroy());
+    const r = new Reader(run.client);
+    await r.until('220 starttls-prog n1\r\n');
+    run.client.write(Buffer.concat([Buffer.from('STARTTLS\r\n'), Buffer.from('INJECTED\r\n'.repeat(kb * 100))]));
+    await r.until('220 go ahead\r\n');
+    run.client.removeAllListeners('data');
+    const { s, r: tr } = await upgrade(run.client).catch((e) => { t.comment(run.stderr()); throw e; });
+    const st = parseStatus(await tr.line());
+    t.equal(st.after, facts('1.3', 'localhost', false), `${kb} KB: the facts, exactly`);
+    t.match(st.discarded, /^INJECTED/, `${kb} KB: prog dropped what it found on stdin (${st.discarded?.length} bytes)`);
+    const back = await echo(s, tr, Buffer.from('after TLS\n'));
+    t.equal(back.toString(), 'after TLS\n', `${kb} KB: TLS data exactly, no INJECTED before it`);
+    s.end();
+    await tr.rest();
+    t.equal((await run.exit).code, 3, `${kb} KB: prog's status`);
+    t.match(run.stderr(), /starttls-prog: TLS phase read 10 bytes\n/, `${kb} KB: prog read only the 10 TLS bytes after fd 6 ended`);
+  }
+});
+
 t.test('--ucspi-tls: a 1 MB pipelined burst ends on fd 0, never on SSLREADFD', async (t) => {
   const { stderr, code } = await pipelinedBurst(t, ['--ucspi-tls'], 'ucspi-y');
   t.equal(code, 3, 'prog\'s status');

@@ -9,7 +9,7 @@
 //     GAP: milliseconds between its last plaintext reply and the command (default 0)
 //
 // MODE  n0          -n: 0x00 on fd 5, the ack on fd 6 (one 0x00, then EOF)
-//       n1          -n: 0x01 on fd 5, the ack, then the facts on fd 6 up to EOF
+//       n1          -n: 0x01 on fd 5, the ack, then the facts on fd 6 up to EOF, dropping stdin meanwhile
 //       debian      -n, Debian's older protocol: the final reply on fd 5, closed; fd 6 has no ack
 //       decline     -n: fd 5 closed without a byte; stays in plaintext
 //       ucspi-y     --ucspi-tls: 'y' on SSLCTLFD, TLS data on SSLREADFD/SSLWRITEFD
@@ -100,9 +100,11 @@ function readLine() {
 }
 
 /** Everything in the stdin pipe right now, without waiting (makes fd 0 non-blocking for good). */
+let stdinNonblocking = false;
 function drainStdin() {
   // libuv sets O_NONBLOCK when it opens the descriptor; nothing is read through it.
-  new net.Socket({ fd: IN, readable: false, writable: false });
+  if (!stdinNonblocking) new net.Socket({ fd: IN, readable: false, writable: false });
+  stdinNonblocking = true;
   const chunks = [];
   for (;;) {
     const c = readSome(IN, 65536, true);
@@ -159,12 +161,39 @@ function startTls() {
   }
   say('220 go ahead\r\n');
   if (gapMs > 0) pause(gapMs);
-  if (mode === 'n0' || mode === 'n1') {
-    writeAll(5, Uint8Array.of(mode === 'n0' ? 0 : 1));
+  if (mode === 'n0') {
+    writeAll(5, Uint8Array.of(0));
     const ack = hex(readSome(6, 1));
+    // 0x00: what stdin has right after the ack came before TLS (best effort).
     const discarded = Buffer.concat([buffered, drainStdin()]).toString('latin1');
     const after = readToEof(6).toString('latin1');
     return tlsPhase(IN, OUT, { ack, after, discarded });
+  }
+  if (mode === 'n1') {
+    writeAll(5, Uint8Array.of(1));
+    const ack = hex(readSome(6, 1));
+    // 0x01 (tlswrapper(1)): read and drop stdin until fd 6 reaches its end, the facts coming on it meanwhile.
+    drainStdin();
+    new net.Socket({ fd: 6, readable: false, writable: false }); // non-blocking too
+    const dropped = [buffered];
+    const facts = [];
+    for (;;) {
+      let idle = true;
+      const d = readSome(IN, 65536, true);
+      if (d !== null && d.length > 0) {
+        dropped.push(d);
+        idle = false;
+      }
+      const f = readSome(6, 65536, true);
+      if (f !== null) {
+        if (f.length === 0) break;
+        facts.push(f);
+        idle = false;
+      }
+      if (idle) pause(2);
+    }
+    const discarded = Buffer.concat(dropped).toString('latin1');
+    return tlsPhase(IN, OUT, { ack, after: Buffer.concat(facts).toString('latin1'), discarded });
   }
   if (mode === 'ucspi-y' || mode === 'ucspi-Y') {
     writeAll(5, mode === 'ucspi-y' ? 'y' : 'Y');
