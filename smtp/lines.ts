@@ -22,10 +22,17 @@ export class LineReader {
   private wake: (() => void) | null = null;
   /** STARTTLS: while taking what the stream buffered, its 'data' events are dropped. */
   private discarding = false;
+  /** STARTTLS with facts: everything the stream delivers is dropped (and counted) until keep(). */
+  private dropping = false;
+  private droppedBytes = 0;
 
   constructor(private readonly stream: Readable) {
     stream.on('data', (chunk: Buffer) => {
       if (this.discarding) return;
+      if (this.dropping) {
+        this.droppedBytes += chunk.length;
+        return;
+      }
       this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
       if (this.buf.length > HIGH_WATER) stream.pause();
       this.notify();
@@ -123,6 +130,20 @@ export class LineReader {
       this.discarding = false;
     }
     return Buffer.concat(parts);
+  }
+
+  /** Drop what is buffered and everything the stream delivers from now on, reading on, until keep(). */
+  dropFromNow(): void {
+    this.droppedBytes = this.buf.length;
+    this.buf = Buffer.alloc(0);
+    this.dropping = true;
+    this.stream.resume();
+  }
+
+  /** Stop dropping: what comes from now on is kept. The bytes dropped since dropFromNow(). */
+  keep(): number {
+    this.dropping = false;
+    return this.droppedBytes;
   }
 
   /** Everything buffered, taken (prog's unsolicited last words). */

@@ -8,14 +8,27 @@
 //      (tlswrapper -n's control and acknowledgement pipes, src/starttls.ts)
 //   2. options; -u's user looked up; as root: the jail dir and ids decided
 //   3. warm up what the jail forbids; wrap fds 0, 1 and 6 (paused)
-//   4. start prog on two pipes, as -u's user if given, with fds 5 and 6 closed
+//   4. start prog on two pipes, as -u's user if given, with fds 5 and 6
+//      closed; with STARTTLS, also the spawner of the instance for TLS (a
+//      shell, as -u's user, that waits on its stdin for the TLS facts and
+//      only then execs prog with them in its environment; see SPAWNER)
 //   5. jail (root: chroot + random or -j ids + rlimits 0; not root: rlimits
 //      only), before a byte is read from the client
 //   6. SMTP, one command at a time: prog's greeting, then each client line to
 //      prog and prog's reply back; EHLO replies gain STARTTLS, STARTTLS is
-//      ours (prog never sees it): its 220 goes on fd 5 (tlswrapper's older
-//      -n protocol, see starttls()), EOF on fd 6 marks the switch, and what
-//      the client pipelined is dropped; DATA's body goes through untouched.
+//      ours (prog never sees it): its 220 goes to the client, then 0x01 on
+//      fd 5; the ack and the facts come on fd 6 while stdin is dropped (the
+//      plaintext the client pipelined), up to its EOF. The pre-TLS instance
+//      gets QUIT; the spawner gets the facts and becomes prog; its banner is
+//      swallowed, and the client's EHLO over TLS goes to it. DATA's body goes
+//      through untouched.
+//
+// Why a spawner: the jail (NPROC 0, chroot) allows no new process, and the
+// jail comes before any client byte is read. Deferring the jail until after
+// TLS would leave this process, root, parsing a plaintext session unjailed
+// for as long as the client likes. So both processes exist before the jail;
+// the second runs no code of prog until it has the facts, and reads nothing
+// but the facts we write (its stdin is our pipe, not the client).
 // Exit: prog's exit status; 111 on a timeout, a broken pipe or a signal.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -56,6 +69,64 @@ const ACK_FD = 6;
 /** O_CLOEXEC in /proc/self/fdinfo's octal flags. */
 const O_CLOEXEC = 0o2000000;
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p));
+/** The TLS facts on fd 6 (after the ack): at most this many bytes. */
+const MAX_FACTS = 64 * 1024;
+const FACT_NAME = /^[A-Z0-9_]+$/;
+
+/**
+ * /bin/sh -c SPAWNER spawner prog args...: one NAME=value line per fact (the
+ * value escaped for printf %b: \0ooo), then an empty line, then exec prog
+ * with the facts exported and fds 5 and 6 closed. `read` takes a pipe byte by
+ * byte, so prog gets the rest of the pipe, the SMTP session, untouched. EOF
+ * before the empty line (no TLS after all): exit 0, prog never runs. The x
+ * keeps $(...) from eating a value's trailing newlines.
+ */
+const SPAWNER = [
+  'while IFS= read -r fact; do',
+  '  if [ -z "$fact" ]; then exec "$@" 5>&- 6>&-; fi',
+  '  v=$(printf "%bx" "${fact#*=}") || exit 111',
+  '  export "${fact%%=*}=${v%x}" || exit 111',
+  'done',
+  'exit 0',
+].join('\n');
+
+/** The facts as SPAWNER reads them. */
+function spawnerInput(facts: [string, Buffer][]): Buffer {
+  const lines = facts.map(([name, value]) => {
+    let v = '';
+    for (const b of value) v += (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2e || b === 0x5f || b === 0x2d ? String.fromCharCode(b) : `\\0${b.toString(8).padStart(3, '0')}`;
+    return `${name}=${v}\n`;
+  });
+  return Buffer.from(`${lines.join('')}\n`, 'latin1');
+}
+
+/**
+ * What follows the ack on fd 6: `NAME=value\0` for each fact, then one more
+ * \0. Names [A-Z0-9_]+, each once; values without NUL (they cannot have one).
+ * The facts, or why they are not.
+ */
+function parseFacts(data: Buffer): [string, Buffer][] | string {
+  if (data.length === 0) return 'no facts (did the handshake fail?)';
+  if (data.length > MAX_FACTS) return `facts exceed ${MAX_FACTS} bytes`;
+  if (data[data.length - 1] !== 0) return 'facts not terminated by an empty entry';
+  const body = data.subarray(0, data.length - 1);
+  const facts: [string, Buffer][] = [];
+  const seen = new Set<string>();
+  for (let pos = 0; pos < body.length; ) {
+    const nul = body.indexOf(0, pos);
+    if (nul < 0) return 'facts not terminated by an empty entry';
+    const entry = body.subarray(pos, nul);
+    if (entry.length === 0) return 'an empty entry before the end of the facts';
+    const eq = entry.indexOf(0x3d);
+    const name = (eq < 0 ? entry : entry.subarray(0, eq)).toString('latin1');
+    if (eq < 0 || !FACT_NAME.test(name)) return `bad fact '${printable(entry)}'`;
+    if (seen.has(name)) return `fact ${name} twice`;
+    seen.add(name);
+    facts.push([name, Buffer.from(entry.subarray(eq + 1))]);
+    pos = nul + 1;
+  }
+  return facts;
+}
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -111,25 +182,6 @@ function outputStream(): Writable {
   return fs.createWriteStream('', { fd: 1, autoClose: false });
 }
 
-/** Read fd until EAGAIN or EOF without blocking (it is O_NONBLOCK once libuv wrapped it); the bytes. */
-function drainNow(fd: number): { bytes: Buffer; eof: boolean } {
-  const parts: Buffer[] = [];
-  const chunk = Buffer.alloc(16384);
-  for (;;) {
-    let n: number;
-    try {
-      n = fs.readSync(fd, chunk, 0, chunk.length, null);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return { bytes: Buffer.concat(parts), eof: false };
-      if (code === 'EINTR') continue;
-      throw e;
-    }
-    if (n === 0) return { bytes: Buffer.concat(parts), eof: true };
-    parts.push(Buffer.from(chunk.subarray(0, n)));
-  }
-}
-
 /**
  * All of data on fd, now. Our stdout is non-blocking (libuv's): it is empty
  * (every write before was awaited), so EAGAIN is next to impossible for one
@@ -149,15 +201,19 @@ function writeAllSync(fd: number, data: Buffer): void {
   }
 }
 
-/** prog's argv and environment: -u through setpriv, fds 5 and 6 closed by a shell when we hold them. */
-function progCommand(o: SmtpOptions, user: ProgUser | undefined, closeControl: boolean): { argv: string[]; env: NodeJS.ProcessEnv; ids?: { uid: number; gid: number } } {
+/**
+ * prog's argv and environment: -u through setpriv, fds 5 and 6 closed by a
+ * shell when we hold them; spawner: prog behind SPAWNER (which closes them).
+ */
+function progCommand(o: SmtpOptions, user: ProgUser | undefined, closeControl: boolean, spawner = false): { argv: string[]; env: NodeJS.ProcessEnv; ids?: { uid: number; gid: number } } {
   let argv = o.prog;
-  // prog must not get fds 5 and 6: it could ask for TLS behind our back, and
-  // its copy of fd 5 would keep tlswrapper from seeing the end of our 220.
-  // Node 20 makes inherited descriptors close-on-exec at start-up; should
-  // one be inheritable all the same, a shell closes it (Node cannot close a
-  // descriptor in a child).
-  if (closeControl) argv = ['/bin/sh', '-c', 'exec "$@" 5>&- 6>&-', 'sh', ...argv];
+  // prog must not get fds 5 and 6: it could ask for TLS behind our back, or
+  // read the facts meant for us. Node 20 makes inherited descriptors
+  // close-on-exec at start-up; should one be inheritable all the same, a
+  // shell closes it (Node cannot close a descriptor in a child). SPAWNER
+  // closes them itself.
+  if (spawner) argv = ['/bin/sh', '-c', SPAWNER, 'tlswrapper-smtp-spawner', ...argv];
+  else if (closeControl) argv = ['/bin/sh', '-c', 'exec "$@" 5>&- 6>&-', 'sh', ...argv];
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_OPTIONS;
   if (!user) return { argv, env };
@@ -188,32 +244,32 @@ class Session {
   /** The last reply asked for more (334: AUTH): the next line is a credential, never logged. */
   private secret = false;
   private readonly client: LineReader;
-  private readonly server: LineReader;
-  private readonly exited: Promise<number>;
+  /** prog: the instance started before TLS, then the one started with the facts. */
+  private prog!: ChildProcess;
+  private server!: LineReader;
+  private exited!: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(
     private readonly o: SmtpOptions,
     private readonly log: Logger,
     private readonly stdin: Readable,
     private readonly stdout: Writable,
-    private readonly prog: ChildProcess,
+    prog: ChildProcess,
     private readonly ack: net.Socket | null,
+    /** SPAWNER, waiting for the facts (with STARTTLS), else null. */
+    private spawner: ChildProcess | null,
   ) {
     this.client = new LineReader(stdin);
-    this.server = new LineReader(prog.stdout!);
-    this.exited = new Promise((resolve) => {
-      prog.once('exit', (code, signal) => {
-        if (signal !== null) {
-          log.fatal(`prog killed by signal ${signal}`);
-          resolve(EXIT_FAILURE);
-        } else {
-          log.debug(`prog exited with status ${code}`);
-          resolve(code ?? EXIT_FAILURE);
-        }
-      });
-    });
-    prog.stdin!.on('error', () => {}); // EPIPE: noticed as prog's EOF
+    this.attach(prog);
+    spawner?.stdin!.on('error', () => {});
     stdout.on('error', (e: NodeJS.ErrnoException) => this.die(`unable to write to the client: ${e.code ?? e.message}`));
+  }
+
+  private attach(prog: ChildProcess): void {
+    this.prog = prog;
+    this.server = new LineReader(prog.stdout!);
+    this.exited = new Promise((resolve) => prog.once('exit', (code, signal) => resolve({ code, signal })));
+    prog.stdin!.on('error', () => {}); // EPIPE: noticed as prog's EOF
   }
 
   private get rwMs(): number {
@@ -228,10 +284,13 @@ class Session {
   /** Wait for prog to exit (at most -T) and exit with its status. */
   private async finish(): Promise<never> {
     this.prog.stdin!.end();
+    this.spawner?.stdin!.end(); // no TLS: it exits without running prog
     const timer = setTimeout(() => this.die(`prog did not exit within ${this.o.rwTimeout} seconds`), this.rwMs);
-    const status = await this.exited;
+    const { code, signal } = await this.exited;
     clearTimeout(timer);
-    process.exit(status);
+    if (signal !== null) this.die(`prog killed by signal ${signal}`);
+    this.log.debug(`prog exited with status ${code}`);
+    process.exit(code ?? EXIT_FAILURE);
   }
 
   private write(stream: Writable, data: Buffer | string, to: string): Promise<void> {
@@ -396,47 +455,102 @@ class Session {
     if (this.tls) return this.answer(line, '503 already in TLS (#5.5.1)');
     if (args !== '') return this.answer(line, '501 STARTTLS takes no parameters (#5.5.4)');
     const ack = this.ack;
+    const spawner = this.spawner!;
 
     // What the client sent after STARTTLS and we already hold: plaintext, never a command.
     let dropped = this.client.discard();
-    // The 220 goes on fd 5, not to the client: tlswrapper's older -n protocol
-    // (a final plaintext reply, up to EOF on fd 5). tlswrapper stops reading
-    // the client, drops what it has not given us, sends the 220 itself and
-    // only then starts TLS: a client's ClientHello cannot arrive before the
-    // switch. (With 0x00/0x01 after writing the 220 to fd 1, a quick client's
-    // ClientHello can reach tlswrapper before the request does; it is then
-    // passed to us as plaintext and the handshake dies.)
+    // tlswrapper(1), DELAYED ENCRYPTION: the 220 to the client, then 0x01 on
+    // fd 5 (start TLS, send the facts). The boundary is this final reply:
+    // client bytes after it start TLS (a prompt ClientHello is kept), those
+    // before it that tlswrapper still holds are dropped by it, and those it
+    // had already given us are in our stdin.
     const ready = '220 ready to start TLS (#2.0.0)';
+    await this.toClient(`${ready}\r\n`);
     try {
-      writeAllSync(CONTROL_FD, Buffer.from(`${ready}\r\n`));
+      writeAllSync(CONTROL_FD, Buffer.of(0x01));
       fs.closeSync(CONTROL_FD);
     } catch (e) {
-      this.die(`unable to write the STARTTLS reply on control fd ${CONTROL_FD}: ${errText(e)}`);
+      this.die(`unable to ask for TLS on control fd ${CONTROL_FD}: ${errText(e)}`);
     }
     this.logCommand(line, 'STARTTLS', ready);
-    // EOF on fd 6: tlswrapper has switched, and every plaintext byte it gave
-    // us is in our stdin (it waits for its writes to finish first).
-    if (!(await endOf(ack, this.rwMs))) this.die(`unable to receive the end of control fd ${ACK_FD} after STARTTLS`);
-
-    // The boundary. What stdin holds now is plaintext the client pipelined
-    // after STARTTLS: drop it without waiting (synchronously: nothing else
-    // runs meanwhile). TLS data can come only after a whole handshake, which
-    // starts when the client gets the 220 that tlswrapper sends at the switch.
-    dropped += this.client.discard();
-    if (this.stdin instanceof net.Socket) {
-      const now = drainNow(0);
-      dropped += now.bytes.length;
-      if (now.eof) this.log.debug('the client closed the connection after STARTTLS');
-    }
+    // Until fd 6 ends: stdin is read and dropped, the ack and the facts come
+    // on fd 6. Every plaintext byte is in our stdin before fd 6 ends, and no
+    // decrypted byte is written before it ends: this drops the pipelined
+    // plaintext and keeps what comes over TLS.
+    // The facts end with an empty entry, written with fd 6's EOF and just
+    // before the first decrypted bytes: stdin is kept from the moment that
+    // empty entry is read (in the same callback), since Node may report the
+    // EOF only after stdin's next bytes, the client's first over TLS.
+    this.client.dropFromNow();
+    let kept = false;
+    const keep = () => {
+      if (!kept) dropped += this.client.keep();
+      kept = true;
+    };
+    const control = await readToEnd(ack, this.rwMs, 1 + MAX_FACTS, (b) => {
+      // The ack, then \0 alone (no facts) or ending an entry (\0\0): values hold no NUL.
+      if (b.length >= 2 && b[b.length - 1] === 0 && (b.length === 2 || b[b.length - 2] === 0)) keep();
+    });
+    keep();
+    if (typeof control === 'string') this.die(`fd ${ACK_FD} after STARTTLS: ${control}`);
+    if (control[0] !== 0x00) this.die(`fd ${ACK_FD} after STARTTLS: ${control.length === 0 ? 'no acknowledgement' : `acknowledgement 0x${control[0].toString(16)}, not 0x00`}`);
+    const facts = parseFacts(control.subarray(1));
+    if (typeof facts === 'string') this.die(`fd ${ACK_FD} after STARTTLS: ${facts}`);
     if (dropped > 0) this.log.info(`dropped ${dropped} bytes the client sent after STARTTLS before TLS started`);
+    this.log.debug(`TLS: ${facts.filter(([n]) => /^SSL_(PROTOCOL|CIPHER|TLS_SNI_SERVERNAME|CLIENT_VERIFY)$/.test(n)).map(([n, v]) => `${n}=${printable(v)}`).join(' ')}`);
     this.tls = true;
-
-    // prog's state from before TLS must not carry over (RFC 3207 4.2).
     this.mailFrom = '';
     this.rcpts = [];
-    await this.toProg('RSET\r\n');
-    const reset = await this.reply();
-    this.log.debug(`RSET (after STARTTLS, reply not sent to the client): ${printable(reset.lines[reset.lines.length - 1])}`);
+
+    // prog's state from before TLS must not carry over (RFC 3207 4.2), and
+    // its environment has no facts: the instance from before TLS ends here,
+    // and a new one, with the facts, takes the session over TLS.
+    await this.retire();
+    this.spawner = null;
+    this.attach(spawner);
+    await this.toProg(spawnerInput(facts));
+    // The client starts again with EHLO and expects no banner (RFC 3207 4.2).
+    const banner = await this.reply();
+    if (banner.code !== 220) {
+      // It will not serve this session: the client gets its word and the end.
+      await this.toClient(Buffer.concat(banner.lines));
+      this.log.warning(`prog's greeting after STARTTLS: ${printable(banner.lines[banner.lines.length - 1])}`);
+      return this.finish();
+    }
+    this.log.debug(`prog restarted with the TLS facts (greeting not sent to the client): ${printable(banner.lines[banner.lines.length - 1])}`);
+  }
+
+  /**
+   * The instance from before TLS: QUIT, its reply (not for the client), and
+   * its exit within -T. After that, SIGKILL; in the jail that fails when prog
+   * runs as another uid (root or -u's user): it is then left with its pipes
+   * closed, logged.
+   */
+  private async retire(): Promise<void> {
+    const old = this.prog;
+    const exited = this.exited;
+    await this.toProg('QUIT\r\n');
+    for (;;) {
+      const r = await this.server.line(MAX_LINE, this.rwMs);
+      if (r.kind !== 'line') {
+        this.log.debug(`QUIT (before TLS): no reply (${r.kind})`);
+        break;
+      }
+      if (!parseReplyLine(crlf(r.line)).more) {
+        this.log.debug(`QUIT (before TLS, reply not sent to the client): ${printable(r.line)}`);
+        break;
+      }
+    }
+    old.stdin!.end();
+    let timer: NodeJS.Timeout | undefined;
+    const gone = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), this.rwMs)))]);
+    clearTimeout(timer);
+    old.stdout!.destroy();
+    if (gone) return;
+    old.removeAllListeners('error');
+    old.on('error', () => {});
+    if (old.kill('SIGKILL')) this.log.warning(`prog (before TLS) did not exit within ${this.o.rwTimeout} seconds after QUIT: killed`);
+    else this.log.warning(`prog (before TLS) did not exit within ${this.o.rwTimeout} seconds after QUIT and cannot be killed from the jail: left with its pipes closed`);
   }
 
   private async data(line: Buffer): Promise<void> {
@@ -462,19 +576,28 @@ class Session {
   }
 }
 
-/** True at EOF on socket (tlswrapper closed fd 6), false on a byte (no such protocol) or after ms. */
-function endOf(socket: net.Socket, ms: number): Promise<boolean> {
+/** Everything on socket up to its EOF (tlswrapper closed fd 6), or why not: idle for ms, or more than max bytes; sofar sees what came at each read. */
+function readToEnd(socket: net.Socket, ms: number, max: number, sofar: (b: Buffer) => void): Promise<Buffer | string> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    const done = (ok: boolean) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    let timer = setTimeout(() => done(`nothing for ${ms / 1000} seconds`), ms);
+    const done = (result: Buffer | string) => {
       clearTimeout(timer);
       socket.removeAllListeners('data');
       socket.destroy();
-      resolve(ok);
+      resolve(result);
     };
-    socket.once('data', () => done(false));
-    socket.once('end', () => done(true));
-    socket.once('error', () => done(true));
+    socket.on('data', (d: Buffer) => {
+      parts.push(d);
+      size += d.length;
+      if (size > max) return done(`more than ${max} bytes`);
+      sofar(Buffer.concat(parts));
+      clearTimeout(timer);
+      timer = setTimeout(() => done(`nothing for ${ms / 1000} seconds`), ms);
+    });
+    socket.once('end', () => done(Buffer.concat(parts)));
+    socket.once('error', (e: NodeJS.ErrnoException) => done(`unable to read: ${e.code ?? e.message}`));
     socket.resume();
   });
 }
@@ -561,6 +684,19 @@ async function main(): Promise<void> {
   prog.once('error', (e: NodeJS.ErrnoException) => die(`unable to run ${o.prog[0]}: ${e.code ?? e.message}`));
   if (prog.pid === undefined) await new Promise(() => {}); // the 'error' above ends us
   prog.stdout!.pause();
+  // The instance for TLS, as far as a process can go without the facts: now, since the jail allows no new process.
+  let spawner: ChildProcess | null = null;
+  if (startTls) {
+    const sp = progCommand(o, user, true, true);
+    try {
+      spawner = spawn(sp.argv[0], sp.argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'], env: sp.env, ...(sp.ids ?? {}) });
+    } catch (e) {
+      return die(`unable to run /bin/sh: ${errText(e)}`);
+    }
+    spawner.once('error', (e: NodeJS.ErrnoException) => die(`unable to run /bin/sh: ${e.code ?? e.message}`));
+    if (spawner.pid === undefined) await new Promise(() => {});
+    spawner.stdout!.pause();
+  }
 
   // 5. Jail, before any byte is read.
   try {
@@ -573,7 +709,7 @@ async function main(): Promise<void> {
   else log.debug('limited: rlimits nofile, nproc, fsize, core 0');
 
   // 6. SMTP.
-  await new Session(o, log, stdin, stdout, prog, ack).run();
+  await new Session(o, log, stdin, stdout, prog, ack, spawner).run();
 }
 
 main().catch((e) => {

@@ -3,7 +3,9 @@
 // inetd-style SMTP server without TLS that logs every command, message and
 // its environment to $SMTP_FIXTURE_LOG). Clients: swaks, openssl s_client
 // -starttls smtp, and a raw client that switches to Node tls on the same
-// socket. Then bin/tlswrapper-smtp alone on pipes (no fds 5/6): exit
+// socket. At STARTTLS the instance from before TLS gets QUIT and a new one,
+// with the TLS facts in its environment, serves the session over TLS: the
+// log shows two sessions (two pids). Then bin/tlswrapper-smtp alone on pipes (no fds 5/6): exit
 // statuses, timeouts, usage errors.
 import t, { type Test } from 'tap';
 import * as fs from 'node:fs';
@@ -11,7 +13,9 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
+import { createHash } from 'node:crypto';
 import { leafCert } from '../lib/certs';
+import { clientCert } from '../lib/clientcerts';
 import { opensslClient } from '../lib/clients';
 import { NO_TAP_LOADER, ours, TLSWRAPPER } from '../lib/ours';
 import { connections, readLimits } from '../lib/procs';
@@ -44,7 +48,14 @@ interface Event {
 
 let logs = 0;
 /** A fresh log file for the fixture (writable by nobody) and a reader for it. */
-function fixtureLog(): { file: string; events: () => Event[]; commands: () => string[]; messages: () => Event[] } {
+interface Instance {
+  pid: number;
+  env: Record<string, string>;
+  fds: number[];
+  commands: string[];
+}
+
+function fixtureLog(): { file: string; events: () => Event[]; commands: () => string[]; messages: () => Event[]; instances: () => Instance[] } {
   const file = path.join(tmp, `log-${++logs}.jsonl`);
   fs.writeFileSync(file, '');
   fs.chmodSync(file, 0o666);
@@ -59,6 +70,16 @@ function fixtureLog(): { file: string; events: () => Event[]; commands: () => st
     events,
     commands: () => events().filter((e) => e.event === 'command').map((e) => e.line!),
     messages: () => events().filter((e) => e.event === 'message'),
+    /** Each instance of the fixture, in the order they started, with its commands. */
+    instances: () => {
+      const all = events();
+      return all.filter((e) => e.event === 'start').map((e) => ({
+        pid: e.pid,
+        env: e.env!,
+        fds: e.fds!,
+        commands: all.filter((c) => c.event === 'command' && c.pid === e.pid).map((c) => c.line!),
+      }));
+    },
   };
 }
 
@@ -145,12 +166,12 @@ class RawSmtp {
   }
 
   /** TLS on the same socket (after a 220 to STARTTLS). */
-  async startTls(): Promise<tls.TLSSocket> {
+  async startTls(extra: tls.ConnectionOptions = {}): Promise<tls.TLSSocket> {
     const plain = this.sock;
     plain.removeAllListeners('data');
     plain.removeAllListeners('end');
     if (this.buf !== '') throw new Error(`plaintext left over before TLS: ${JSON.stringify(this.buf)}`);
-    const secure = tls.connect({ socket: plain, ca: fs.readFileSync(cert.caCert), servername: 'localhost' });
+    const secure = tls.connect({ socket: plain, ca: fs.readFileSync(cert.caCert), servername: 'localhost', ...extra });
     await new Promise<void>((resolve, reject) => secure.once('secureConnect', resolve).once('error', reject));
     this.sock = secure;
     this.attach(secure);
@@ -195,8 +216,8 @@ t.test('swaks --tls: STARTTLS offered, TLS really on, the message intact, prog n
   t.notMatch(r.out.split('=== TLS started')[1] ?? '', /250-STARTTLS/, 'not offered again inside TLS');
   const commands = log.commands();
   t.notOk(commands.some((c) => /STARTTLS/i.test(c)), `prog never saw STARTTLS: ${commands.join(' | ')}`);
-  t.same(commands, ['EHLO client.example', 'RSET', 'EHLO client.example', 'MAIL FROM:<alice@example.org>', 'RCPT TO:<bob@example.net>', 'DATA', 'QUIT'],
-    'prog saw EHLO, our RSET at the switch, then the TLS session');
+  t.same(log.instances().map((i) => i.commands), [['EHLO client.example', 'QUIT'], ['EHLO client.example', 'MAIL FROM:<alice@example.org>', 'RCPT TO:<bob@example.net>', 'DATA', 'QUIT']],
+    'two sessions: before TLS EHLO and our QUIT, then a new instance for the TLS session');
   const m = log.messages();
   t.equal(m.length, 1, 'one message');
   t.same(m[0].rcpt, ['<bob@example.net>']);
@@ -205,9 +226,11 @@ t.test('swaks --tls: STARTTLS offered, TLS really on, the message intact, prog n
   await waitFor(() => /tlswrapper-smtp: info: F=/.test(s.output()), 5000).catch(() => {});
   t.match(s.output(), /tlswrapper: info: handshake done: TLSv1\.3 /, 'tlswrapper logged the handshake (the facts stay there)');
   t.match(s.output(), /tlswrapper-smtp: info: F=<alice@example\.org> T=<bob@example\.net> \d+ bytes: 250 /, 'the transaction logged');
-  const start = log.events().find((e) => e.event === 'start')!;
-  t.notOk(start.fds!.includes(5) || start.fds!.includes(6), `prog has no fd 5 or 6 (fds ${start.fds!.join(',')})`);
-  t.equal(start.env!.NODE_OPTIONS, undefined, 'no NODE_OPTIONS for prog');
+  for (const [n, i] of log.instances().entries()) {
+    t.notOk(i.fds.includes(5) || i.fds.includes(6), `instance ${n + 1} has no fd 5 or 6 (fds ${i.fds.join(',')})`);
+    t.equal(i.env.NODE_OPTIONS, undefined, `no NODE_OPTIONS for instance ${n + 1}`);
+  }
+  t.match(log.instances()[1]?.env.SSL_PROTOCOL, /^TLSv1\.3$/, 'the TLS instance has SSL_PROTOCOL');
 });
 
 t.test('swaks without --tls: plain SMTP all the way', { skip: skipSwaks }, async (t) => {
@@ -234,7 +257,8 @@ t.test('openssl s_client -starttls smtp, then commands over TLS', { skip }, asyn
   t.match(r.out, /250 2\.0\.0 ok\r?\n/, 'NOOP over TLS');
   t.match(r.out, /250 2\.0\.0 ok: queued as/, 'message accepted');
   t.match(r.out, /221 2\.0\.0 fixture\.example bye/);
-  t.same(log.commands().slice(0, 3), ['EHLO mail.example.com', 'RSET', 'NOOP'], 'EHLO, our RSET, then TLS commands (s_client sends no second EHLO)');
+  t.same(log.instances().map((i) => i.commands.slice(0, 2)), [['EHLO mail.example.com', 'QUIT'], ['NOOP', 'MAIL FROM:<carol@example.org>']],
+    'EHLO and our QUIT, then a new instance for the TLS commands (s_client sends no second EHLO)');
   t.match(log.messages()[0]?.data ?? '', /^Subject: over s_client\r\n\r\nsent by s_client\r\n$/);
 });
 
@@ -299,6 +323,104 @@ t.test('commands pipelined after STARTTLS never reach prog; the session goes on 
   t.equal((await c.reply()).code, 250);
   await c.cmd('QUIT');
   t.ok(log.commands().includes('RCPT TO:<pipelined@x>'), 'pipelined plaintext commands reach prog');
+});
+
+// ------------------------------------------------------------ the TLS facts in prog's environment
+
+/** SSL_* and SHA256 variables not in our own environment (SSL_CERT_FILE may be). */
+const SSL_VARS = (env: Record<string, string>) => Object.keys(env).filter((k) => (k.startsWith('SSL_') || k === 'SHA256') && !(k in process.env));
+
+/** EHLO, STARTTLS with a pipelined RCPT in the same write, TLS (extra), EHLO, one message, QUIT. */
+async function tlsSession(t: Test, port: number, extra: tls.ConnectionOptions = {}): Promise<{ protocol: string | null; cipher: string | undefined }> {
+  const c = await RawSmtp.connect(port);
+  t.teardown(() => c.close());
+  t.equal((await c.reply()).code, 220, 'greeting');
+  t.ok((await c.cmd('EHLO facts.example')).lines.includes('250-STARTTLS'), 'offered');
+  c.send('STARTTLS\r\nRCPT TO:<evil@x>\r\n');
+  t.equal((await c.reply()).code, 220, 'STARTTLS: 220');
+  const secure = await c.startTls(extra);
+  const seen = { protocol: secure.getProtocol(), cipher: secure.getCipher()?.standardName };
+  const again = await c.cmd('EHLO facts.example');
+  t.equal(again.lines[0], '250-fixture.example hello facts.example', 'EHLO over TLS: the new instance answers (no banner came first)');
+  t.equal((await sendMessage(c, 'f@example.org', 'g@example.net', 'Subject: facts\r\n\r\nover TLS')).code, 250, 'message accepted');
+  t.equal((await c.cmd('QUIT')).code, 221);
+  c.close();
+  return seen;
+}
+
+/** Two instances: the first saw EHLO and our QUIT and has no SSL_*; the second the TLS session. The second's environment. */
+async function twoInstances(t: Test, log: ReturnType<typeof fixtureLog>): Promise<Record<string, string>> {
+  await waitFor(() => log.events().filter((e) => e.event === 'exit').length >= 2, 5000).catch(() => {});
+  const inst = log.instances();
+  t.equal(inst.length, 2, 'two instances of prog');
+  t.same(inst.map((i) => i.commands), [['EHLO facts.example', 'QUIT'], ['EHLO facts.example', 'MAIL FROM:<f@example.org>', 'RCPT TO:<g@example.net>', 'DATA', 'QUIT']],
+    'before TLS: EHLO, QUIT; over TLS: EHLO, MAIL, RCPT, DATA, QUIT; never STARTTLS, never the pipelined RCPT');
+  t.same(SSL_VARS(inst[0]?.env ?? {}), [], 'the instance from before TLS has no SSL_* variable');
+  t.notOk(inst[1]?.fds.includes(5) || inst[1]?.fds.includes(6), 'the TLS instance has no fd 5 or 6');
+  t.equal(log.messages()[0]?.pid, inst[1]?.pid, 'the message went to the TLS instance');
+  return inst[1]?.env ?? {};
+}
+
+t.test('over TLS, prog is a new instance with the TLS facts in its environment; still jailed', { skip }, async (t) => {
+  const log = fixtureLog();
+  const jail = path.join(tmp, 'jail-facts');
+  const s = await chain(t, log.file, ['-v', '-J', jail, '-u', 'nobody']);
+  // Jail checks while a session is open over TLS.
+  const c = await RawSmtp.connect(s.port);
+  t.teardown(() => c.close());
+  await c.reply();
+  await c.cmd('EHLO jail.example');
+  c.send('STARTTLS\r\n');
+  await c.reply();
+  await c.startTls();
+  t.equal((await c.cmd('EHLO jail.example')).code, 250, 'EHLO over TLS');
+  const conns = connections(s.pid);
+  const smtp = conns[0]?.procs.find((p) => p.cmdline[1]?.endsWith('/tlswrapper-smtp'));
+  const progs = conns[0]?.procs.filter((p) => p.cmdline[1]?.endsWith('/smtp-server.py')) ?? [];
+  t.ok(smtp, 'tlswrapper-smtp found');
+  if (smtp) {
+    t.equal(smtp.root, jail, 'after TLS: /proc/PID/root is the jail');
+    t.ok(smtp.uid.every((u) => u >= 141_500_000), `after TLS: random jail uid (${smtp.uid.join(',')})`);
+    t.equal(readLimits(smtp.pid)['Max processes'].soft, 0, 'after TLS: NPROC 0');
+  }
+  t.equal(progs.length, 1, 'one prog running: the instance from before TLS is gone');
+  t.same(progs[0]?.uid, [65534, 65534, 65534, 65534], 'the TLS instance runs as nobody');
+  t.equal((await c.cmd('QUIT')).code, 221);
+  c.close();
+  await waitFor(() => log.events().filter((e) => e.event === 'exit').length >= 2, 5000).catch(() => {});
+  const inst = log.instances();
+  t.equal(inst[1]?.env.USER, 'nobody', 'USER set for -u in the TLS instance');
+  t.equal(inst[1]?.env.SSL_TLS_SNI_SERVERNAME, 'localhost');
+
+  // The facts exact, a pipelined command dropped.
+  const log2 = fixtureLog();
+  const s2 = await chain(t, log2.file, ['-v']);
+  const secure = await tlsSession(t, s2.port);
+  const env = await twoInstances(t, log2);
+  t.equal(env.SSL_PROTOCOL, secure.protocol, `SSL_PROTOCOL=${env.SSL_PROTOCOL}`);
+  t.equal(env.SSL_CIPHER, secure.cipher, `SSL_CIPHER=${env.SSL_CIPHER}`);
+  t.equal(env.SSL_TLS_SNI_SERVERNAME, 'localhost', 'SSL_TLS_SNI_SERVERNAME');
+  t.equal(env.SSL_CLIENT_VERIFY, 'NONE', 'SSL_CLIENT_VERIFY=NONE without -a');
+  t.equal(env.SSL_PEER_CERT_HASH, undefined, 'no peer certificate variables');
+  t.ok(env.TCPREMOTEIP, 'the connection variables are still there');
+  await waitFor(() => /dropped \d+ bytes/.test(s2.output()), 5000).catch(() => {});
+  t.match(s2.output(), /tlswrapper-smtp: info: dropped 18 bytes the client sent after STARTTLS before TLS started/, 'the pipelined RCPT dropped');
+});
+
+t.test('tlswrapper -a -n: a client certificate gives SSL_CLIENT_VERIFY=SUCCESS and its hash', { skip }, async (t) => {
+  const cc = clientCert({ keyType: 'p256', ca: 'ecdsa', subject: '/C=CZ/O=Example/CN=smtp-client' });
+  const log = fixtureLog();
+  const s = await chain(t, log.file, ['-v'], { wrapperArgs: ['-a', cc.anchorFile] });
+  await tlsSession(t, s.port, { cert: fs.readFileSync(cc.chainFile), key: fs.readFileSync(cc.keyFile) });
+  const env = await twoInstances(t, log);
+  const leaf = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(fs.readFileSync(cc.certFile, 'utf8'))![1];
+  const hex = createHash('sha256').update(Buffer.from(leaf.replace(/\s+/g, ''), 'base64')).digest('hex');
+  t.equal(env.SSL_CLIENT_VERIFY, 'SUCCESS', 'SSL_CLIENT_VERIFY');
+  t.equal(env.SSL_PEER_CERT_HASH, `SHA256:${hex}`, 'SSL_PEER_CERT_HASH is the leaf\'s');
+  t.equal(env.SHA256, hex, 'SHA256');
+  t.equal(env.SSL_PEER_CERT_CN, 'smtp-client', 'SSL_PEER_CERT_CN');
+  t.equal(env.SSL_PEER_CERT_SUBJECT, 'C=CZ, O=Example, CN=smtp-client', 'SSL_PEER_CERT_SUBJECT (commas, spaces, = through the spawner)');
+  t.match(env.SSL_PROTOCOL, /^TLSv1\.[23]$/);
 });
 
 t.test('a one-line EHLO reply stays well-formed: 250-host, 250 STARTTLS', { skip }, async (t) => {
