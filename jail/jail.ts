@@ -119,13 +119,7 @@ export function enterJail(spec: JailSpec): void {
   step('setgid', () => process.setgid!(spec.gid));
 
   // 6. limits, while still root (lowering the hard limit is allowed anyway).
-  for (const resource of JAIL_RLIMITS) {
-    step(`setrlimit ${resource}`, () => {
-      posix.setrlimit(resource, { soft: 0, hard: 0 });
-      const got = posix.getrlimit(resource);
-      if (got.soft !== 0 || got.hard !== 0) throw new Error(`limit is ${got.soft}/${got.hard}, not 0/0`);
-    });
-  }
+  setZeroLimits();
 
   // 7. setuid last: as root it sets real, effective and saved uid.
   step('setuid', () => process.setuid!(spec.uid));
@@ -153,9 +147,31 @@ export function enterJail(spec: JailSpec): void {
 
   // 8. Without a listener, SIGUSR1 makes Node start its inspector thread, which
   // cannot be created under RLIMIT_NPROC=0 and aborts the process.
-  step('sigusr1', () => {
-    process.on('SIGUSR1', () => {});
-  });
+  step('sigusr1', ignoreSigusr1);
+}
+
+function ignoreSigusr1(): void {
+  process.on('SIGUSR1', () => {});
+}
+
+function setZeroLimits(): void {
+  for (const resource of JAIL_RLIMITS) {
+    step(`setrlimit ${resource}`, () => {
+      posix.setrlimit(resource, { soft: 0, hard: 0 });
+      const got = posix.getrlimit(resource);
+      if (got.soft !== 0 || got.hard !== 0) throw new Error(`limit is ${got.soft}/${got.hard}, not 0/0`);
+    });
+  }
+}
+
+/**
+ * What a process that is not root can still do (a companion program run as
+ * tlswrapper -u's user): no chroot, no uid change, only the zero limits.
+ * Throws JailError naming the failed step.
+ */
+export function enterLimitsOnly(): void {
+  setZeroLimits();
+  step('sigusr1', ignoreSigusr1);
 }
 
 /**

@@ -36,15 +36,16 @@ import * as net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import {
   enterJail,
+  enterLimitsOnly,
   ensureJailDir,
   jailIdsForUser,
-  JAIL_RLIMITS,
   prepareForJail,
   randomJailIds,
   type JailSpec,
 } from '../jail/jail';
 import { EXIT_FAILURE, EXIT_USAGE } from '../src/exitcodes';
 import { DEFAULT_JAIL_DIR } from '../src/options';
+import { inputStream, outputStream } from '../src/stdiostreams';
 import { createLogger, type Logger } from '../src/log';
 import { fdFacts, otherEndHeld } from '../src/inheritedfds';
 import { lookupUser, type ProgUser } from '../src/prog';
@@ -52,12 +53,6 @@ import { LineReader, type LineResult } from './lines';
 import { parseSmtpOptions, UsageError, USAGE, type SmtpOptions } from './options';
 import { ehloReply, parseReplyLine, type Reply } from './reply';
 
-interface Rlimits {
-  setrlimit(resource: string, limits: { soft: number | null; hard: number | null }): void;
-  getrlimit(resource: string): { soft: number | null; hard: number | null };
-}
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const posix: Rlimits = require('posix');
 
 const PROGRAM = 'tlswrapper-smtp';
 /** Longest command line or reply line (upstream's limit). */
@@ -155,32 +150,7 @@ function inheritable(fd: number): boolean {
   return f !== null && (f.flags & O_CLOEXEC) === 0;
 }
 
-/** Non-root: no chroot or uid change is possible, so only the rlimits. */
-function limitsOnly(): void {
-  for (const resource of JAIL_RLIMITS) {
-    posix.setrlimit(resource, { soft: 0, hard: 0 });
-    const got = posix.getrlimit(resource);
-    if (got.soft !== 0 || got.hard !== 0) throw new Error(`setrlimit ${resource}: limit is ${got.soft}/${got.hard}, not 0/0`);
-  }
-  // As enterJail(): SIGUSR1 would start the inspector thread, which NPROC 0 forbids.
-  process.on('SIGUSR1', () => {});
-}
 
-/** fd 0 as a stream: a pipe or socket without Node's synchronous stdio; a file or tty via fs. */
-function inputStream(): Readable {
-  const st = fs.fstatSync(0);
-  if (st.isFIFO() || st.isSocket()) {
-    // pauseOnCreate: nothing is read before the jail.
-    return new net.Socket({ fd: 0, readable: true, writable: false, allowHalfOpen: true, pauseOnCreate: true } as net.SocketConstructorOpts);
-  }
-  return fs.createReadStream('', { fd: 0, autoClose: false });
-}
-
-function outputStream(): Writable {
-  const st = fs.fstatSync(1);
-  if (st.isFIFO() || st.isSocket()) return new net.Socket({ fd: 1, readable: false, writable: true });
-  return fs.createWriteStream('', { fd: 1, autoClose: false });
-}
 
 /**
  * All of data on fd, now. Our stdout is non-blocking (libuv's): it is empty
@@ -701,7 +671,7 @@ async function main(): Promise<void> {
   // 5. Jail, before any byte is read.
   try {
     if (spec) enterJail(spec);
-    else limitsOnly();
+    else enterLimitsOnly();
   } catch (e) {
     die(`unable to create jail: ${errText(e)}`);
   }

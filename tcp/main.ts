@@ -16,12 +16,12 @@
 import * as dns from 'node:dns';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import {
   enterJail,
+  enterLimitsOnly,
   ensureJailDir,
   jailIdsForUser,
-  JAIL_RLIMITS,
   prepareForJail,
   randomJailIds,
   type JailSpec,
@@ -29,19 +29,12 @@ import {
 import { parseProxyHeader } from '../netproc/proxyheader';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../src/exitcodes';
 import { DEFAULT_JAIL_DIR } from '../src/options';
+import { inputStream, outputStream } from '../src/stdiostreams';
 import { createLogger, type Logger } from '../src/log';
 
 const PROGRAM = 'tlswrapper-tcp';
 import { parseTcpOptions, UsageError, USAGE, type TcpOptions } from './options';
 import { addressesFromEnv, proxyHeader, type ProxyAddresses } from './proxy';
-
-interface Rlimits {
-  setrlimit(resource: string, limits: { soft: number | null; hard: number | null }): void;
-  getrlimit(resource: string): { soft: number | null; hard: number | null };
-}
-// Loaded now, like everything else: nothing may be read from disk after the jail.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const posix: Rlimits = require('posix');
 
 /** As upstream: at most this many of host's addresses are tried. */
 const MAX_ADDRESSES = 8;
@@ -104,32 +97,7 @@ async function connectAny(addresses: string[], port: number, timeoutMs: number, 
   return reason;
 }
 
-/** Non-root: no chroot or uid change is possible, so only the rlimits. */
-function limitsOnly(): void {
-  for (const resource of JAIL_RLIMITS) {
-    posix.setrlimit(resource, { soft: 0, hard: 0 });
-    const got = posix.getrlimit(resource);
-    if (got.soft !== 0 || got.hard !== 0) throw new Error(`setrlimit ${resource}: limit is ${got.soft}/${got.hard}, not 0/0`);
-  }
-  // As enterJail(): SIGUSR1 would start the inspector thread, which NPROC 0 forbids.
-  process.on('SIGUSR1', () => {});
-}
 
-/** fd 0 as a stream: a pipe or socket without Node's synchronous stdio writes; a file or tty via fs. */
-function inputStream(): Readable {
-  const st = fs.fstatSync(0);
-  if (st.isFIFO() || st.isSocket()) {
-    // pauseOnCreate: the handle must not read before the jail.
-    return new net.Socket({ fd: 0, readable: true, writable: false, allowHalfOpen: true, pauseOnCreate: true } as net.SocketConstructorOpts);
-  }
-  return fs.createReadStream('', { fd: 0, autoClose: false });
-}
-
-function outputStream(): Writable {
-  const st = fs.fstatSync(1);
-  if (st.isFIFO() || st.isSocket()) return new net.Socket({ fd: 1, readable: false, writable: true });
-  return fs.createWriteStream('', { fd: 1, autoClose: false });
-}
 
 /** -p: the incoming PROXY header at the start of stdin; its addresses and the bytes read past it. */
 function readProxyHeader(stdin: Readable, version: 1 | 2): Promise<{ addresses: ProxyAddresses | null; rest: Buffer } | string> {
@@ -211,7 +179,7 @@ async function main(): Promise<void> {
   // 5. Jail, before any byte is read.
   try {
     if (spec) enterJail(spec);
-    else limitsOnly();
+    else enterLimitsOnly();
   } catch (e) {
     die(log, `unable to create jail: ${errText(e)}`);
   }
