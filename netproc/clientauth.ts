@@ -2,7 +2,7 @@
 // jail, with the peercert bundle loaded beside them; after the jail the
 // engine judges client chains with them and nothing more is loaded.
 import type { Socket } from 'node:net';
-import { join } from 'node:path';
+import { requireBundle } from '../src/bundle';
 import type { PeerIdentity } from '../peercert';
 import type { Peercert } from '../src/peer';
 import { CtlMsg, decodeAnchors, MAX_CTL_FRAME } from '../src/rpc/ctl';
@@ -44,8 +44,7 @@ function receiveAnchors(ctl: Socket): Promise<Uint8Array[]> {
  */
 export async function prepareClientAuth(ctl: Socket): Promise<{ clientAuth: ClientAuth; identify: (leafDer: Uint8Array) => PeerIdentity }> {
   const ders = await receiveAnchors(ctl);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const peercert = require(join(__dirname, 'peercert.js')) as Peercert;
+  const peercert = requireBundle<Peercert>('peercert');
   const anchors = peercert.anchorsFromDer(ders);
   peercert.warmUp(anchors);
   peercert.peerIdentity(anchors.ders[0]);

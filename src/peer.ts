@@ -4,9 +4,9 @@
 // process that faces the network; its word alone does not name a user), then
 // tells prog who the client is.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Anchors, PeerIdentity } from '../peercert';
 import { pemBlocks, type PemBlock } from '../keyproc/pem';
+import { requireBundle } from './bundle';
 import type { UserAttribute } from './options';
 
 export type Peercert = typeof import('../peercert');
@@ -17,8 +17,7 @@ export type Peercert = typeof import('../peercert');
  * certificates should not pay.
  */
 export function loadPeercert(): Peercert {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(join(__dirname, 'peercert.js')) as Peercert;
+  return requireBundle<Peercert>('peercert');
 }
 
 /**
