@@ -17,10 +17,13 @@ export interface PeerIdentity {
    * type as #hex of its DER.
    */
   subject: string;
-  /** Every commonName value, in order, raw; values with a control character are left out. */
-  commonNames: string[];
-  /** Every emailAddress (PKCS#9) value of the subject, in order, raw; same rule. */
-  emailAddresses: string[];
+  /**
+   * Every commonName value, in order, raw; null for one that is no string or
+   * holds a control character (it is there, but unusable as a name).
+   */
+  commonNames: (string | null)[];
+  /** Every emailAddress (PKCS#9) value of the subject, in order; same rule. */
+  emailAddresses: (string | null)[];
 }
 
 /** The identity of a leaf certificate (DER). Throws if the DER does not parse. */

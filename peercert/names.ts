@@ -80,11 +80,14 @@ export function formatName(name: Name): string {
   }).join('+')).join(', ');
 }
 
-/** Every string value of attributes of this type, in order, raw; values with a control character left out. */
-export function attributeValues(name: Name, type: string): string[] {
-  const out: string[] = [];
+/**
+ * Every value of attributes of this type, in order: the raw string, or null
+ * for one that is no string or holds a control character (it still counts).
+ */
+export function attributeValues(name: Name, type: string): (string | null)[] {
+  const out: (string | null)[] = [];
   for (const rdn of nameAttributes(name)) {
-    for (const a of rdn) if (a.type === type && a.text !== null && !hasControl(a.text)) out.push(a.text);
+    for (const a of rdn) if (a.type === type) out.push(a.text !== null && !hasControl(a.text) ? a.text : null);
   }
   return out;
 }

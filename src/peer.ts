@@ -94,7 +94,7 @@ export function userFromCertificate(identity: PeerIdentity, attribute: UserAttri
   if (values.length !== 1) {
     throw new Error(`unable to extract the user from the client certificate: ${values.length} ${attribute} values in '${identity.subject}'`);
   }
-  const name = values[0].split('@')[0];
+  const name = (values[0] ?? '').split('@')[0];
   if (!USER_NAME.test(name)) throw new Error(`unable to extract the user from the client certificate: '${JSON.stringify(name).slice(1, -1)}' is not a user name`);
   return name;
 }
@@ -110,7 +110,7 @@ export function peerVariables(identity: PeerIdentity | null): Partial<Record<(ty
     SSL_CLIENT_VERIFY: 'SUCCESS',
     SSL_PEER_CERT_HASH: `SHA256:${identity.sha256}`,
     SSL_PEER_CERT_SUBJECT: identity.subject,
-    ...(cn !== undefined ? { SSL_PEER_CERT_CN: cn } : {}),
+    ...(typeof cn === 'string' ? { SSL_PEER_CERT_CN: cn } : {}),
     SHA256: identity.sha256,
   };
 }

@@ -47,3 +47,10 @@ t.test('-U: the one attribute value, up to an @', async (t) => {
   ];
   for (const [name, id, attr, message] of refused) t.throws(() => userFromCertificate(id, attr), { message }, name);
 });
+
+t.test('a commonName with a control character still counts', async (t) => {
+  const twoCns: PeerIdentity = { ...alice, commonNames: ['alice', null] };
+  t.throws(() => userFromCertificate(twoCns, 'commonName'), { message: /2 commonName values/ }, 'alice plus an unusable CN: not exactly one');
+  t.throws(() => userFromCertificate({ ...alice, commonNames: [null] }, 'commonName'), { message: /not a user name/ }, 'the one CN unusable');
+  t.equal(progEnvironment({}, info, undefined, { ...alice, commonNames: ['alice', null] }).SSL_PEER_CERT_CN, undefined, 'the last CN unusable: unset, not the one before');
+});
