@@ -219,12 +219,15 @@ function judge(chain: Uint8Array[], anchors: Anchors, now: Date): ChainVerdict {
   const search = (): boolean => {
     if (--seen.budget < 0) return false;
     const { cert: cur, index: ci } = path[path.length - 1];
+    // An issuer of the right name was found; one of them verified the signature.
     let named = false;
+    let signed = false;
     for (let j = 0; j < trusted.length; j++) {
       const a = trusted[j];
       if (!a.subjectDer.equals(cur.issuerDer)) continue;
       named = true;
       if (!signs(ci, cur, -1 - j, a)) continue;
+      signed = true;
       const v = validate();
       if (!v) return true;
       seen.firstFailure ??= v;
@@ -235,6 +238,7 @@ function judge(chain: Uint8Array[], anchors: Anchors, now: Date): ChainVerdict {
         if (used.has(k) || !c.subjectDer.equals(cur.issuerDer)) continue;
         named = true;
         if (!signs(ci, cur, k, c)) continue;
+        signed = true;
         used.add(k);
         path.push({ cert: c, index: k });
         const found = search();
@@ -243,10 +247,10 @@ function judge(chain: Uint8Array[], anchors: Anchors, now: Date): ChainVerdict {
         if (found) return true;
       }
     }
-    if (named) {
+    if (named && !signed) {
       seen.badSignature ??= fail(Alert.badCertificate,
         `the signature of ${role(path.length - 1)} "${cur.label}" does not verify with any issuer of that name`);
-    } else if (!seen.deadEnd || path.length > seen.deadEnd.depth) {
+    } else if (!named && (!seen.deadEnd || path.length > seen.deadEnd.depth)) {
       seen.deadEnd = { depth: path.length, cert: cur };
     }
     return false;
