@@ -46,6 +46,7 @@ import {
 import { EXIT_FAILURE, EXIT_USAGE } from '../src/exitcodes';
 import { DEFAULT_JAIL_DIR } from '../src/options';
 import { inputStream, outputStream } from '../src/stdiostreams';
+import { TLS_VARIABLES } from '../src/tlsfacts';
 import { createLogger, type Logger } from '../src/log';
 import { fdFacts, otherEndHeld } from '../src/inheritedfds';
 import { lookupUser, type ProgUser } from '../src/prog';
@@ -66,7 +67,8 @@ const O_CLOEXEC = 0o2000000;
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p));
 /** The TLS facts on fd 6 (after the ack): at most this many bytes. */
 const MAX_FACTS = 64 * 1024;
-const FACT_NAME = /^[A-Z0-9_]+$/;
+/** The only names a fact may have: they become the server's environment, so nothing like PATH or LD_PRELOAD. */
+const FACT_NAMES: ReadonlySet<string> = new Set(TLS_VARIABLES);
 
 /**
  * /bin/sh -c SPAWNER spawner prog args...: one NAME=value line per fact (the
@@ -114,7 +116,7 @@ function parseFacts(data: Buffer): [string, Buffer][] | string {
     if (entry.length === 0) return 'an empty entry before the end of the facts';
     const eq = entry.indexOf(0x3d);
     const name = (eq < 0 ? entry : entry.subarray(0, eq)).toString('latin1');
-    if (eq < 0 || !FACT_NAME.test(name)) return `bad fact '${printable(entry)}'`;
+    if (eq < 0 || !FACT_NAMES.has(name)) return `bad fact '${printable(entry)}'`;
     if (seen.has(name)) return `fact ${name} twice`;
     seen.add(name);
     facts.push([name, Buffer.from(entry.subarray(eq + 1))]);
