@@ -230,7 +230,13 @@ export class Session {
       return;
     }
     const leaf = info.peerCertificates?.[0];
-    const peer = leaf && this.options.identify ? this.options.identify(leaf) : null;
+    let peer = null;
+    try {
+      peer = leaf && this.options.identify ? this.options.identify(leaf) : null;
+    } catch (e) {
+      // verifyChain parsed this leaf already; a failure here is ours, not the client's.
+      return this.fail(`unable to name the client certificate: ${(e as Error).message}`);
+    }
     const facts = encodeFacts(tlsFacts(info, peer));
     // Plaintext still on its way into prog's stdin (-n) lands before the facts
     // end: a prog that discards stdin until then drops exactly the plaintext.
@@ -240,13 +246,16 @@ export class Session {
       this.holdAppData = false;
       for (const data of this.heldAppData.splice(0)) this.deliver(data);
       if (this.endAfterHold) this.endProgIn();
+      else if (!this.exiting && !this.toProg.writableNeedDrain) this.fds.netIn.resume();
     });
   }
 
   /** Decrypted data for prog, in order, and not before the facts are out. */
   private deliver(data: Uint8Array): void {
     if (this.holdAppData) {
+      // Held, and bounded: nothing more is read from the client until the facts are out.
       this.heldAppData.push(data);
+      this.fds.netIn.pause();
       return;
     }
     if (!this.inboundDone && !this.toProg.write(data)) this.fds.netIn.pause();

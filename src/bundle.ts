@@ -1,6 +1,6 @@
 // Loading one of our optional bundles (dist/NAME.js) with the V8 code cache
 // the build leaves beside it (dist/NAME.cache): peercert (@peculiar/x509)
-// spends half its ~45 ms load compiling. A cache V8 rejects (another Node
+// spends about half of its ~48 ms load compiling. A cache V8 rejects (another Node
 // version) only costs the compile. Only ever called before a jail.
 import { readFileSync } from 'node:fs';
 import Module from 'node:module';

@@ -1,6 +1,7 @@
 // The entry process: parse options, start keyproc and netproc, start prog once
 // netproc reports a finished handshake, then wait for all of them and exit
-// with prog's status. It never reads a private key and never parses network bytes.
+// with prog's status. It never reads a private key and parses no network bytes
+// but, with -a, the client chain netproc reports (checked again, src/peer.ts).
 import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { engineConfig } from './algorithms';
@@ -168,6 +169,7 @@ function supervise(opts: Options, log: Logger, c: ReturnType<typeof startChildre
     });
   };
   const delayed = opts.startTls !== 'no';
+  let handshakeSeen = false;
 
   // Without delayed encryption: HANDSHAKE_DONE starts prog. With it: CONNECTED
   // starts prog at once, in plaintext, and HANDSHAKE_DONE comes when (if) prog
@@ -180,7 +182,8 @@ function supervise(opts: Options, log: Logger, c: ReturnType<typeof startChildre
       log.debug('connected: prog starts before TLS');
       return runProg({ ...progEnvironment(process.env, report, user), ...START_TLS_FDS[opts.startTls].env }, user);
     }
-    if (frame.type !== CtlMsg.HANDSHAKE_DONE || (prog !== undefined) !== delayed) throw new Error(`unexpected control message ${frame.type}`);
+    if (frame.type !== CtlMsg.HANDSHAKE_DONE || handshakeSeen || (prog !== undefined) !== delayed) throw new Error(`unexpected control message ${frame.type}`);
+    handshakeSeen = true;
     const info = decodeHandshakeDone(frame.payload);
     clearTimeout(handshakeDeadline);
     log.info(`handshake done: ${info.version} ${info.cipher} ${info.group}${info.serverName ? ` sni=${info.serverName}` : ''}`);
