@@ -47,7 +47,6 @@ export async function prepareClientAuth(ctl: Socket): Promise<{ clientAuth: Clie
   const peercert = requireBundle<Peercert>('peercert');
   const anchors = peercert.anchorsFromDer(ders);
   peercert.warmUp(anchors);
-  peercert.peerIdentity(anchors.ders[0]);
   return {
     clientAuth: { authorities: anchors.names, verifyChain: (chain) => peercert.verifyChain(chain, anchors) },
     identify: (leafDer) => peercert.peerIdentity(leafDer),
