@@ -13,6 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { EXIT_FAILURE, EXIT_USAGE } from '../src/exitcodes';
 import { createLogger } from '../src/log';
+import { writeAllSync } from '../src/stdiostreams';
 import { parseAliasFile, parseArgs, peerHash, USAGE, validAlias, type AliasTable } from './parse';
 import { appendAlias, readLine } from './register';
 
@@ -24,19 +25,14 @@ function die(message: string, code = EXIT_FAILURE): never {
   process.exit(code);
 }
 
-/** Write all of `text` to fd 1 (retrying a full non-blocking pipe); false if the client is gone. */
+/** Write all of `text` to fd 1 (the client); false if the client is gone. */
 function say(text: string): boolean {
-  const buf = Buffer.from(text, 'latin1');
-  let off = 0;
-  while (off < buf.length) {
-    try {
-      off += fs.writeSync(1, buf, off);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EAGAIN') { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5); continue; }
-      return false;
-    }
+  try {
+    writeAllSync(1, Buffer.from(text, 'latin1'));
+    return true;
+  } catch {
+    return false;
   }
-  return true;
 }
 
 let child: ChildProcess | null = null;

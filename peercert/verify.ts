@@ -36,13 +36,13 @@
 import type { KeyObject } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import type { ChainVerdict } from '../netproc/tls/api';
-import { Alert } from '../netproc/tls/tables';
+import { Alert, Limits } from '../netproc/tls/tables';
 import { type Anchors, anchorCerts } from './anchors';
 import { asciiSafe } from './names';
 import { type Cert, errorLine, parseCert } from './parse';
 
 /** Most certificates accepted in a chain, and on a path (the anchor not counted). */
-export const MAX_CHAIN = 10;
+export const MAX_CHAIN = Limits.clientChain;
 /** Bound on the path search (steps), whatever the client sends. */
 const SEARCH_BUDGET = 1000;
 

@@ -45,7 +45,7 @@ import {
 } from '../jail/jail';
 import { EXIT_FAILURE, EXIT_USAGE } from '../src/exitcodes';
 import { DEFAULT_JAIL_DIR } from '../src/options';
-import { inputStream, outputStream } from '../src/stdiostreams';
+import { inputStream, outputStream, writeAllSync } from '../src/stdiostreams';
 import { TLS_VARIABLES } from '../src/tlsfacts';
 import { createLogger, type Logger } from '../src/log';
 import { fdFacts, otherEndHeld } from '../src/inheritedfds';
@@ -150,27 +150,6 @@ function inheritedControl(fd: number, direction: 'write' | 'read'): boolean {
 function inheritable(fd: number): boolean {
   const f = fdFacts(fd);
   return f !== null && (f.flags & O_CLOEXEC) === 0;
-}
-
-
-
-/**
- * All of data on fd, now. Our stdout is non-blocking (libuv's): it is empty
- * (every write before was awaited), so EAGAIN is next to impossible for one
- * line; if it happens, wait a millisecond (Atomics.wait) and go on.
- */
-function writeAllSync(fd: number, data: Buffer): void {
-  let off = 0;
-  const pause = new Int32Array(new SharedArrayBuffer(4));
-  for (let tries = 0; off < data.length; ) {
-    try {
-      off += fs.writeSync(fd, data, off);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if ((code !== 'EAGAIN' && code !== 'EINTR') || ++tries > 15000) throw e;
-      Atomics.wait(pause, 0, 0, 1);
-    }
-  }
 }
 
 /**

@@ -1,5 +1,6 @@
-// fd 0 and fd 1 as streams for the companion programs (tlswrapper-tcp,
-// tlswrapper-smtp), made before the jail and reading nothing until asked.
+// fd 0 and fd 1 for the companion programs (tlswrapper-tcp, -smtp, -alias):
+// as streams made before the jail and reading nothing until asked, or
+// written synchronously.
 // Node's process.stdin/stdout would make a shared pipe non-blocking for
 // whoever else holds it, and write synchronously.
 import * as fs from 'node:fs';
@@ -21,4 +22,22 @@ export function outputStream(): Writable {
   const st = fs.fstatSync(1);
   if (st.isFIFO() || st.isSocket()) return new net.Socket({ fd: 1, readable: false, writable: true });
   return fs.createWriteStream('', { fd: 1, autoClose: false });
+}
+
+/**
+ * Write all of data to fd synchronously, waiting out EAGAIN (a pipe we share
+ * with prog may be non-blocking) for at most ~15 s. Throws when fd is gone.
+ */
+export function writeAllSync(fd: number, data: Uint8Array): void {
+  let off = 0;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let tries = 0; off < data.length; ) {
+    try {
+      off += fs.writeSync(fd, data, off);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code !== 'EAGAIN' && code !== 'EINTR') || ++tries > 15000) throw e;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
 }

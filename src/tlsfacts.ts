@@ -3,19 +3,10 @@
 // started before (delayed encryption: -n, --ucspi-tls). One list for both.
 import type { PeerIdentity } from '../peercert';
 import type { HandshakeInfo } from '../netproc/tls/api';
-import { peerVariables } from './peer';
+import { PEER_VARIABLES, peerVariables } from './peer';
 
 /** Every variable tlsFacts may set; all of them are removed from an inherited environment first. */
-export const TLS_VARIABLES = [
-  'SSL_PROTOCOL',
-  'SSL_CIPHER',
-  'SSL_TLS_SNI_SERVERNAME',
-  'SSL_CLIENT_VERIFY',
-  'SSL_PEER_CERT_HASH',
-  'SSL_PEER_CERT_SUBJECT',
-  'SSL_PEER_CERT_CN',
-  'SHA256',
-] as const;
+export const TLS_VARIABLES = ['SSL_PROTOCOL', 'SSL_CIPHER', 'SSL_TLS_SNI_SERVERNAME', ...PEER_VARIABLES] as const;
 
 export type TlsFacts = Partial<Record<(typeof TLS_VARIABLES)[number], string>>;
 

@@ -11,10 +11,9 @@ import { ByteReader, ByteWriter, DecodeError } from '../../src/bytes';
 import type { ClientAuth } from './api';
 import { ClientCertificateAlert, fatalAlertCode } from './errors';
 import { handshakeMessage } from './messages';
-import { Alert, ClientCertificateType, ExtensionType, HandshakeType, ProtocolVersion, signatureSchemeByCode } from './tables';
+import { Alert, ClientCertificateType, ExtensionType, HandshakeType, Limits, ProtocolVersion, signatureSchemeByCode } from './tables';
 
-/** Most certificates we take from a client: a leaf and a few intermediates is all a real chain has. */
-export const MAX_CLIENT_CHAIN = 10;
+const MAX_CLIENT_CHAIN = Limits.clientChain;
 
 /** A client whose chain verifyChain accepted; its CertificateVerify is still to come. */
 export interface ClientIdentity {

@@ -421,4 +421,10 @@ export const Limits = {
   ciphertext12: (1 << 14) + 2048,
   /** Largest handshake message we accept; a ClientHello is a few KiB at most. */
   handshakeMessage: 1 << 16,
+  /**
+   * Most certificates we take from a client (-a): a leaf and a few
+   * intermediates is all a real chain has. The engine, peercert and the
+   * entry's control-message decoder all hold to it.
+   */
+  clientChain: 10,
 } as const;

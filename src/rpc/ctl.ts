@@ -7,6 +7,7 @@
 import { isIP } from 'node:net';
 import { ByteReader, ByteWriter } from '../bytes';
 import { PROTOCOL_NAMES, type HandshakeInfo } from '../../netproc/tls/api';
+import { Limits } from '../../netproc/tls/tables';
 
 export const CtlMsg = {
   HANDSHAKE_DONE: 1,
@@ -38,8 +39,8 @@ export interface HandshakeReport extends HandshakeInfo {
   proxy: ProxyAddresses | null;
 }
 
-/** A client chain longer than this is refused by the engine's verifier too (peercert/). */
-export const MAX_PEER_CERTIFICATES = 10;
+/** A longer client chain never passes the engine (netproc/tls/tables.ts Limits). */
+export const MAX_PEER_CERTIFICATES = Limits.clientChain;
 /** The biggest control frame: a big anchor file (a system CA bundle is ~200 KB of DER) fits. */
 export const MAX_CTL_FRAME = 1024 * 1024;
 
