@@ -260,3 +260,20 @@ export function jailIdsForUser(name: string): JailIds {
   if (!validId(pw.uid) || !validId(pw.gid)) throw new Error(`jail user '${name}': bad uid/gid ${pw.uid}/${pw.gid}`);
   return { uid: pw.uid, gid: pw.gid };
 }
+
+/**
+ * A companion program's jail (tlswrapper-tcp, tlswrapper-smtp): as root, the
+ * -J directory (checked or made) with -j's ids or random ones; not root, null
+ * (only enterLimitsOnly() is possible) and `why` says what is given up, for a
+ * log line. Throws when the directory or the user is unusable.
+ */
+export function companionJail(dir: string | undefined, user: string | undefined, defaultDir: string): { spec: JailSpec | null; why?: string } {
+  if (process.getuid?.() !== 0) {
+    const given = `${dir ? ` to ${dir}` : ''}`;
+    return { spec: null, why: `not running as root (uid ${process.getuid?.()}): no chroot${given} and no uid change${user ? ` to ${user}` : ''}` };
+  }
+  const jailDir = dir ?? defaultDir;
+  ensureJailDir(jailDir);
+  const ids = user !== undefined ? jailIdsForUser(user) : randomJailIds(1)[0];
+  return { spec: { dir: jailDir, uid: ids.uid, gid: ids.gid } };
+}

@@ -34,15 +34,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import {
-  enterJail,
-  enterLimitsOnly,
-  ensureJailDir,
-  jailIdsForUser,
-  prepareForJail,
-  randomJailIds,
-  type JailSpec,
-} from '../jail/jail';
+import { companionJail, enterJail, enterLimitsOnly, prepareForJail, type JailSpec } from '../jail/jail';
 import { EXIT_FAILURE, EXIT_USAGE } from '../src/exitcodes';
 import { DEFAULT_JAIL_DIR } from '../src/options';
 import { inputStream, outputStream, writeAllSync } from '../src/stdiostreams';
@@ -590,22 +582,13 @@ async function main(): Promise<void> {
       die(errText(e));
     }
   }
-  const root = process.getuid?.() === 0;
   let spec: JailSpec | null = null;
-  if (root) {
-    const dir = o.jailDir ?? DEFAULT_JAIL_DIR;
-    try {
-      ensureJailDir(dir);
-      const ids = o.jailUser !== undefined ? jailIdsForUser(o.jailUser) : randomJailIds(1)[0];
-      spec = { dir, uid: ids.uid, gid: ids.gid };
-    } catch (e) {
-      die(`unable to create jail: ${errText(e)}`);
-    }
-  } else {
-    log.info(
-      `not running as root (uid ${process.getuid?.()}): no chroot${o.jailDir ? ` to ${o.jailDir}` : ''} and no uid change` +
-        `${o.jailUser ? ` to ${o.jailUser}` : ''}; only the rlimits (no new files, no processes) after starting prog`,
-    );
+  try {
+    const jail = companionJail(o.jailDir, o.jailUser, DEFAULT_JAIL_DIR);
+    spec = jail.spec;
+    if (jail.why) log.info(`${jail.why}; only the rlimits (no new files, no processes) after starting prog`);
+  } catch (e) {
+    die(`unable to create jail: ${errText(e)}`);
   }
 
   // 3. Everything the jail will forbid.

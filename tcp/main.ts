@@ -17,15 +17,7 @@ import * as dns from 'node:dns';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Readable } from 'node:stream';
-import {
-  enterJail,
-  enterLimitsOnly,
-  ensureJailDir,
-  jailIdsForUser,
-  prepareForJail,
-  randomJailIds,
-  type JailSpec,
-} from '../jail/jail';
+import { companionJail, enterJail, enterLimitsOnly, prepareForJail, type JailSpec } from '../jail/jail';
 import { parseProxyHeader } from '../netproc/proxyheader';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../src/exitcodes';
 import { DEFAULT_JAIL_DIR } from '../src/options';
@@ -141,22 +133,13 @@ async function main(): Promise<void> {
   const target = `${o.host}:${o.port}`;
 
   // 1. The jail, decided while files can still be read.
-  const root = process.getuid?.() === 0;
   let spec: JailSpec | null = null;
-  if (root) {
-    const dir = o.jailDir ?? DEFAULT_JAIL_DIR;
-    try {
-      ensureJailDir(dir);
-      const ids = o.jailUser !== undefined ? jailIdsForUser(o.jailUser) : randomJailIds(1)[0];
-      spec = { dir, uid: ids.uid, gid: ids.gid };
-    } catch (e) {
-      die(log, `unable to create jail: ${errText(e)}`);
-    }
-  } else {
-    log.info(
-      `not running as root (uid ${process.getuid?.()}): no chroot${o.jailDir ? ` to ${o.jailDir}` : ''} and no uid change` +
-        `${o.jailUser ? ` to ${o.jailUser}` : ''}; only the rlimits (no new files or sockets, no processes, no file growth) after connecting`,
-    );
+  try {
+    const jail = companionJail(o.jailDir, o.jailUser, DEFAULT_JAIL_DIR);
+    spec = jail.spec;
+    if (jail.why) log.info(`${jail.why}; only the rlimits (no new files or sockets, no processes, no file growth) after connecting`);
+  } catch (e) {
+    die(log, `unable to create jail: ${errText(e)}`);
   }
   const envAddresses = addressesFromEnv(process.env);
 
