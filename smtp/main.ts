@@ -41,7 +41,7 @@ import { inputStream, outputStream, writeAllSync } from '../src/stdiostreams';
 import { TLS_VARIABLES } from '../src/tlsfacts';
 import { createLogger, type Logger } from '../src/log';
 import { fdFacts, otherEndHeld } from '../src/inheritedfds';
-import { lookupUser, type ProgUser } from '../src/prog';
+import { asUser, lookupUser, REMOVED_VARIABLES, userVariables, type ProgUser } from '../src/prog';
 import { LineReader, type LineResult } from './lines';
 import { parseSmtpOptions, UsageError, USAGE, type SmtpOptions } from './options';
 import { ehloReply, parseReplyLine, type Reply } from './reply';
@@ -56,7 +56,6 @@ const CONTROL_FD = 5;
 const ACK_FD = 6;
 /** O_CLOEXEC in /proc/self/fdinfo's octal flags. */
 const O_CLOEXEC = 0o2000000;
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p));
 /** The TLS facts on fd 6 (after the ack): at most this many bytes. */
 const MAX_FACTS = 64 * 1024;
 /** The only names a fact may have: they become the server's environment, so nothing like PATH or LD_PRELOAD. */
@@ -158,11 +157,9 @@ function progCommand(o: SmtpOptions, user: ProgUser | undefined, closeControl: b
   if (spawner) argv = ['/bin/sh', '-c', SPAWNER, 'tlswrapper-smtp-spawner', ...argv];
   else if (closeControl) argv = ['/bin/sh', '-c', 'exec "$@" 5>&- 6>&-', 'sh', ...argv];
   const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.NODE_OPTIONS;
-  if (!user) return { argv, env };
-  Object.assign(env, { HOME: user.home, SHELL: user.shell, USER: user.name, LOGNAME: user.name });
-  if (!SETPRIV) return { argv, env, ids: { uid: user.uid, gid: user.gid } };
-  return { argv: [SETPRIV, '--reuid', String(user.uid), '--regid', String(user.gid), '--init-groups', '--', ...argv], env };
+  for (const name of REMOVED_VARIABLES) delete env[name];
+  if (user) Object.assign(env, userVariables(user));
+  return { ...asUser(argv, user), env };
 }
 
 /** A line for the log: no CR/LF, control characters escaped, at most 200 characters. */

@@ -158,12 +158,7 @@ export function progEnvironment(
   // Only what this connection says: nothing inherited.
   for (const name of TLS_VARIABLES) delete env[name];
   if ('version' in info) Object.assign(env, tlsFacts(info, peer));
-  if (user) {
-    env.HOME = user.home;
-    env.SHELL = user.shell;
-    env.USER = user.name;
-    env.LOGNAME = user.name;
-  }
+  if (user) Object.assign(env, userVariables(user));
   return env;
 }
 
@@ -171,11 +166,24 @@ export function progEnvironment(
  * fds: prog's stdin, stdout, then (delayed encryption) its control
  * descriptors from fd 5 up; fds 3 and 4 stay as prog inherits them.
  */
+/**
+ * How to run argv as user: behind setpriv (uid, gid, supplementary groups),
+ * or, without setpriv, with ids for spawn (no supplementary groups).
+ */
+export function asUser(argv: string[], user?: ProgUser): { argv: string[]; ids?: { uid: number; gid: number } } {
+  if (!user) return { argv };
+  if (!SETPRIV) return { argv, ids: { uid: user.uid, gid: user.gid } };
+  return { argv: [SETPRIV, '--reuid', String(user.uid), '--regid', String(user.gid), '--init-groups', '--', ...argv] };
+}
+
+/** The login variables of user's passwd entry, as tlswrapper sets them. */
+export function userVariables(user: ProgUser): Record<'HOME' | 'SHELL' | 'USER' | 'LOGNAME', string> {
+  return { HOME: user.home, SHELL: user.shell, USER: user.name, LOGNAME: user.name };
+}
+
 export function startProg(argv: string[], fds: Socket[], env: NodeJS.ProcessEnv, user?: ProgUser): ChildProcess {
   const [stdin, stdout, ...control] = fds;
   const stdio: StdioOptions = [stdin, stdout, 'inherit', ...(control.length > 0 ? ['ignore' as const, 'ignore' as const, ...control] : [])];
-  if (!user) return spawn(argv[0], argv.slice(1), { stdio, env });
-  if (!SETPRIV) return spawn(argv[0], argv.slice(1), { stdio, env, uid: user.uid, gid: user.gid });
-  const ids = ['--reuid', String(user.uid), '--regid', String(user.gid), '--init-groups'];
-  return spawn(SETPRIV, [...ids, '--', ...argv], { stdio, env });
+  const run = asUser(argv, user);
+  return spawn(run.argv[0], run.argv.slice(1), { stdio, env, ...run.ids });
 }
