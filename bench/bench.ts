@@ -1,5 +1,6 @@
 // Side-by-side figures for TLS wrappers under tcpserver on 127.0.0.1:
-// Debian's tlswrapper, stunnel4 (inetd mode) and ours (bin/tlswrapper).
+// Debian's tlswrapper, stunnel4 (inetd mode) and ours (bin/tlswrapper); the
+// `-a` rows (debian-a, ours-a) add client-certificate authentication.
 // Run through bench/run.mjs (which bundles this file with esbuild); see bench/README.md.
 //
 // Loopback only, every loop bounded by a count and a time limit. No thresholds.
@@ -8,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { leafCert, type KeyType, type LeafCert } from '../test/lib/certs';
+import { clientCert } from '../test/lib/clientcerts';
 import { connectionForClient, connections, sumHWM } from '../test/lib/procs';
 import { startSuperServer, type SuperServer } from '../test/lib/superserver';
 
@@ -23,7 +25,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { only: ['debian', 'stunnel', 'ours'], seq: 100, conc: 200, par: 8, mb: 50, key: 'p256', phaseSeconds: 20, json: false };
+  const a: Args = { only: ['debian', 'debian-a', 'stunnel', 'ours', 'ours-a'], seq: 100, conc: 200, par: 8, mb: 50, key: 'p256', phaseSeconds: 20, json: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]; const v = () => argv[++i];
     switch (k) {
@@ -37,7 +39,7 @@ function parseArgs(argv: string[]): Args {
       case '--json': a.json = true; break;
       case '--quick': a.seq = 20; a.conc = 40; a.mb = 5; a.phaseSeconds = 8; break;
       case '-h': case '--help':
-        console.log('usage: node bench/run.mjs [--quick] [--only debian,stunnel,ours] [--seq N] [--conc N] [--par N] [--mb N] [--key p256|rsa2048|p384|p521|ed25519] [--phase-seconds S] [--json]');
+        console.log('usage: node bench/run.mjs [--quick] [--only debian,debian-a,stunnel,ours,ours-a] [--seq N] [--conc N] [--par N] [--mb N] [--key p256|rsa2048|p384|p521|ed25519] [--phase-seconds S] [--json]');
         process.exit(0);
       // eslint-disable-next-line no-fallthrough
       default: throw new Error(`unknown option ${k}`);
@@ -53,8 +55,10 @@ interface Impl {
   name: string;
   /** TLS versions to measure with this implementation. */
   versions: Array<'1.2' | '1.3'>;
+  /** The client presents a certificate (P-256, from the ECDSA client CA) and argv gets its anchor file. */
+  clientAuth?: boolean;
   /** argv run by tcpserver for each connection, with `prog` as the inner program. */
-  argv(cert: LeafCert, prog: string[]): string[] | string;
+  argv(cert: LeafCert, prog: string[], anchor: string): string[] | string;
 }
 
 function stunnelConf(cert: LeafCert, prog: string[], dir: string): string {
@@ -69,18 +73,20 @@ function stunnelConf(cert: LeafCert, prog: string[], dir: string): string {
   return conf;
 }
 
+const debian = (args: string[]) => (fs.existsSync('/usr/bin/tlswrapper') ? ['/usr/bin/tlswrapper', ...args] : '/usr/bin/tlswrapper not installed');
+const ours = (args: string[]) => (fs.existsSync(path.join(repoRoot, 'dist', 'entry.js'))
+  ? [path.join(repoRoot, 'bin', 'tlswrapper'), ...args] : 'dist/entry.js missing (run npm ci or npm run build)');
+
 const IMPLS: Record<string, Impl> = {
-  debian: { name: "Debian's tlswrapper", versions: ['1.2'], argv: (c, prog) => (fs.existsSync('/usr/bin/tlswrapper') ? ['/usr/bin/tlswrapper', '-f', c.pem, ...prog] : '/usr/bin/tlswrapper not installed') },
+  debian: { name: "Debian's tlswrapper", versions: ['1.2'], argv: (c, prog) => debian(['-f', c.pem, ...prog]) },
+  'debian-a': { name: "Debian's tlswrapper -a", versions: ['1.2'], clientAuth: true, argv: (c, prog, anchor) => debian(['-a', anchor, '-f', c.pem, ...prog]) },
   stunnel: { name: 'stunnel4', versions: ['1.2', '1.3'], argv: (c, prog) => {
     const bin = ['/usr/bin/stunnel4', '/usr/bin/stunnel'].find((b) => fs.existsSync(b));
     if (!bin) return 'stunnel4 not installed';
     return [bin, stunnelConf(c, prog, tmpDir())];
   } },
-  ours: { name: 'ours (bin/tlswrapper)', versions: ['1.2', '1.3'], argv: (c, prog) => {
-    const bin = path.join(repoRoot, 'bin', 'tlswrapper');
-    if (!fs.existsSync(path.join(repoRoot, 'dist', 'entry.js'))) return 'dist/entry.js missing (run npm ci or npm run build)';
-    return [bin, '-f', c.pem, ...prog];
-  } },
+  ours: { name: 'ours (bin/tlswrapper)', versions: ['1.2', '1.3'], argv: (c, prog) => ours(['-f', c.pem, ...prog]) },
+  'ours-a': { name: 'ours -a (client certificate)', versions: ['1.2', '1.3'], clientAuth: true, argv: (c, prog, anchor) => ours(['-a', anchor, '-f', c.pem, ...prog]) },
 };
 
 let tmp: string | undefined;
@@ -93,14 +99,18 @@ function tmpDir(): string {
   return tmp;
 }
 
-interface ConnOpts { port: number; ca: string; version: '1.2' | '1.3'; timeoutMs: number }
+interface ConnOpts { port: number; ca: string; version: '1.2' | '1.3'; timeoutMs: number; cert?: string; key?: string }
+
+function connect(o: ConnOpts): tls.TLSSocket {
+  const v = `TLSv${o.version}` as tls.SecureVersion;
+  return tls.connect({ host: '127.0.0.1', port: o.port, servername: 'localhost', ca: o.ca, cert: o.cert, key: o.key, minVersion: v, maxVersion: v });
+}
 
 /** One full handshake (no resumption) plus a 1-byte echo round trip; returns ms. */
 function oneConnection(o: ConnOpts): Promise<number> {
   const t0 = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
-    const v = `TLSv${o.version}` as tls.SecureVersion;
-    const s = tls.connect({ host: '127.0.0.1', port: o.port, servername: 'localhost', ca: o.ca, minVersion: v, maxVersion: v });
+    const s = connect(o);
     const timer = setTimeout(() => { s.destroy(); reject(new Error(`timeout after ${o.timeoutMs} ms`)); }, o.timeoutMs);
     s.on('error', (e) => { clearTimeout(timer); reject(e); });
     s.on('close', () => { clearTimeout(timer); reject(new Error('closed before the echo')); });
@@ -161,8 +171,7 @@ function throughput(o: ConnOpts, ss: SuperServer, mb: number, seconds: number): 
   const total = mb * 1024 * 1024;
   const chunk = Buffer.alloc(64 * 1024, 'tlswrapper-bench-');
   return new Promise((resolve) => {
-    const v = `TLSv${o.version}` as tls.SecureVersion;
-    const s = tls.connect({ host: '127.0.0.1', port: o.port, servername: 'localhost', ca: o.ca, minVersion: v, maxVersion: v });
+    const s = connect(o);
     let sent = 0; let got = 0; let t0 = 0; let done = false;
     const finish = (r: Throughput) => { if (done) return; done = true; clearTimeout(timer); s.destroy(); resolve(r); };
     const timer = setTimeout(() => finish({ error: `timeout after ${seconds} s (${(got / 1048576).toFixed(1)} MiB back)` }), seconds * 1000);
@@ -229,6 +238,8 @@ export async function main(argv: string[]): Promise<void> {
   const a = parseArgs(argv);
   const cert = leafCert(a.key, ['localhost']);
   const ca = fs.readFileSync(cert.caCert, 'utf8');
+  const client = clientCert({ keyType: 'p256', ca: 'ecdsa' });
+  const clientPems = { cert: fs.readFileSync(client.chainFile, 'utf8'), key: fs.readFileSync(client.keyFile, 'utf8') };
   const rows: Row[] = [];
   const started = Date.now();
   console.log(`# ${os.cpus().length} cpus, node ${process.version}, key ${a.key}, tcpserver on 127.0.0.1; ` +
@@ -236,13 +247,13 @@ export async function main(argv: string[]): Promise<void> {
   for (const id of a.only) {
     const impl = IMPLS[id];
     if (!impl) { rows.push({ impl: id, version: '-', error: 'unknown implementation' }); continue; }
-    const argvOrErr = impl.argv(cert, ['/bin/cat']);
+    const argvOrErr = impl.argv(cert, ['/bin/cat'], client.anchorFile);
     if (typeof argvOrErr === 'string') { rows.push({ impl: impl.name, version: impl.versions.join(','), error: argvOrErr }); continue; }
     let ss: SuperServer | undefined;
     try {
       ss = await startSuperServer('tcpserver', argvOrErr, { cwd: repoRoot });
       for (const version of impl.versions) {
-        const o: ConnOpts = { port: ss.port, ca, version, timeoutMs: 10000 };
+        const o: ConnOpts = { port: ss.port, ca, version, timeoutMs: 10000, ...(impl.clientAuth ? clientPems : {}) };
         const row: Row = { impl: impl.name, version };
         process.stderr.write(`${impl.name} TLS ${version}: sequential…`);
         row.seq = await sequential(o, a.seq, a.phaseSeconds);
