@@ -4,14 +4,14 @@
 // prog runs; after STARTTLS and the handshake it is as in connection.ts:
 // keyproc gone, netproc still jailed, the same prog, no key bytes in netproc's
 // or the entry's memory.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import t, { type Test } from 'tap';
-import { leafCert, type LeafCert } from '../lib/certs';
+import { leafCert } from '../lib/certs';
 import { runDirect, type DirectRun } from '../lib/direct';
+import { assertNoKeyInMemory, keyFoundWhereItIs, keyNeedles } from '../lib/keymemory';
 import { descendants, openFds, procInfo, readLimits, searchMemory, type ProcInfo } from '../lib/procs';
 import { repoRoot, waitFor } from '../lib/sh';
 
@@ -35,11 +35,6 @@ function checkJailed(t: Test, p: ProcInfo, what: string): void {
   for (const name of ['Max open files', 'Max processes', 'Max file size', 'Max core file size']) {
     t.same([limits[name]?.soft, limits[name]?.hard], [0, 0], `${what}: ${name} 0/0`);
   }
-}
-
-function keyNeedles(cert: LeafCert): Buffer[] {
-  const base64 = cert.keyPem.split('\n').filter((l) => l && !l.startsWith('-----')).join('');
-  return [...cert.secrets, cert.keyDer, Buffer.from(base64.slice(8, 72))];
 }
 
 /** Text received on a socket so far, and a wait for more. */
@@ -127,21 +122,9 @@ t.test('-n: jailed netproc and a waiting root keyproc during the plaintext phase
   t.equal(after.byRole('keyproc'), undefined, 'keyproc is gone after its one signature');
   t.equal(after.byRole('starttls-prog.mjs')?.pid, prog.pid, 'the same prog: it was not restarted for TLS');
   if (atime) t.ok(keyRead(), 'now the key file has been read (the atime check can see a read)');
-  const needles = keyNeedles(cert);
-  for (const [who, p] of [['netproc', netproc2], ['entry', after.entry]] as const) {
-    const found = searchMemory(p.pid, needles);
-    t.ok(found.bytesRead > 1 << 20, `${who}: searched ${found.bytesRead} bytes of memory`);
-    t.same(found.hits, [], `${who}: no private key bytes in memory`);
-  }
+  assertNoKeyInMemory(t, cert, [['netproc', netproc2], ['entry', after.entry]]);
   s.end();
   t.equal((await run.exit).code, 0, 'prog exits 0, so does tlswrapper');
 });
 
-t.test('positive control: the needles are found in a Node process that loaded the key', async (t) => {
-  const cert = leafCert('p256');
-  const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, '-e',
-    `const k = require('crypto').createPrivateKey(require('fs').readFileSync(${JSON.stringify(cert.pem)})); console.log('ready'); setTimeout(() => k, 30000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.teardown(() => child.kill('SIGKILL'));
-  await new Promise((r) => child.stdout!.once('data', r));
-  t.ok(searchMemory(child.pid!, keyNeedles(cert)).hits.length > 0, 'found');
-});
+t.test('positive control: the needles are found in a Node process that loaded the key', keyFoundWhereItIs);
