@@ -35,7 +35,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { companionJail, enterJail, enterLimitsOnly, prepareForJail, type JailSpec } from '../jail/jail';
-import { EXIT_FAILURE, EXIT_USAGE } from '../src/exitcodes';
+import { EXIT_FAILURE } from '../src/exitcodes';
+import { optionsOrExit } from '../src/getopt';
 import { DEFAULT_JAIL_DIR } from '../src/options';
 import { inputStream, outputStream, writeAllSync } from '../src/stdiostreams';
 import { TLS_VARIABLES } from '../src/tlsfacts';
@@ -43,7 +44,7 @@ import { createLogger, type Logger } from '../src/log';
 import { fdFacts, otherEndHeld } from '../src/inheritedfds';
 import { asUser, lookupUser, REMOVED_VARIABLES, userVariables, type ProgUser } from '../src/prog';
 import { LineReader, type LineResult } from './lines';
-import { parseSmtpOptions, UsageError, USAGE, type SmtpOptions } from './options';
+import { parseSmtpOptions, USAGE, type SmtpOptions } from './options';
 import { ehloReply, parseReplyLine, type Reply } from './reply';
 
 
@@ -547,15 +548,7 @@ async function main(): Promise<void> {
   const control = [inheritedControl(CONTROL_FD, 'write'), inheritedControl(ACK_FD, 'read')];
   const startTls = control[0] && control[1];
 
-  const seen = { verbosity: 1 };
-  let o: SmtpOptions;
-  try {
-    o = parseSmtpOptions(process.argv.slice(2), seen);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    if (seen.verbosity >= 1) fs.writeSync(2, `${PROGRAM}: fatal: ${e.message} (usage: ${USAGE})\n`);
-    process.exit(EXIT_USAGE);
-  }
+  const o = optionsOrExit(PROGRAM, USAGE, (seen) => parseSmtpOptions(process.argv.slice(2), seen));
   const log = createLogger(o.verbosity, undefined, PROGRAM);
   const die = (message: string): never => {
     log.fatal(message);

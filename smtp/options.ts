@@ -1,6 +1,6 @@
 // tlswrapper-smtp's command line, parsed the way tlswrapper parses its own
 // (src/getopt.ts). Then prog and its arguments.
-import { getopt, parseSeconds, UsageError } from '../src/getopt';
+import { getopt, parseSeconds, UsageError, type PartialVerbosity } from '../src/getopt';
 
 export { UsageError };
 
@@ -28,11 +28,6 @@ export interface SmtpOptions {
 }
 
 const WITH_ARGUMENT = new Set(['t', 'T', 'u', 'J', 'j', 'g']);
-
-/** The verbosity reached so far, so a usage error can honour an earlier -q. */
-export interface PartialVerbosity {
-  verbosity: number;
-}
 
 const GREYLIST = 'greylisting (-g, -c, -C) is not implemented yet';
 

@@ -4,7 +4,31 @@
 // word that is not an option, or at "-" / "--" (dropped). What follows is
 // the operands (prog and its arguments, or host and port).
 
+import { writeSync } from 'node:fs';
+import { EXIT_USAGE } from './exitcodes';
+
 export class UsageError extends Error {}
+
+/** The verbosity reached so far, so a usage error can honour an earlier -q. */
+export interface PartialVerbosity {
+  verbosity: number;
+}
+
+/**
+ * A companion program's options, or its usage error as one line,
+ * `PROGRAM: fatal: reason (usage: ...)` (nothing after an earlier -q), and
+ * exit 100.
+ */
+export function optionsOrExit<T>(program: string, usage: string, parse: (seen: PartialVerbosity) => T): T {
+  const seen = { verbosity: 1 };
+  try {
+    return parse(seen);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    if (seen.verbosity >= 1) writeSync(2, `${program}: fatal: ${e.message} (usage: ${usage})\n`);
+    process.exit(EXIT_USAGE);
+  }
+}
 
 export interface OptionHandlers {
   /** Letters that take an argument. */

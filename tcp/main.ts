@@ -19,13 +19,14 @@ import * as net from 'node:net';
 import type { Readable } from 'node:stream';
 import { companionJail, enterJail, enterLimitsOnly, prepareForJail, type JailSpec } from '../jail/jail';
 import { parseProxyHeader } from '../netproc/proxyheader';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../src/exitcodes';
+import { EXIT_FAILURE, EXIT_OK } from '../src/exitcodes';
+import { optionsOrExit } from '../src/getopt';
 import { DEFAULT_JAIL_DIR } from '../src/options';
 import { inputStream, outputStream } from '../src/stdiostreams';
 import { createLogger, type Logger } from '../src/log';
 
 const PROGRAM = 'tlswrapper-tcp';
-import { parseTcpOptions, UsageError, USAGE, type TcpOptions } from './options';
+import { parseTcpOptions, USAGE } from './options';
 import { addressesFromEnv, proxyHeader, type ProxyAddresses } from './proxy';
 
 /** As upstream: at most this many of host's addresses are tried. */
@@ -120,15 +121,7 @@ function describe(a: ProxyAddresses): string {
 }
 
 async function main(): Promise<void> {
-  const seen = { verbosity: 1 };
-  let o: TcpOptions;
-  try {
-    o = parseTcpOptions(process.argv.slice(2), seen);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    if (seen.verbosity >= 1) fs.writeSync(2, `${PROGRAM}: fatal: ${e.message} (usage: ${USAGE})\n`);
-    process.exit(EXIT_USAGE);
-  }
+  const o = optionsOrExit(PROGRAM, USAGE, (seen) => parseTcpOptions(process.argv.slice(2), seen));
   const log = createLogger(o.verbosity, undefined, PROGRAM);
   const target = `${o.host}:${o.port}`;
 

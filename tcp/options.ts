@@ -1,6 +1,6 @@
 // tlswrapper-tcp's command line, parsed the way tlswrapper parses its own
 // (src/getopt.ts). Then exactly host and port.
-import { getopt, parseSeconds, UsageError } from '../src/getopt';
+import { getopt, parseSeconds, UsageError, type PartialVerbosity } from '../src/getopt';
 
 export { UsageError };
 
@@ -34,11 +34,6 @@ function parseProxyVersion(direction: string, option: string, text: string): 0 |
   throw new UsageError(
     `unable to parse ${direction} proxy-protocol version from the string '${text}' (-${option}, available: 0, 1, 2)`,
   );
-}
-
-/** The verbosity reached so far, so a usage error can honour an earlier -q. */
-export interface PartialVerbosity {
-  verbosity: number;
 }
 
 export function parseTcpOptions(argv: string[], seen: PartialVerbosity = { verbosity: 1 }): TcpOptions {
