@@ -9,13 +9,10 @@
 // never reach prog.
 import t, { type Test } from 'tap';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
-import * as tls from 'node:tls';
 import { leafCert } from '../lib/certs';
 import { clientCert, combinedAnchorFile } from '../lib/clientcerts';
-import { nodeTlsConnect, progs, type TlsVersion } from '../lib/clients';
+import { nodeTlsConnect, progs, tlsAfterRawBytes, type TlsVersion } from '../lib/clients';
 import { hasStackTrace } from '../lib/direct';
 import { NO_TAP_LOADER, TLSWRAPPER } from '../lib/ours';
 import { SUPER_SERVERS, serve, superServerMissing, type SuperServer, type SuperServerKind } from '../lib/superserver';
@@ -111,18 +108,7 @@ function v2(src: number[], dst: number[], sport: number, dport: number): Buffer 
 
 /** TCP, the header, then Node tls with the client certificate over the same socket; prog's environment. */
 async function viaProxy(port: number, header: Buffer): Promise<Record<string, string>> {
-  const sock = net.connect(port, '127.0.0.1');
-  await once(sock, 'connect');
-  sock.write(header);
-  const s = tls.connect({ socket: sock, ca, servername: 'localhost', cert, key });
-  const chunks: Buffer[] = [];
-  s.on('data', (d: Buffer) => chunks.push(d));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('timed out')), 20000);
-    s.on('error', (e) => { clearTimeout(timer); reject(e); });
-    s.on('close', () => { clearTimeout(timer); resolve(); });
-  });
-  return envOf(Buffer.concat(chunks).toString());
+  return envOf(await tlsAfterRawBytes(port, [header], { ca, servername: 'localhost', cert, key }));
 }
 
 const ip6 = (last: number) => [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last];

@@ -4,12 +4,10 @@
 // header's source as TCPREMOTE* and its destination as TCPLOCAL*. A bad or
 // missing header ends the connection before any TLS: exit 111, one log line.
 import t, { type Test } from 'tap';
-import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { leafCert } from '../lib/certs';
-import { progs } from '../lib/clients';
+import { progs, tlsAfterRawBytes } from '../lib/clients';
 import { hasStackTrace, runDirect } from '../lib/direct';
 import { NO_TAP_LOADER, TLSWRAPPER } from '../lib/ours';
 import { sleep } from '../lib/sh';
@@ -31,21 +29,7 @@ const v2local = () => Buffer.from([...SIG, 0x20, 0x00, 0, 0]);
 
 /** Open TCP, write the header (in pieces, with a pause between), then TLS over that socket; all prog wrote. */
 async function viaProxy(port: number, pieces: Buffer[], pauseMs = 0): Promise<string[]> {
-  const sock = net.connect(port, '127.0.0.1');
-  await once(sock, 'connect');
-  for (const [i, p] of pieces.entries()) {
-    if (i > 0 && pauseMs) await sleep(pauseMs);
-    sock.write(p);
-  }
-  const s = tls.connect({ socket: sock, ca, servername: 'localhost' });
-  const chunks: Buffer[] = [];
-  s.on('data', (d: Buffer) => chunks.push(d));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('timed out')), 20000);
-    s.on('error', (e) => { clearTimeout(timer); reject(e); });
-    s.on('close', () => { clearTimeout(timer); resolve(); });
-  });
-  return Buffer.concat(chunks).toString().split('\n');
+  return (await tlsAfterRawBytes(port, pieces, { ca, servername: 'localhost' }, pauseMs)).split('\n');
 }
 
 const tcp = (env: string[]) => env.filter((l) => /^(PROTO|TCP(LOCAL|REMOTE)(IP|PORT)|TCPREMOTEHOST|TCPREMOTEADDR|REMOTE_ADDR)=/.test(l));

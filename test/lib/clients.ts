@@ -9,10 +9,12 @@
 // close stdin (for echo-style progs such as `cat` that never close first).
 // Without it, stdin is closed after the input and the client reads until the
 // server closes (for progs that answer and exit, e.g. the HTTP responder).
+import { once } from 'node:events';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import { run, type RunResult } from './sh';
+import { run, sleep, type RunResult } from './sh';
 
 export type TlsVersion = '1.2' | '1.3';
 
@@ -316,3 +318,26 @@ export const progs = {
   /** Prints its uid, gid and groups (id -u, id -g, id -G), then exits. */
   id: path.join(__dirname, 'progs', 'print-id.sh'),
 };
+
+/**
+ * TCP to 127.0.0.1:port, raw bytes first (a PROXY header, in pieces with a
+ * pause between), then Node tls over the same socket: all the server sent
+ * until it closed (20 s at most).
+ */
+export async function tlsAfterRawBytes(port: number, pieces: Buffer[], options: tls.ConnectionOptions, pauseMs = 0): Promise<string> {
+  const sock = net.connect(port, '127.0.0.1');
+  await once(sock, 'connect');
+  for (const [i, p] of pieces.entries()) {
+    if (i > 0 && pauseMs) await sleep(pauseMs);
+    sock.write(p);
+  }
+  const s = tls.connect({ ...options, socket: sock });
+  const chunks: Buffer[] = [];
+  s.on('data', (d: Buffer) => chunks.push(d));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('timed out')), 20000);
+    s.on('error', (e) => { clearTimeout(timer); reject(e); });
+    s.on('close', () => { clearTimeout(timer); resolve(); });
+  });
+  return Buffer.concat(chunks).toString();
+}
