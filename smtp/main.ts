@@ -193,7 +193,7 @@ class Session {
   constructor(
     private readonly o: SmtpOptions,
     private readonly log: Logger,
-    private readonly stdin: Readable,
+    stdin: Readable,
     private readonly stdout: Writable,
     prog: ChildProcess,
     private readonly ack: net.Socket | null,
