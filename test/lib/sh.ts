@@ -135,6 +135,12 @@ export function which(cmd: string): string | null {
   return null;
 }
 
+/** Whether the system Perl can load a module (e.g. swaks --tls needs Net::SSLeay). */
+export function perlHas(module: string): boolean {
+  if (!which('perl')) return false;
+  return spawnSync('perl', [`-M${module}`, '-e', '1'], { stdio: 'ignore' }).status === 0;
+}
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Poll `fn` until it returns a truthy value or the deadline passes (then returns the last value). */
