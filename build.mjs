@@ -32,7 +32,7 @@ await Promise.all(Object.entries(processes).map(([name, input]) => build({
   logLevel: 'warning',
 })));
 
-// A V8 code cache for the bundles loaded with src/bundle.ts requireBundle():
+// A V8 code cache for the bundles loaded with lib/bundle.ts requireBundle():
 // the bundle is run once here, so the cache holds what loading it compiles.
 for (const name of ['peercert']) {
   const file = resolve(`dist/${name}.js`);

@@ -11,9 +11,9 @@
 // through fs.writeSync on fds 1 and 2.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import { EXIT_FAILURE, EXIT_USAGE } from '../src/exitcodes';
-import { createLogger } from '../src/log';
-import { writeAllSync } from '../src/stdiostreams';
+import { EXIT_FAILURE, EXIT_USAGE } from '../lib/exitcodes';
+import { createLogger } from '../lib/log';
+import { writeAllSync } from '../lib/stdiostreams';
 import { parseAliasFile, parseArgs, peerHash, USAGE, validAlias, type AliasTable } from './parse';
 import { appendAlias, readLine } from './register';
 

@@ -1,7 +1,7 @@
 // tlswrapper-alias: the pure parts. The alias file's text -> a map (or the
 // first error, naming its line), the peer's hash from the environment, the
 // alias charset. No I/O here, so the unit tests cover all of it.
-import { getopt, UsageError } from '../src/getopt';
+import { getopt, UsageError } from '../lib/getopt';
 
 /** A certificate hash: SHA-256 in exactly 64 lowercase hex digits. */
 export const HASH_RE = /^[0-9a-f]{64}$/;
@@ -88,7 +88,7 @@ export interface Options {
 export const DEFAULT_FILE = '/etc/tlswrapper/aliases';
 export const USAGE = 'tlswrapper-alias [-f file] [-a] [-q|-v] [--] prog [args...]';
 
-/** Command line, tlswrapper's way (src/getopt.ts). */
+/** Command line, tlswrapper's way (lib/getopt.ts). */
 export function parseArgs(argv: string[]): { ok: true; options: Options } | { ok: false; error: string } {
   const o: Options = { file: DEFAULT_FILE, register: false, verbosity: 1, prog: [] };
   try {

@@ -1,4 +1,4 @@
-// Dropping privileges the way DESIGN.md section 5 measured it on Node 20:
+// Dropping privileges the way docs/design.md ("The jail") describes it, as measured on Node 20:
 //   prepareForJail()  (load code, touch stderr, start the libuv threadpool)
 //   enterJail(spec)   chroot -> setgroups -> setgid -> rlimits -> setuid -> verify -> SIGUSR1
 // Every step is checked; a failing step throws JailError naming the step, and
@@ -22,6 +22,9 @@ interface Posix {
 // Loaded at module load time, so the addon is in memory before any chroot.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const posix: Posix = require('posix');
+
+/** The jail every program of ours uses unless -J names another (tlswrapper's own default). */
+export const DEFAULT_JAIL_DIR = '/var/lib/tlswrapper/empty';
 
 export interface JailSpec {
   uid: number;
@@ -267,7 +270,7 @@ export function jailIdsForUser(name: string): JailIds {
  * (only enterLimitsOnly() is possible) and `why` says what is given up, for a
  * log line. Throws when the directory or the user is unusable.
  */
-export function companionJail(dir: string | undefined, user: string | undefined, defaultDir: string): { spec: JailSpec | null; why?: string } {
+export function companionJail(dir: string | undefined, user: string | undefined, defaultDir = DEFAULT_JAIL_DIR): { spec: JailSpec | null; why?: string } {
   if (process.getuid?.() !== 0) {
     const given = `${dir ? ` to ${dir}` : ''}`;
     return { spec: null, why: `not running as root (uid ${process.getuid?.()}): no chroot${given} and no uid change${user ? ` to ${user}` : ''}` };

@@ -1,8 +1,8 @@
-// keyproc's logging: the shared src/log.ts ("tlswrapper: keyproc: level: message",
+// keyproc's logging: the shared lib/log.ts ("tlswrapper: keyproc: level: message",
 // synchronous writeSync(2), never throwing). Never throwing matters here: with
 // stderr on a regular file, RLIMIT_FSIZE=0 makes every write after the jail
 // fail with EFBIG, and a lost log line must not kill the process.
-import { createLogger, type Logger } from '../src/log';
+import { createLogger, type Logger } from '../lib/log';
 
 export type LevelName = 'fatal' | 'info' | 'debug' | 'tracing';
 

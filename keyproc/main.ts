@@ -11,17 +11,18 @@
 // nothing more is written and the exit status is non-zero.
 import * as net from 'node:net';
 import * as crypto from 'node:crypto';
-import { Alert } from '../netproc/tls/tables';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../src/exitcodes';
-import { encodeFrame, FrameReader, type Frame } from '../src/rpc/frame';
-import { KeyMsg, TLS13, decodeSelect, encodeChain, encodeFail, decodeSign13, decodeSign12 } from '../src/rpc/keyproto';
+import { Alert } from '../tls/tables';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../lib/exitcodes';
+import { encodeFrame, FrameReader, type Frame } from '../wire/frame';
+import { KeyMsg, TLS13, decodeSelect, encodeChain, encodeFail, decodeSign13, decodeSign12 } from '../wire/keyrpc';
 import { prepareForJail, enterJail } from '../jail/jail';
 import { parseConfig, type KeyprocConfig } from './config';
 import { log, setVerbosity } from './log';
-import { validateServerName, printable } from './name';
+import { validateServerName } from '../lib/hostname';
+import { printable } from '../lib/log';
 import { candidatePaths } from './paths';
 import { readCandidate, ReadError, type CandidateBytes } from './read';
-import { parseKeyAndChain } from './pem';
+import { parseKeyAndChain } from '../lib/pem';
 import { versionSupported, signWithScheme, verifyWithScheme, SCHEMES } from './schemes';
 import { selectChain, type Loaded } from './select';
 import { certificateVerifyContent13, serverKeyExchangeContent12 } from './content';

@@ -1,7 +1,7 @@
 // Signature schemes as tables: what each scheme means for crypto.sign, and
 // per protocol version, which schemes each key type can sign with.
 import * as crypto from 'node:crypto';
-import { TLS12, TLS13, type KeyClassName } from '../src/rpc/keyproto';
+import { TLS12, TLS13, type KeyClassName } from '../wire/keyrpc';
 
 export const TLS11 = 0x0302;
 export const TLS10 = 0x0301;

@@ -3,7 +3,7 @@
 // offered wins. SELECT's class order does not reorder candidates: as with
 // tlswrapper's -f/-d, the configuration's order decides.
 import type * as crypto from 'node:crypto';
-import type { KeyClassName } from '../src/rpc/keyproto';
+import type { KeyClassName } from '../wire/keyrpc';
 import { chooseScheme, classAllowed, curveAllowed } from './schemes';
 
 export interface Loaded {

@@ -1,4 +1,4 @@
-// Delayed encryption, the plaintext phase (src/starttls.ts has the protocols):
+// Delayed encryption, the plaintext phase (wire/starttls.ts has the protocols):
 // bytes pass between the client and prog unencrypted until prog asks for TLS
 // on its control descriptor. At that moment the boundary is fixed: what prog
 // wrote before the command goes out in plaintext, and what the client sent
@@ -6,8 +6,8 @@
 // after its STARTTLS before the TLS handshake; bytes it pipelined anyway must
 // never reach prog as if they had come over TLS: the CVE-2011-0411 class).
 import type { Socket } from 'node:net';
-import type { Logger } from '../src/log';
-import { StartTlsCommand } from '../src/starttls';
+import type { Logger } from '../lib/log';
+import { StartTlsCommand } from '../wire/starttls';
 import type { NetprocFds, StartTlsFds } from './fds';
 
 /** What prog asked for. */

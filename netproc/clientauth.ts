@@ -2,12 +2,11 @@
 // jail, with the peercert bundle loaded beside them; after the jail the
 // engine judges client chains with them and nothing more is loaded.
 import type { Socket } from 'node:net';
-import { requireBundle } from '../src/bundle';
 import type { PeerIdentity } from '../peercert';
-import type { Peercert } from '../src/peer';
-import { CtlMsg, decodeAnchors, MAX_CTL_FRAME } from '../src/rpc/ctl';
-import { FrameReader } from '../src/rpc/frame';
-import type { ClientAuth } from './tls/api';
+import { loadPeercert } from '../peercert/load';
+import { CtlMsg, decodeAnchors, MAX_CTL_FRAME } from '../wire/ctl';
+import { FrameReader } from '../wire/frame';
+import type { ClientAuth } from '../tls/api';
 
 /** The one ANCHORS frame the entry writes first on the ctl pipe. */
 function receiveAnchors(ctl: Socket): Promise<Uint8Array[]> {
@@ -44,7 +43,7 @@ function receiveAnchors(ctl: Socket): Promise<Uint8Array[]> {
  */
 export async function prepareClientAuth(ctl: Socket): Promise<{ clientAuth: ClientAuth; identify: (leafDer: Uint8Array) => PeerIdentity }> {
   const ders = await receiveAnchors(ctl);
-  const peercert = requireBundle<Peercert>('peercert');
+  const peercert = loadPeercert();
   const anchors = peercert.anchorsFromDer(ders);
   peercert.warmUp(anchors);
   return {

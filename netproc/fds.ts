@@ -2,7 +2,7 @@
 // nothing new can be opened). The numbers are the entry's wiring
 // (src/connection.ts).
 import { Socket } from 'node:net';
-import type { StartTls } from '../src/options';
+import type { StartTls } from '../wire/starttls';
 
 export interface NetprocFds {
   netIn: Socket; // fd 0: the client, read side
@@ -12,7 +12,7 @@ export interface NetprocFds {
   fromKey: Socket; // fd 5
   progIn: Socket; // fd 6: prog's stdin
   progOut: Socket; // fd 7: prog's stdout
-  /** Delayed encryption's descriptors (src/starttls.ts); absent without it. */
+  /** Delayed encryption's descriptors (wire/starttls.ts); absent without it. */
   startTls?: StartTlsFds;
 }
 

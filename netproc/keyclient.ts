@@ -1,8 +1,8 @@
 // netproc's side of the keyproc RPC: one SELECT, then one SIGN13. Answers are
 // checked against what was asked; anything else ends the connection.
 import type { Socket } from 'node:net';
-import { encodeFrame, FrameReader } from '../src/rpc/frame';
-import { decodeChain, decodeFail, encodeSelect, encodeSign12, encodeSign13, KeyMsg, type ChainAnswer, type SelectRequest, type Sign12Request } from '../src/rpc/keyproto';
+import { encodeFrame, FrameReader } from '../wire/frame';
+import { decodeChain, decodeFail, encodeSelect, encodeSign12, encodeSign13, KeyMsg, type ChainAnswer, type SelectRequest, type Sign12Request } from '../wire/keyrpc';
 
 export type KeyAnswer =
   | { type: 'chain'; answer: ChainAnswer }

@@ -1,17 +1,17 @@
 // netproc: the only process that reads network bytes. It jails itself first,
 // then runs the TLS engine between the client, keyproc and prog.
 import { enterJail, prepareForJail } from '../jail/jail';
-import { readChildConfig, type NetprocConfig } from '../src/config';
-import { createLogger } from '../src/log';
+import { readNetprocConfig } from './config';
+import { createLogger } from '../lib/log';
 import { prepareClientAuth } from './clientauth';
 import { openFds } from './fds';
-import { EXIT_FAILURE } from '../src/exitcodes';
+import { EXIT_FAILURE } from '../lib/exitcodes';
 import { Session } from './session';
-import { createServerEngine } from './tls/engine';
+import { createServerEngine } from '../tls/engine';
 import { warmUpCrypto } from './warmup';
 
 async function main(): Promise<void> {
-  const config = readChildConfig<NetprocConfig>();
+  const config = readNetprocConfig();
   const log = createLogger(config.verbosity, 'netproc');
   try {
     warmUpCrypto();

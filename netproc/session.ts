@@ -4,18 +4,19 @@
 // With delayed encryption a plaintext phase (cleartext.ts) comes first.
 import type { Socket } from 'node:net';
 import type { PeerIdentity } from '../peercert';
-import { EXIT_FAILURE, EXIT_OK } from '../src/exitcodes';
-import type { Logger } from '../src/log';
-import { CtlMsg, encodeConnected, encodeHandshakeDone, MAX_CTL_FRAME, type ProxyAddresses, type SocketAddresses } from '../src/rpc/ctl';
-import { encodeFrame } from '../src/rpc/frame';
-import { encodeFacts, tlsFacts } from '../src/tlsfacts';
+import { EXIT_FAILURE, EXIT_OK } from '../lib/exitcodes';
+import type { Logger } from '../lib/log';
+import { CtlMsg, encodeConnected, encodeHandshakeDone, MAX_CTL_FRAME, type ProxyAddresses, type SocketAddresses } from '../wire/ctl';
+import { encodeFrame } from '../wire/frame';
+import { encodeFacts, tlsFacts } from '../wire/facts';
 import { Cleartext, tlsPhasePipes, type SwitchRequest } from './cleartext';
 import type { NetprocFds } from './fds';
 import { KeyClient, type KeyAnswer } from './keyclient';
-import { parseProxyHeader } from './proxyheader';
-import { printable, validateServerName } from '../keyproc/name';
-import type { EngineEvent, HandshakeInfo, ServerEngine } from './tls/api';
-import { Alert } from './tls/tables';
+import { parseProxyHeader } from '../wire/proxyheader';
+import { validateServerName } from '../lib/hostname';
+import { printable } from '../lib/log';
+import type { EngineEvent, HandshakeInfo, ServerEngine } from '../tls/api';
+import { Alert } from '../tls/tables';
 
 
 export interface SessionTimeouts {

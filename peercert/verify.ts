@@ -35,8 +35,8 @@
 // The verdict's reason is one line of printable ASCII for a log.
 import type { KeyObject } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import type { ChainVerdict } from '../netproc/tls/api';
-import { Alert, Limits } from '../netproc/tls/tables';
+import type { ChainVerdict } from '../tls/api';
+import { Alert, Limits } from '../tls/tables';
 import { type Anchors, anchorCerts } from './anchors';
 import { asciiSafe } from './names';
 import { type Cert, errorLine, parseCert } from './parse';

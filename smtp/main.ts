@@ -5,7 +5,7 @@
 //
 // Order of events:
 //   1. fds 5 and 6: STARTTLS is possible only if both were inherited
-//      (tlswrapper -n's control and acknowledgement pipes, src/starttls.ts)
+//      (tlswrapper -n's control and acknowledgement pipes, wire/starttls.ts)
 //   2. options; -u's user looked up; as root: the jail dir and ids decided
 //   3. warm up what the jail forbids; wrap fds 0, 1 and 6 (paused)
 //   4. start prog on two pipes, as -u's user if given, with fds 5 and 6
@@ -35,14 +35,13 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { companionJail, enterJail, enterLimitsOnly, prepareForJail, type JailSpec } from '../jail/jail';
-import { EXIT_FAILURE } from '../src/exitcodes';
-import { optionsOrExit } from '../src/getopt';
-import { DEFAULT_JAIL_DIR } from '../src/options';
-import { inputStream, outputStream, writeAllSync } from '../src/stdiostreams';
-import { TLS_VARIABLES } from '../src/tlsfacts';
-import { createLogger, type Logger } from '../src/log';
-import { fdFacts, otherEndHeld } from '../src/inheritedfds';
-import { asUser, lookupUser, REMOVED_VARIABLES, userVariables, type ProgUser } from '../src/prog';
+import { EXIT_FAILURE } from '../lib/exitcodes';
+import { optionsOrExit } from '../lib/getopt';
+import { inputStream, outputStream, writeAllSync } from '../lib/stdiostreams';
+import { decodeFacts, MAX_FACTS } from '../wire/facts';
+import { createLogger, printable as logSafe, type Logger } from '../lib/log';
+import { fdFacts, otherEndHeld } from '../lib/inheritedfds';
+import { asUser, lookupUser, REMOVED_VARIABLES, userVariables, type ProgUser } from '../lib/progrun';
 import { LineReader, type LineResult } from './lines';
 import { parseSmtpOptions, USAGE, type SmtpOptions } from './options';
 import { ehloReply, parseReplyLine, type Reply } from './reply';
@@ -57,10 +56,6 @@ const CONTROL_FD = 5;
 const ACK_FD = 6;
 /** O_CLOEXEC in /proc/self/fdinfo's octal flags. */
 const O_CLOEXEC = 0o2000000;
-/** The TLS facts on fd 6 (after the ack): at most this many bytes. */
-const MAX_FACTS = 64 * 1024;
-/** The only names a fact may have: they become the server's environment, so nothing like PATH or LD_PRELOAD. */
-const FACT_NAMES: ReadonlySet<string> = new Set(TLS_VARIABLES);
 
 /**
  * /bin/sh -c SPAWNER spawner prog args...: one NAME=value line per fact (the
@@ -89,33 +84,6 @@ function spawnerInput(facts: [string, Buffer][]): Buffer {
   return Buffer.from(`${lines.join('')}\n`, 'latin1');
 }
 
-/**
- * What follows the ack on fd 6: `NAME=value\0` for each fact, then one more
- * \0. Names [A-Z0-9_]+, each once; values without NUL (they cannot have one).
- * The facts, or why they are not.
- */
-function parseFacts(data: Buffer): [string, Buffer][] | string {
-  if (data.length === 0) return 'no facts (did the handshake fail?)';
-  if (data.length > MAX_FACTS) return `facts exceed ${MAX_FACTS} bytes`;
-  if (data[data.length - 1] !== 0) return 'facts not terminated by an empty entry';
-  const body = data.subarray(0, data.length - 1);
-  const facts: [string, Buffer][] = [];
-  const seen = new Set<string>();
-  for (let pos = 0; pos < body.length; ) {
-    const nul = body.indexOf(0, pos);
-    if (nul < 0) return 'facts not terminated by an empty entry';
-    const entry = body.subarray(pos, nul);
-    if (entry.length === 0) return 'an empty entry before the end of the facts';
-    const eq = entry.indexOf(0x3d);
-    const name = (eq < 0 ? entry : entry.subarray(0, eq)).toString('latin1');
-    if (eq < 0 || !FACT_NAMES.has(name)) return `bad fact '${printable(entry)}'`;
-    if (seen.has(name)) return `fact ${name} twice`;
-    seen.add(name);
-    facts.push([name, Buffer.from(entry.subarray(eq + 1))]);
-    pos = nul + 1;
-  }
-  return facts;
-}
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -163,11 +131,9 @@ function progCommand(o: SmtpOptions, user: ProgUser | undefined, closeControl: b
   return { ...asUser(argv, user), env };
 }
 
-/** A line for the log: no CR/LF, control characters escaped, at most 200 characters. */
+/** An SMTP line for the log: without its line end, escaped, at most 200 characters. */
 function printable(b: Buffer | string): string {
-  const s = (typeof b === 'string' ? b : b.toString('latin1')).replace(/\r?\n$/, '');
-  const esc = s.replace(/[\x00-\x1f\x7f-\xff]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-  return esc.length > 200 ? `${esc.slice(0, 200)}...` : esc;
+  return logSafe((typeof b === 'string' ? b : b.toString('latin1')).replace(/\r?\n$/, ''), 200);
 }
 
 /** The line without its terminator, then CRLF (a bare LF becomes CRLF). */
@@ -435,7 +401,7 @@ class Session {
     keep();
     if (typeof control === 'string') this.die(`fd ${ACK_FD} after STARTTLS: ${control}`);
     if (control[0] !== 0x00) this.die(`fd ${ACK_FD} after STARTTLS: ${control.length === 0 ? 'no acknowledgement' : `acknowledgement 0x${control[0].toString(16)}, not 0x00`}`);
-    const facts = parseFacts(control.subarray(1));
+    const facts = decodeFacts(control.subarray(1));
     if (typeof facts === 'string') this.die(`fd ${ACK_FD} after STARTTLS: ${facts}`);
     if (dropped > 0) this.log.info(`dropped ${dropped} bytes the client sent after STARTTLS before TLS started`);
     this.log.debug(`TLS: ${facts.filter(([n]) => /^SSL_(PROTOCOL|CIPHER|TLS_SNI_SERVERNAME|CLIENT_VERIFY)$/.test(n)).map(([n, v]) => `${n}=${printable(v)}`).join(' ')}`);
@@ -574,7 +540,7 @@ async function main(): Promise<void> {
   }
   let spec: JailSpec | null = null;
   try {
-    const jail = companionJail(o.jailDir, o.jailUser, DEFAULT_JAIL_DIR);
+    const jail = companionJail(o.jailDir, o.jailUser);
     spec = jail.spec;
     if (jail.why) log.info(`${jail.why}; only the rlimits (no new files, no processes) after starting prog`);
   } catch (e) {

@@ -1,6 +1,6 @@
 // tlswrapper-smtp's command line, parsed the way tlswrapper parses its own
-// (src/getopt.ts). Then prog and its arguments.
-import { getopt, parseSeconds, UsageError, type PartialVerbosity } from '../src/getopt';
+// (lib/getopt.ts). Then prog and its arguments.
+import { getopt, parseSeconds, UsageError, type PartialVerbosity } from '../lib/getopt';
 
 export { UsageError };
 

@@ -1,7 +1,7 @@
 // tlswrapper's algorithm names (-c, -e, -m, -M) to wire codes. Unknown names
 // and sets that leave nothing usable are usage errors (exit 100).
-import type { EngineConfig } from '../netproc/tls/api';
-import { groupByOptionName, NAMED_GROUPS, suiteByOptionName, suites12ByOptionName } from '../netproc/tls/tables';
+import type { EngineConfig } from '../tls/api';
+import { groupByOptionName, NAMED_GROUPS, suiteByOptionName, suites12ByOptionName } from '../tls/tables';
 import { UsageError, type Options } from './options';
 
 const VERSIONS: Record<string, number> = { tls10: 0x0301, tls11: 0x0302, tls12: 0x0303, tls13: 0x0304 };

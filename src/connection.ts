@@ -1,11 +1,11 @@
-// One connection's processes, wired as DESIGN.md section 2 draws them:
+// One connection's processes, wired as docs/design.md ("Processes and descriptors") draws them:
 //
 //   keyproc  stdio: [rpc in (netproc writes), rpc out (netproc reads), log pipe]
 //   netproc  stdio: [socket, socket, log pipe, ctl, rpc to keyproc, rpc from keyproc, prog stdin, prog stdout]
 //   prog     stdio: [the other end of netproc's fd 6, of fd 7, stderr]
 //
 // With delayed encryption netproc has more, and prog gets their other ends
-// (src/starttls.ts names them): -n fds 8, 9 -> prog's 5, 6; --ucspi-tls
+// (wire/starttls.ts names them): -n fds 8, 9 -> prog's 5, 6; --ucspi-tls
 // fds 8, 9, 10 -> prog's 5, 6, 7.
 //
 // Node gives a child a duplicate of any stream passed in its stdio, so two
@@ -15,8 +15,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import type { KeyprocConfig, NetprocConfig } from './config';
-import { START_TLS_FDS } from './starttls';
+import type { KeyprocConfig } from '../keyproc/config';
+import type { NetprocConfig } from '../netproc/config';
+import { START_TLS_FDS } from '../wire/starttls';
 
 const NETPROC_PROG_IN = 6;
 const NETPROC_PROG_OUT = 7;

@@ -5,17 +5,18 @@
 import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { engineConfig } from './algorithms';
-import type { JailSpec } from './config';
+import type { JailSpec } from '../jail/jail';
 import { startChildren } from './connection';
-import { inheritedFd } from './inheritedfds';
-import { EXIT_FAILURE, EXIT_USAGE } from './exitcodes';
-import { createLogger, type Logger } from './log';
+import { inheritedFd } from '../lib/inheritedfds';
+import { EXIT_FAILURE, EXIT_USAGE } from '../lib/exitcodes';
+import { createLogger, type Logger } from '../lib/log';
 import { parseOptions, UsageError, USAGE, type Options } from './options';
 import { checkReportedChain, ClientAuthState, readAnchorFile, userFromCertificate } from './peer';
-import { lookupUser, progEnvironment, startProg, type ProgUser } from './prog';
-import { CtlMsg, decodeConnected, decodeHandshakeDone, encodeAnchors, MAX_CTL_FRAME, type HandshakeReport } from './rpc/ctl';
-import { encodeFrame, FrameReader, type Frame } from './rpc/frame';
-import { PROG_CONTROL_FD, START_TLS_FDS } from './starttls';
+import { lookupUser, type ProgUser } from '../lib/progrun';
+import { progEnvironment, startProg } from './prog';
+import { CtlMsg, decodeConnected, decodeHandshakeDone, encodeAnchors, MAX_CTL_FRAME, type HandshakeReport } from '../wire/ctl';
+import { encodeFrame, FrameReader, type Frame } from '../wire/frame';
+import { PROG_CONTROL_FD, START_TLS_FDS } from '../wire/starttls';
 import type { PeerIdentity } from '../peercert';
 import { ensureJailDir, jailIdsForUser, randomJailIds } from '../jail/jail';
 

@@ -1,8 +1,10 @@
-// tlswrapper's command line (src/getopt.ts parses it the way tlswrapper
+// tlswrapper's command line (lib/getopt.ts parses it the way tlswrapper
 // does). Everything after the options is prog and its arguments.
 
 import type { CertSource } from '../keyproc/paths';
-import { getopt, parseSeconds, UsageError } from './getopt';
+import { getopt, parseSeconds, UsageError } from '../lib/getopt';
+import { DEFAULT_JAIL_DIR } from '../jail/jail';
+import type { StartTls } from '../wire/starttls';
 
 export { UsageError };
 
@@ -36,8 +38,6 @@ export interface Options {
   prog: string[];
 }
 
-export type StartTls = 'no' | 'n' | 'ucspi';
-
 /** Long options (ours: tlswrapper has none), each a flag. */
 const LONG_FLAGS: Record<string, (o: Options) => void> = {
   '--ucspi-tls': (o) => {
@@ -49,7 +49,6 @@ const LONG_FLAGS: Record<string, (o: Options) => void> = {
 export const USER_ATTRIBUTES = ['commonName', 'emailAddress'] as const;
 export type UserAttribute = (typeof USER_ATTRIBUTES)[number];
 
-export const DEFAULT_JAIL_DIR = '/var/lib/tlswrapper/empty';
 export const DEFAULT_CIPHERS = ['CHACHA20_POLY1305_SHA256', 'AES_256_GCM_SHA384', 'AES_128_GCM_SHA256'];
 export const DEFAULT_GROUPS = ['x25519', 'secp256r1'];
 

@@ -5,20 +5,9 @@
 // tells prog who the client is.
 import { readFileSync } from 'node:fs';
 import type { Anchors, PeerIdentity } from '../peercert';
-import { pemBlocks, type PemBlock } from '../keyproc/pem';
-import { requireBundle } from './bundle';
+import { pemBlocks, type PemBlock } from '../lib/pem';
+import { loadPeercert, type Peercert } from '../peercert/load';
 import type { UserAttribute } from './options';
-
-export type Peercert = typeof import('../peercert');
-
-/**
- * peercert (and @peculiar/x509 in it) is a bundle of its own, dist/peercert.js,
- * loaded only with -a: it costs ~26 ms (~48 without its code cache) that a
- * connection without client certificates should not pay.
- */
-export function loadPeercert(): Peercert {
-  return requireBundle<Peercert>('peercert');
-}
 
 /**
  * The -a file's certificates as DER, read before anything starts; a one-line
@@ -97,20 +86,4 @@ export function userFromCertificate(identity: PeerIdentity, attribute: UserAttri
   const name = (values[0] ?? '').split('@')[0];
   if (!USER_NAME.test(name)) throw new Error(`unable to extract the user from the client certificate: '${JSON.stringify(name).slice(1, -1)}' is not a user name`);
   return name;
-}
-
-/** The variables that describe the client's certificate (s6-tlsd's names); removed from prog's environment without one. */
-export const PEER_VARIABLES = ['SSL_CLIENT_VERIFY', 'SSL_PEER_CERT_HASH', 'SSL_PEER_CERT_SUBJECT', 'SSL_PEER_CERT_CN', 'SHA256'] as const;
-
-/** The client certificate's facts (tlsfacts.ts puts them with the rest). */
-export function peerVariables(identity: PeerIdentity | null): Partial<Record<(typeof PEER_VARIABLES)[number], string>> {
-  if (!identity) return { SSL_CLIENT_VERIFY: 'NONE' };
-  const cn = identity.commonNames.at(-1); // the most specific one, when there are several
-  return {
-    SSL_CLIENT_VERIFY: 'SUCCESS',
-    SSL_PEER_CERT_HASH: `SHA256:${identity.sha256}`,
-    SSL_PEER_CERT_SUBJECT: identity.subject,
-    ...(typeof cn === 'string' ? { SSL_PEER_CERT_CN: cn } : {}),
-    SHA256: identity.sha256,
-  };
 }

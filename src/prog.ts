@@ -1,44 +1,11 @@
 // Running prog: as the -u (or -U) user if given, with the connection's facts
 // in its environment, its stdin/stdout the entry's ends of netproc's pipes.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { isIP, type Socket } from 'node:net';
-import * as posix from 'posix';
+import { asUser, REMOVED_VARIABLES, userVariables, type ProgUser } from '../lib/progrun';
 import type { PeerIdentity } from '../peercert';
-import type { HandshakeReport, ProxyAddresses, SocketAddresses } from './rpc/ctl';
-import { tlsFacts, TLS_VARIABLES } from './tlsfacts';
-
-export interface ProgUser {
-  name: string;
-  uid: number;
-  gid: number;
-  home: string;
-  shell: string;
-}
-
-/**
- * A user prog may run as: a passwd entry whose uid and gid are both non-zero
- * (tlswrapper refuses privileged accounts the same way). -u is resolved
- * before anything starts, so a typo fails fast; -U after the handshake.
- */
-export function lookupUser(name: string): ProgUser {
-  let pw: posix.Passwd;
-  try {
-    pw = posix.getpwnam(name);
-  } catch {
-    throw new Error(`unable to find user '${name}'`);
-  }
-  if (pw.uid === 0 || pw.gid === 0) throw new Error(`refusing privileged account '${name}' with uid = ${pw.uid}, gid = ${pw.gid}`);
-  return { name: pw.name, uid: pw.uid, gid: pw.gid, home: pw.dir, shell: pw.shell };
-}
-
-/**
- * util-linux's setpriv sets uid, gid and the user's supplementary groups
- * (initgroups) and then execs prog: Node cannot exec, and libuv's own uid/gid
- * switch drops supplementary groups. Where setpriv is missing, prog still runs
- * as the user, without the supplementary groups.
- */
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+import type { HandshakeReport, ProxyAddresses, SocketAddresses } from '../wire/ctl';
+import { tlsFacts, TLS_VARIABLES } from '../wire/facts';
 
 /** prog's connection variables (tcpserver's names). */
 export interface TcpVariables {
@@ -122,14 +89,6 @@ export function tcpVariables(env: NodeJS.ProcessEnv, socket: SocketAddresses | n
 }
 
 /**
- * Variables that configure us and mean nothing to prog: NODE_OPTIONS is
- * tlswrapper's own Node command line (a prog written in Node gets its own).
- * Other NODE_* describe the machine, not us, and pass on like the rest. What
- * the super-server set (TCPREMOTEADDR, REMOTE_ADDR, TCPREMOTEHOST, ...) stays.
- */
-export const REMOVED_VARIABLES = ['NODE_OPTIONS'] as const;
-
-/**
  * With a PROXY header's addresses, what the super-server says about the
  * remote side describes the proxy, not the client: these go.
  */
@@ -166,20 +125,6 @@ export function progEnvironment(
  * fds: prog's stdin, stdout, then (delayed encryption) its control
  * descriptors from fd 5 up; fds 3 and 4 stay as prog inherits them.
  */
-/**
- * How to run argv as user: behind setpriv (uid, gid, supplementary groups),
- * or, without setpriv, with ids for spawn (no supplementary groups).
- */
-export function asUser(argv: string[], user?: ProgUser): { argv: string[]; ids?: { uid: number; gid: number } } {
-  if (!user) return { argv };
-  if (!SETPRIV) return { argv, ids: { uid: user.uid, gid: user.gid } };
-  return { argv: [SETPRIV, '--reuid', String(user.uid), '--regid', String(user.gid), '--init-groups', '--', ...argv] };
-}
-
-/** The login variables of user's passwd entry, as tlswrapper sets them. */
-export function userVariables(user: ProgUser): Record<'HOME' | 'SHELL' | 'USER' | 'LOGNAME', string> {
-  return { HOME: user.home, SHELL: user.shell, USER: user.name, LOGNAME: user.name };
-}
 
 export function startProg(argv: string[], fds: Socket[], env: NodeJS.ProcessEnv, user?: ProgUser): ChildProcess {
   const [stdin, stdout, ...control] = fds;

@@ -18,12 +18,11 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Readable } from 'node:stream';
 import { companionJail, enterJail, enterLimitsOnly, prepareForJail, type JailSpec } from '../jail/jail';
-import { parseProxyHeader } from '../netproc/proxyheader';
-import { EXIT_FAILURE, EXIT_OK } from '../src/exitcodes';
-import { optionsOrExit } from '../src/getopt';
-import { DEFAULT_JAIL_DIR } from '../src/options';
-import { inputStream, outputStream } from '../src/stdiostreams';
-import { createLogger, type Logger } from '../src/log';
+import { parseProxyHeader } from '../wire/proxyheader';
+import { EXIT_FAILURE, EXIT_OK } from '../lib/exitcodes';
+import { optionsOrExit } from '../lib/getopt';
+import { inputStream, outputStream } from '../lib/stdiostreams';
+import { createLogger, type Logger } from '../lib/log';
 
 const PROGRAM = 'tlswrapper-tcp';
 import { parseTcpOptions, USAGE } from './options';
@@ -128,7 +127,7 @@ async function main(): Promise<void> {
   // 1. The jail, decided while files can still be read.
   let spec: JailSpec | null = null;
   try {
-    const jail = companionJail(o.jailDir, o.jailUser, DEFAULT_JAIL_DIR);
+    const jail = companionJail(o.jailDir, o.jailUser);
     spec = jail.spec;
     if (jail.why) log.info(`${jail.why}; only the rlimits (no new files or sockets, no processes, no file growth) after connecting`);
   } catch (e) {

@@ -1,6 +1,6 @@
 // tlswrapper-tcp's command line, parsed the way tlswrapper parses its own
-// (src/getopt.ts). Then exactly host and port.
-import { getopt, parseSeconds, UsageError, type PartialVerbosity } from '../src/getopt';
+// (lib/getopt.ts). Then exactly host and port.
+import { getopt, parseSeconds, UsageError, type PartialVerbosity } from '../lib/getopt';
 
 export { UsageError };
 

@@ -4,7 +4,7 @@
 // connected to) or from an incoming header (-p). Without complete, valid
 // addresses: v1 "PROXY UNKNOWN", v2 the LOCAL command.
 import { isIPv4, isIPv6 } from 'node:net';
-import { parseIpv4, parseIpv6, parsePort, V2_SIGNATURE, type ProxyAddresses } from '../netproc/proxyheader';
+import { parseIpv4, parseIpv6, parsePort, V2_SIGNATURE, type ProxyAddresses } from '../wire/proxyheader';
 
 export type { ProxyAddresses };
 

@@ -1,4 +1,4 @@
-// Delayed encryption through the real binary (src/starttls.ts is the
+// Delayed encryption through the real binary (wire/starttls.ts is the
 // contract): prog (test/lib/progs/starttls-prog.mjs) speaks SMTP-ish lines in
 // plaintext, then asks for TLS on its control descriptor, -n (0x00, 0x01 with
 // the facts, Debian's older final-reply protocol, EOF = stay plaintext) or

@@ -19,7 +19,7 @@ import { NO_TAP_LOADER, ours, TLSWRAPPER } from '../lib/ours';
 import { connectionForClient, readLimits, type ProcInfo } from '../lib/procs';
 import { describe, repoRoot, run, waitFor } from '../lib/sh';
 import { busyboxPath, freePort, serve, startListener, superServerMissing, type SuperServer, type SuperServerKind } from '../lib/superserver';
-import { parseProxyHeader } from '../../netproc/proxyheader';
+import { parseProxyHeader } from '../../wire/proxyheader';
 
 t.setTimeout(60000);
 const TCP = path.join(repoRoot, 'bin', 'tlswrapper-tcp');

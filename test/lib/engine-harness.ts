@@ -1,4 +1,4 @@
-// The TLS engine (netproc/tls) driven by real clients, with no tlswrapper
+// The TLS engine (tls/) driven by real clients, with no tlswrapper
 // around it: the glue netproc would be (bytes in through feed(), takeOutput()
 // out, application data echoed), a test signer standing in for keyproc, and
 // two transports: an in-memory Duplex for Node's tls client, loopback TCP for
@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import type { ClientAuth, EngineConfig, EngineEvent, HandshakeInfo, KeyClass, ServerEngine } from '../../netproc/tls/api';
-import { createServerEngine, type EngineOptions } from '../../netproc/tls/engine';
-import { serverCertificateVerifyContent, serverKeyExchange12Content } from '../../netproc/tls/messages';
-import { Deframer, type RawRecord } from '../../netproc/tls/record';
-import { CIPHER_SUITES_12 } from '../../netproc/tls/tables';
+import type { ClientAuth, EngineConfig, EngineEvent, HandshakeInfo, KeyClass, ServerEngine } from '../../tls/api';
+import { createServerEngine, type EngineOptions } from '../../tls/engine';
+import { serverCertificateVerifyContent, serverKeyExchange12Content } from '../../tls/messages';
+import { Deframer, type RawRecord } from '../../tls/record';
+import { CIPHER_SUITES_12 } from '../../tls/tables';
 
 /** TLS 1.3 only: every suite and group, our order. */
 export const CONFIG13: EngineConfig = {

@@ -6,7 +6,7 @@ import Module from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Script } from 'node:vm';
-import { requireBundle } from '../../src/bundle';
+import { requireBundle } from '../../lib/bundle';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));

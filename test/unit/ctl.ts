@@ -1,6 +1,6 @@
 // The entry decodes netproc's handshake report as untrusted input.
 import t from 'tap';
-import { decodeAnchors, decodeConnected, decodeHandshakeDone, encodeAnchors, encodeConnected, encodeHandshakeDone } from '../../src/rpc/ctl';
+import { decodeAnchors, decodeConnected, decodeHandshakeDone, encodeAnchors, encodeConnected, encodeHandshakeDone } from '../../wire/ctl';
 
 const good = { version: 'TLSv1.2', cipher: 'ECDHE-RSA-AES128-GCM-SHA256', group: 'x25519', serverName: 'a.test', peerCertificates: null } as const;
 const sock = { localAddress: '127.0.0.1', localPort: 4433, remoteAddress: '::ffff:10.0.0.2', remotePort: 50000 };

@@ -3,7 +3,7 @@
 // the right length and format.
 import t from 'tap';
 import { serverKeyExchangeContent12, GROUPS12 } from '../../keyproc/content';
-import { serverKeyExchange12Content } from '../../netproc/tls/messages';
+import { serverKeyExchange12Content } from '../../tls/messages';
 
 const seq = (from: number, n: number) => Buffer.from(Array.from({ length: n }, (_, i) => (from + i) & 0xff));
 const clientRandom = seq(0x00, 32);

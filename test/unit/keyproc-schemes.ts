@@ -3,7 +3,7 @@
 // in the tables signs something a plain crypto.verify / publicDecrypt accepts.
 import t from 'tap';
 import * as crypto from 'node:crypto';
-import { TLS12, TLS13, type KeyClassName } from '../../src/rpc/keyproto';
+import { TLS12, TLS13, type KeyClassName } from '../../wire/keyrpc';
 import {
   KEY_SCHEMES,
   LAST_RESORT,

@@ -1,9 +1,10 @@
 // What prog is told about a client certificate, and which user -U picks.
 import t from 'tap';
 import type { PeerIdentity } from '../../peercert';
-import { PEER_VARIABLES, userFromCertificate } from '../../src/peer';
+import { userFromCertificate } from '../../src/peer';
+import { PEER_VARIABLES } from '../../wire/facts';
 import { progEnvironment } from '../../src/prog';
-import type { HandshakeReport } from '../../src/rpc/ctl';
+import type { HandshakeReport } from '../../wire/ctl';
 
 const info: HandshakeReport = { version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', group: 'x25519', serverName: null, socket: null, proxy: null, peerCertificates: null };
 const hex = 'ab'.repeat(32);

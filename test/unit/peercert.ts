@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { AnchorError, anchorsFromDer, parseAnchors, peerIdentity, verifyChain, warmUp, type Anchors } from '../../peercert';
 import { escapeValue } from '../../peercert/names';
-import { Alert } from '../../netproc/tls/tables';
-import type { ChainVerdict } from '../../netproc/tls/api';
+import { Alert } from '../../tls/tables';
+import type { ChainVerdict } from '../../tls/api';
 import { certsDir } from '../lib/certs';
 import { clientAnchorFile, clientCA, clientCert, combinedAnchorFile, pemCertsDer } from '../lib/clientcerts';
 

@@ -2,7 +2,7 @@
 // (tcpserver's TCP*, tcpsvd's TCP*ADDR, systemd's REMOTE_*, the socket), normalised.
 import t from 'tap';
 import { normaliseIp, progEnvironment, tcpVariables } from '../../src/prog';
-import type { HandshakeReport, ProxyAddresses, SocketAddresses } from '../../src/rpc/ctl';
+import type { HandshakeReport, ProxyAddresses, SocketAddresses } from '../../wire/ctl';
 
 const sock: SocketAddresses = { localAddress: '10.0.0.1', localPort: 443, remoteAddress: '10.0.0.2', remotePort: 40000 };
 const vars = (li: string, lp: string, ri: string, rp: string) =>

@@ -1,6 +1,6 @@
 // The PROXY protocol header parser: v1 text, v2 binary, strict, incremental.
 import t from 'tap';
-import { parseProxyHeader, parseV1, parseV2, V1_MAX, V2_MAX_LENGTH, V2_SIGNATURE, type ProxyParse } from '../../netproc/proxyheader';
+import { parseProxyHeader, parseV1, parseV2, V1_MAX, V2_MAX_LENGTH, V2_SIGNATURE, type ProxyParse } from '../../wire/proxyheader';
 
 const ascii = (s: string) => Uint8Array.from(Buffer.from(s, 'latin1'));
 const cat = (...parts: (Uint8Array | number[])[]) => Uint8Array.from(Buffer.concat(parts.map((p) => Buffer.from(p as Uint8Array))));

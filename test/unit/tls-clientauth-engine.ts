@@ -8,15 +8,15 @@
 
 import t from 'tap';
 import { createHash, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { ByteReader, ByteWriter } from '../../src/bytes';
-import type { ClientAuth, EngineConfig, EngineEvent, ServerEngine } from '../../netproc/tls/api';
-import { clientCertificateVerifyContent, CLIENT_SIGNATURE_SCHEMES } from '../../netproc/tls/clientauth';
-import { createServerEngine } from '../../netproc/tls/engine';
-import { finishedVerifyData, KeySchedule, trafficKeys, Transcript } from '../../netproc/tls/keyschedule';
-import { finishedVerifyData12, keyBlock12, masterSecret12 } from '../../netproc/tls/keyschedule12';
-import * as msgs from '../../netproc/tls/messages';
-import { plaintextRecord, protection12, RecordProtection } from '../../netproc/tls/record';
-import { suite12ByCode, suiteByCode, type CipherSuite } from '../../netproc/tls/tables';
+import { ByteReader, ByteWriter } from '../../lib/bytes';
+import type { ClientAuth, EngineConfig, EngineEvent, ServerEngine } from '../../tls/api';
+import { clientCertificateVerifyContent, CLIENT_SIGNATURE_SCHEMES } from '../../tls/clientauth';
+import { createServerEngine } from '../../tls/engine';
+import { finishedVerifyData, KeySchedule, trafficKeys, Transcript } from '../../tls/keyschedule';
+import { finishedVerifyData12, keyBlock12, masterSecret12 } from '../../tls/keyschedule12';
+import * as msgs from '../../tls/messages';
+import { plaintextRecord, protection12, RecordProtection } from '../../tls/record';
+import { suite12ByCode, suiteByCode, type CipherSuite } from '../../tls/tables';
 import { caVerifier, fatalOf, makeClientPki, makeEngineKey, records, refusingVerifier, signScheme } from '../lib/engine-harness';
 
 const pki = makeClientPki();

@@ -8,7 +8,7 @@
 
 import t from 'tap';
 import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import type { ClientAuth, EngineConfig, EngineEvent } from '../../netproc/tls/api';
+import type { ClientAuth, EngineConfig, EngineEvent } from '../../tls/api';
 import {
   caVerifier,
   clientOver,

@@ -6,8 +6,8 @@
 import t from 'tap';
 import { Duplex } from 'node:stream';
 import { connect, type ConnectionOptions } from 'node:tls';
-import type { EngineConfig } from '../../netproc/tls/api';
-import { createServerEngine } from '../../netproc/tls/engine';
+import type { EngineConfig } from '../../tls/api';
+import { createServerEngine } from '../../tls/engine';
 import {
   CONFIG13, clientOver as connectOver, endAndWait, makeEngineKey, roundTrip, serveDuplex, type DuplexEngine, type EngineKey,
 } from '../lib/engine-harness';

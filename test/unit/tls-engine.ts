@@ -4,13 +4,13 @@
 
 import t, { type Test } from 'tap';
 import { createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { ByteReader, ByteWriter } from '../../src/bytes';
-import type { EngineConfig, EngineEvent, ServerEngine } from '../../netproc/tls/api';
-import { parseClientHello } from '../../netproc/tls/clienthello';
-import { createServerEngine, type EngineTuning } from '../../netproc/tls/engine';
-import { finishedVerifyData, KeySchedule, nextTrafficSecret, trafficKeys, Transcript } from '../../netproc/tls/keyschedule';
-import { plaintextRecord, RecordProtection } from '../../netproc/tls/record';
-import { HELLO_RETRY_REQUEST_RANDOM, suiteByCode, type CipherSuite } from '../../netproc/tls/tables';
+import { ByteReader, ByteWriter } from '../../lib/bytes';
+import type { EngineConfig, EngineEvent, ServerEngine } from '../../tls/api';
+import { parseClientHello } from '../../tls/clienthello';
+import { createServerEngine, type EngineOptions } from '../../tls/engine';
+import { finishedVerifyData, KeySchedule, nextTrafficSecret, trafficKeys, Transcript } from '../../tls/keyschedule';
+import { plaintextRecord, RecordProtection } from '../../tls/record';
+import { HELLO_RETRY_REQUEST_RANDOM, suiteByCode, type CipherSuite } from '../../tls/tables';
 import { fatalOf, records } from '../lib/engine-harness';
 
 const cfg: EngineConfig = {
@@ -118,7 +118,7 @@ class MiniClient {
   maxRecord = 0;
   flight: Uint8Array = new Uint8Array(0);
 
-  constructor(config = cfg, extraExtensions: Ext[] = [], sessionId = new Uint8Array(0), tuning?: EngineTuning) {
+  constructor(config = cfg, extraExtensions: Ext[] = [], sessionId = new Uint8Array(0), tuning?: EngineOptions) {
     this.engine = createServerEngine(config, tuning);
     this.ch = clientHello({ sessionId, extensions: [...defaultExtensions(this.kp.raw), ...extraExtensions] });
   }

@@ -4,18 +4,18 @@
 
 import t from 'tap';
 import { createPrivateKey, createPublicKey, diffieHellman } from 'node:crypto';
-import { parseClientHello } from '../../netproc/tls/clienthello';
+import { parseClientHello } from '../../tls/clienthello';
 import {
   finishedVerifyData,
   hashOf,
   KeySchedule,
   trafficKeys,
   Transcript,
-} from '../../netproc/tls/keyschedule';
-import { serverHello } from '../../netproc/tls/messages';
-import { Deframer, RecordProtection } from '../../netproc/tls/record';
-import { select } from '../../netproc/tls/selection';
-import { suiteByCode } from '../../netproc/tls/tables';
+} from '../../tls/keyschedule';
+import { serverHello } from '../../tls/messages';
+import { Deframer, RecordProtection } from '../../tls/record';
+import { select } from '../../tls/selection';
+import { suiteByCode } from '../../tls/tables';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');

@@ -5,10 +5,10 @@
 
 import t from 'tap';
 import { connect, type ConnectionOptions } from 'node:tls';
-import { ByteReader } from '../../src/bytes';
-import type { EngineConfig } from '../../netproc/tls/api';
-import { Deframer } from '../../netproc/tls/record';
-import { CIPHER_SUITES_12, DOWNGRADE_TLS12 } from '../../netproc/tls/tables';
+import { ByteReader } from '../../lib/bytes';
+import type { EngineConfig } from '../../tls/api';
+import { Deframer } from '../../tls/record';
+import { CIPHER_SUITES_12, DOWNGRADE_TLS12 } from '../../tls/tables';
 import {
   CONFIG12, clientOver as connectOver, endAndWait, makeEngineKey, roundTrip, serveDuplex, type DuplexEngine, type EngineKey,
 } from '../lib/engine-harness';

@@ -5,12 +5,12 @@
 
 import t from 'tap';
 import { createCipheriv, createHash, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { ByteReader, ByteWriter } from '../../src/bytes';
-import type { EngineConfig, EngineEvent, ServerEngine } from '../../netproc/tls/api';
-import { createServerEngine } from '../../netproc/tls/engine';
-import { finishedVerifyData12, keyBlock12, masterSecret12, prf12, type KeyBlock12 } from '../../netproc/tls/keyschedule12';
-import { plaintextRecord, protection12, type Protection, type RawRecord } from '../../netproc/tls/record';
-import { CIPHER_SUITES_12, DOWNGRADE_TLS12, suite12ByCode, suites12ByOptionName, type CipherSuite12 } from '../../netproc/tls/tables';
+import { ByteReader, ByteWriter } from '../../lib/bytes';
+import type { EngineConfig, EngineEvent, ServerEngine } from '../../tls/api';
+import { createServerEngine } from '../../tls/engine';
+import { finishedVerifyData12, keyBlock12, masterSecret12, prf12, type KeyBlock12 } from '../../tls/keyschedule12';
+import { plaintextRecord, protection12, type Protection, type RawRecord } from '../../tls/record';
+import { CIPHER_SUITES_12, DOWNGRADE_TLS12, suite12ByCode, suites12ByOptionName, type CipherSuite12 } from '../../tls/tables';
 import { fatalOf, records as recordsOf } from '../lib/engine-harness';
 
 const cfg: EngineConfig = {
@@ -515,7 +515,7 @@ t.test('TLS 1.1 and 1.0 only when minVersion allows them', async (t) => {
 });
 
 t.test('PRF for TLS 1.0/1.1: MD5 and SHA-1 halves XORed', async (t) => {
-  const { pHash } = await import('../../netproc/tls/keyschedule12');
+  const { pHash } = await import('../../tls/keyschedule12');
   const secret = new Uint8Array(48).map((_, i) => i);
   const seed = new Uint8Array(Buffer.from('test labelseed'));
   const a = pHash('md5', secret.subarray(0, 24), seed, 40);
@@ -565,7 +565,7 @@ t.test('mutated TLS 1.2 ClientHellos and client flights never throw and never en
 });
 
 t.test('TLS 1.0 CBC: chained IVs, an empty record before each application record', async (t) => {
-  const { RecordProtectionCbc } = await import('../../netproc/tls/record');
+  const { RecordProtectionCbc } = await import('../../tls/record');
   const suite = suite12ByCode(0xc013)!;
   const key = new Uint8Array(16).fill(1);
   const mac = new Uint8Array(20).fill(2);

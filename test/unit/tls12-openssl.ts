@@ -3,8 +3,8 @@
 // renegotiation command ("R"), which we refuse.
 
 import t from 'tap';
-import type { EngineConfig } from '../../netproc/tls/api';
-import { CIPHER_SUITES_12 } from '../../netproc/tls/tables';
+import type { EngineConfig } from '../../tls/api';
+import { CIPHER_SUITES_12 } from '../../tls/tables';
 import { CONFIG12, listenEngine, makeEngineKey, sClient as runSClient, type EngineKey } from '../lib/engine-harness';
 
 const KEYS = [makeEngineKey('rsa2048'), makeEngineKey('p256')];

@@ -15,7 +15,7 @@
 // keyschedule12.ts (PRF, key block).
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { DecodeError } from '../../src/bytes';
+import { DecodeError } from '../lib/bytes';
 import type { ClientAuth, EngineConfig, EngineEvent, HandshakeInfo, ServerEngine } from './api';
 import {
   acceptClientChain,
@@ -24,6 +24,7 @@ import {
   parseClientCertificate13,
   type ClientIdentity,
 } from './clientauth';
+import { unexpected, type Connection, type EngineOptions, type State } from './state';
 import { parseClientHello, type ClientHello, type KeyShareEntry } from './clienthello';
 import { startTls12 } from './handshake12';
 import { ClientCertificateAlert, fatalAlertCode, TlsAlert } from './errors';
@@ -65,68 +66,6 @@ const EARLY_DATA_SKIP_LIMIT = 1 << 16;
 const MAX_QUEUED_WHILE_WAITING = 1 << 18;
 /** We update our sending keys after this many records, far below the AES-GCM limits of RFC 8446 5.5. */
 const KEY_UPDATE_AFTER_RECORDS = 1 << 23;
-
-/** What createServerEngine takes besides the EngineConfig. */
-export interface EngineOptions {
-  /**
-   * Client certificates: with it we send CertificateRequest and require a
-   * chain verifyChain accepts plus a CertificateVerify that proves its key;
-   * without it nothing on the wire changes.
-   */
-  clientAuth?: ClientAuth;
-  /** Not configuration, a knob tests turn down: send our own KeyUpdate once this many records went out under one key. */
-  keyUpdateAfterRecords?: number;
-}
-
-/** The earlier name of EngineOptions. */
-export type EngineTuning = EngineOptions;
-
-/** What a state may do to the connection. */
-export interface Connection {
-  readonly cfg: EngineConfig;
-  /** Client certificates are asked for (and required) when set. */
-  readonly clientAuth: ClientAuth | null;
-  emit(e: EngineEvent): void;
-  sendHandshake(message: Uint8Array): void;
-  /** The middlebox-compatibility ChangeCipherSpec, at most once per connection. */
-  sendCompatCcs(): void;
-  /** Keys change after this message: it must have ended its record (RFC 8446 5.1). */
-  requireRecordBoundary(what: string): void;
-  setReadSecret(suite: CipherSuite, secret: Uint8Array): void;
-  setWriteSecret(suite: CipherSuite, secret: Uint8Array): void;
-  /** Whether to skip undecryptable (or, before keys, any) application_data records: the client's rejected 0-RTT. */
-  skipEarlyData(skip: boolean): void;
-  handshakeComplete(info: HandshakeInfo): void;
-  /** Answer to a KeyUpdate: rekey receiving; when asked, send ours and rekey sending. */
-  peerKeyUpdate(updateRequested: boolean): void;
-
-  // TLS 1.2
-  /** TLS 1.2 (or 1.1, 1.0) was negotiated: record version and limits, ChangeCipherSpec rules change. */
-  enterTls12(version: number): void;
-  setReadProtection(p: Protection): void;
-  setWriteProtection(p: Protection): void;
-  /** The real ChangeCipherSpec of TLS 1.2, under the current (null) write state. */
-  sendChangeCipherSpec(): void;
-  /** A warning-level alert; the connection goes on. */
-  sendWarning(code: number): void;
-}
-
-export interface State {
-  readonly name: string;
-  /** Waiting for the glue (keyproc): no input is processed. */
-  readonly waiting: boolean;
-  handle(conn: Connection, msg: HandshakeMessage): State;
-  /** Present on the states that wait for keyproc's SELECT answer. */
-  provideCertificate?(conn: Connection, chain: Uint8Array[], scheme: number): State;
-  /** Present on the states that wait for keyproc's signature. */
-  provideSignature?(conn: Connection, signature: Uint8Array): State;
-  /** TLS 1.2: present on the one state where the client's ChangeCipherSpec belongs. */
-  changeCipherSpec?(conn: Connection): State;
-}
-
-function unexpected(state: State, msg: HandshakeMessage): never {
-  throw new TlsAlert(Alert.unexpectedMessage, `handshake message ${msg.type} in state ${state.name}`);
-}
 
 /** What the handshake states carry from step to step after the ServerHello. */
 interface Handshake {
@@ -733,6 +672,8 @@ class TlsServerEngine implements ServerEngine, Connection {
     if (content.length > 0) this.emit({ type: 'appData', data: content });
   }
 }
+
+export type { EngineOptions };
 
 export function createServerEngine(cfg: EngineConfig, options?: EngineOptions): ServerEngine {
   return new TlsServerEngine(cfg, options);

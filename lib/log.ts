@@ -44,3 +44,14 @@ export function createLogger(verbosity: number, role?: string, program = 'tlswra
   }
   return logger;
 }
+
+/** Any untrusted string (a host name, a peer's line) made safe for one log line. */
+export function printable(s: string, max = 300): string {
+  const cut = s.length > max ? s.slice(0, max) : s;
+  let out = '';
+  for (const ch of cut) {
+    const c = ch.charCodeAt(0);
+    out += c >= 0x20 && c < 0x7f && ch !== '\\' && ch !== "'" ? ch : `\\x${c.toString(16).padStart(2, '0')}`;
+  }
+  return s.length > max ? out + '...' : out;
+}

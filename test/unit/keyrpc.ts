@@ -1,4 +1,4 @@
-// The netproc <-> keyproc codecs (src/rpc/keyproto.ts): round trips, and the
+// The netproc <-> keyproc codecs (wire/keyrpc.ts): round trips, and the
 // decoders against hostile payloads (keyproc decodes everything netproc sends
 // as untrusted input).
 import t from 'tap';
@@ -16,7 +16,7 @@ import {
   encodeSign13,
   type KeyClassName,
   type SelectRequest,
-} from '../../src/rpc/keyproto';
+} from '../../wire/keyrpc';
 
 const u16 = (n: number) => [n >> 8, n & 0xff];
 /** A SELECT payload by hand: version, name, schemes, class bytes, curves (bytes). */

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { validateServerName, printable } from '../../keyproc/name';
+import { validateServerName } from '../../lib/hostname';
+import { printable } from '../../lib/log';
 
 t.test('good names', async (t) => {
   for (const [input, want] of [

@@ -3,7 +3,7 @@
 // needs them separately, so both halves are written out on createHmac.
 
 import { createHash, createHmac, Hash } from 'node:crypto';
-import { ByteWriter } from '../../src/bytes';
+import { ByteWriter } from '../lib/bytes';
 import type { CipherSuite, HashName } from './tables';
 
 const utf8 = new TextEncoder();

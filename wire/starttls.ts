@@ -11,7 +11,8 @@
 //   SSLREADFD=6, SSLWRITEFD=7. 'y' on 5: start TLS; 'Y': and send the facts
 //   on 5 once the handshake is done. After it, TLS data goes over 6 and 7,
 //   and fds 0/1 end. EOF on 5 before a command: TLS declined.
-import type { StartTls } from './options';
+/** Delayed encryption: none, -n (tlswrapper's protocol) or --ucspi-tls. */
+export type StartTls = 'no' | 'n' | 'ucspi';
 
 export interface StartTlsFds {
   /** netproc's descriptors, in the order prog gets their other ends (from fd 5 up). */

@@ -1,12 +1,9 @@
-// What the entry hands each child process, as JSON in argv[2]. The children
-// take nothing from their environment (the entry clears it), so this is all
-// they know.
-import type { EngineConfig } from '../netproc/tls/api';
+// netproc's configuration, as the entry hands it over: JSON in argv[2].
+// netproc takes nothing from its environment (the entry clears it), so this
+// is all it knows. (keyproc's is keyproc/config.ts.)
 import type { JailSpec } from '../jail/jail';
-import type { KeyprocConfig } from '../keyproc/config';
-import type { StartTls } from './options';
-
-export type { JailSpec, KeyprocConfig };
+import type { EngineConfig } from '../tls/api';
+import type { StartTls } from '../wire/starttls';
 
 export interface NetprocConfig {
   engine: EngineConfig;
@@ -20,12 +17,12 @@ export interface NetprocConfig {
   proxyVersion: 0 | 1 | 2;
   /** -a: the entry sends the anchors (CtlMsg.ANCHORS) on fd 3 first; netproc asks clients for certificates. */
   clientAuth: boolean;
-  /** Delayed encryption (src/starttls.ts): 'no', or the protocol prog speaks on its control descriptors. */
+  /** Delayed encryption (wire/starttls.ts): 'no', or the protocol prog speaks on its control descriptors. */
   startTls: StartTls;
 }
 
-export function readChildConfig<T>(): T {
+export function readNetprocConfig(): NetprocConfig {
   const text = process.argv[2];
   if (!text) throw new Error('missing configuration argument');
-  return JSON.parse(text) as T;
+  return JSON.parse(text) as NetprocConfig;
 }

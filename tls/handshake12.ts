@@ -18,7 +18,7 @@
 // CBC suites only, the MD5+SHA-1 PRF, no scheme in ServerKeyExchange.
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { ByteReader, DecodeError } from '../../src/bytes';
+import { ByteReader, DecodeError } from '../lib/bytes';
 import type { ClientAuth, HandshakeInfo, KeyClass } from './api';
 import {
   acceptClientChain,
@@ -28,7 +28,7 @@ import {
   type ClientIdentity,
 } from './clientauth';
 import type { ClientHello } from './clienthello';
-import type { Connection, State } from './engine';
+import { unexpected, type Connection, type State } from './state';
 import { TlsAlert } from './errors';
 import { newKeyShare, type KeyShare } from './keyexchange';
 import { finishedVerifyData12, keyBlock12, masterSecret12, Transcript12, type KeyBlock12, type PrfHash } from './keyschedule12';
@@ -59,9 +59,6 @@ export const DEFAULT_SCHEMES_12 = [0x0201, 0x0203] as const;
 /** ClientHellos after the handshake we answer with no_renegotiation before giving up on the client. */
 const MAX_RENEGOTIATION_ATTEMPTS = 4;
 
-function unexpected(state: State, msg: HandshakeMessage): never {
-  throw new TlsAlert(Alert.unexpectedMessage, `handshake message ${msg.type} in state ${state.name}`);
-}
 
 const VERSION_NAMES: Record<number, HandshakeInfo['version']> = { 0x0303: 'TLSv1.2', 0x0302: 'TLSv1.1', 0x0301: 'TLSv1' };
 

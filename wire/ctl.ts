@@ -5,9 +5,9 @@
 // entry treats what netproc says as untrusted: it checks every field before
 // acting on it, and the facts only ever describe netproc's own connection.
 import { isIP } from 'node:net';
-import { ByteReader, ByteWriter } from '../bytes';
-import { PROTOCOL_NAMES, type HandshakeInfo } from '../../netproc/tls/api';
-import { Limits } from '../../netproc/tls/tables';
+import { ByteReader, ByteWriter } from '../lib/bytes';
+import { PROTOCOL_NAMES, type HandshakeInfo } from '../tls/api';
+import { Limits } from '../tls/tables';
 
 export const CtlMsg = {
   HANDSHAKE_DONE: 1,
@@ -39,7 +39,7 @@ export interface HandshakeReport extends HandshakeInfo {
   proxy: ProxyAddresses | null;
 }
 
-/** A longer client chain never passes the engine (netproc/tls/tables.ts Limits). */
+/** A longer client chain never passes the engine (tls/tables.ts Limits). */
 export const MAX_PEER_CERTIFICATES = Limits.clientChain;
 /** The biggest control frame: a big anchor file (a system CA bundle is ~200 KB of DER) fits. */
 export const MAX_CTL_FRAME = 1024 * 1024;

@@ -36,14 +36,3 @@ export function validateServerName(raw: string): NameResult {
   }
   return { ok: true, name: name.toLowerCase() };
 }
-
-/** A name (or any untrusted string) made safe for one log line. */
-export function printable(s: string, max = 300): string {
-  const cut = s.length > max ? s.slice(0, max) : s;
-  let out = '';
-  for (const ch of cut) {
-    const c = ch.charCodeAt(0);
-    out += c >= 0x20 && c < 0x7f && ch !== '\\' && ch !== "'" ? ch : `\\x${c.toString(16).padStart(2, '0')}`;
-  }
-  return s.length > max ? out + '...' : out;
-}

@@ -3,7 +3,7 @@
 // errors surface as DecodeError from ByteReader (→ decode_error); semantic
 // errors raise the specific alert the RFC asks for.
 
-import { ByteReader, DecodeError } from '../../src/bytes';
+import { ByteReader, DecodeError } from '../lib/bytes';
 import { TlsAlert } from './errors';
 import { Alert, ExtensionType } from './tables';
 

@@ -1,7 +1,7 @@
 // Builders for the handshake messages the server sends (RFC 8446 4). Each
 // returns the full message with its 4-byte header, ready for the transcript.
 
-import { ByteWriter } from '../../src/bytes';
+import { ByteWriter } from '../lib/bytes';
 import { ExtensionType, HandshakeType, HELLO_RETRY_REQUEST_RANDOM, ProtocolVersion } from './tables';
 
 export function handshakeMessage(type: number, body: Uint8Array): Uint8Array {

@@ -4,7 +4,7 @@
 // or why the bytes are no PROXY header. Nothing here trusts a length it did
 // not check against the buffer first.
 import { isIP } from 'node:net';
-import type { ProxyAddresses } from '../src/rpc/ctl';
+import type { ProxyAddresses } from './ctl';
 
 export type { ProxyAddresses };
 

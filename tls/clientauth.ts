@@ -7,7 +7,7 @@
 // leaf's public key, which the CertificateVerify must then prove.
 
 import { constants, createHash, publicDecrypt, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
-import { ByteReader, ByteWriter, DecodeError } from '../../src/bytes';
+import { ByteReader, ByteWriter, DecodeError } from '../lib/bytes';
 import type { ClientAuth } from './api';
 import { ClientCertificateAlert, fatalAlertCode } from './errors';
 import { handshakeMessage } from './messages';

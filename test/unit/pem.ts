@@ -7,11 +7,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { parseKeyAndChain, pemBlocks, PemError } from '../../keyproc/pem';
+import { parseKeyAndChain, pemBlocks, PemError } from '../../lib/pem';
 import { chooseScheme, schemesForKey, signWithScheme, verifyWithScheme, keyClass, SCHEMES } from '../../keyproc/schemes';
 import { selectChain } from '../../keyproc/select';
 import { certificateVerifyContent13 } from '../../keyproc/content';
-import { TLS13, type KeyClassName } from '../../src/rpc/keyproto';
+import { TLS13, type KeyClassName } from '../../wire/keyrpc';
 
 const ALL: KeyClassName[] = ['ec', 'ed25519', 'rsa'];
 

@@ -1,6 +1,6 @@
-// The netproc <-> keyproc protocol (see DESIGN.md section 3), one codec per
+// The netproc <-> keyproc protocol (docs/design.md, "Wire channels"), one codec per
 // message. keyproc decodes everything netproc sends as hostile input.
-import { ByteReader, ByteWriter } from '../bytes';
+import { ByteReader, ByteWriter } from '../lib/bytes';
 
 export const KeyMsg = {
   SELECT: 1, // netproc -> keyproc: which chain?

@@ -1,0 +1,66 @@
+// What every handshake state shares, TLS 1.3 (engine.ts) and TLS 1.2
+// (handshake12.ts) alike: the State each step is, the Connection it may act
+// on, and the one answer to a message a state does not expect.
+import type { ClientAuth, EngineConfig, EngineEvent, HandshakeInfo } from './api';
+import { TlsAlert } from './errors';
+import type { HandshakeMessage, Protection } from './record';
+import { Alert, type CipherSuite } from './tables';
+
+/** What createServerEngine takes besides the EngineConfig. */
+export interface EngineOptions {
+  /**
+   * Client certificates: with it we send CertificateRequest and require a
+   * chain verifyChain accepts plus a CertificateVerify that proves its key;
+   * without it nothing on the wire changes.
+   */
+  clientAuth?: ClientAuth;
+  /** Not configuration, a knob tests turn down: send our own KeyUpdate once this many records went out under one key. */
+  keyUpdateAfterRecords?: number;
+}
+
+/** What a state may do to the connection. */
+export interface Connection {
+  readonly cfg: EngineConfig;
+  /** Client certificates are asked for (and required) when set. */
+  readonly clientAuth: ClientAuth | null;
+  emit(e: EngineEvent): void;
+  sendHandshake(message: Uint8Array): void;
+  /** The middlebox-compatibility ChangeCipherSpec, at most once per connection. */
+  sendCompatCcs(): void;
+  /** Keys change after this message: it must have ended its record (RFC 8446 5.1). */
+  requireRecordBoundary(what: string): void;
+  setReadSecret(suite: CipherSuite, secret: Uint8Array): void;
+  setWriteSecret(suite: CipherSuite, secret: Uint8Array): void;
+  /** Whether to skip undecryptable (or, before keys, any) application_data records: the client's rejected 0-RTT. */
+  skipEarlyData(skip: boolean): void;
+  handshakeComplete(info: HandshakeInfo): void;
+  /** Answer to a KeyUpdate: rekey receiving; when asked, send ours and rekey sending. */
+  peerKeyUpdate(updateRequested: boolean): void;
+
+  // TLS 1.2
+  /** TLS 1.2 (or 1.1, 1.0) was negotiated: record version and limits, ChangeCipherSpec rules change. */
+  enterTls12(version: number): void;
+  setReadProtection(p: Protection): void;
+  setWriteProtection(p: Protection): void;
+  /** The real ChangeCipherSpec of TLS 1.2, under the current (null) write state. */
+  sendChangeCipherSpec(): void;
+  /** A warning-level alert; the connection goes on. */
+  sendWarning(code: number): void;
+}
+
+export interface State {
+  readonly name: string;
+  /** Waiting for the glue (keyproc): no input is processed. */
+  readonly waiting: boolean;
+  handle(conn: Connection, msg: HandshakeMessage): State;
+  /** Present on the states that wait for keyproc's SELECT answer. */
+  provideCertificate?(conn: Connection, chain: Uint8Array[], scheme: number): State;
+  /** Present on the states that wait for keyproc's signature. */
+  provideSignature?(conn: Connection, signature: Uint8Array): State;
+  /** TLS 1.2: present on the one state where the client's ChangeCipherSpec belongs. */
+  changeCipherSpec?(conn: Connection): State;
+}
+
+export function unexpected(state: State, msg: HandshakeMessage): never {
+  throw new TlsAlert(Alert.unexpectedMessage, `handshake message ${msg.type} in state ${state.name}`);
+}
