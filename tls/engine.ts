@@ -42,11 +42,11 @@ import {
   Deframer,
   HandshakeJoiner,
   plaintextRecord,
-  RecordProtection,
   type HandshakeMessage,
   type Protection,
   type RawRecord,
 } from './record';
+import { RecordProtection } from './protection13';
 import { checkSecondClientHello, negotiateVersion, select } from './selection';
 import {
   Alert,

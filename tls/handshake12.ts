@@ -33,7 +33,8 @@ import { TlsAlert } from './errors';
 import { newKeyShare, type KeyShare } from './keyexchange';
 import { finishedVerifyData12, keyBlock12, masterSecret12, Transcript12, type KeyBlock12, type PrfHash } from './keyschedule12';
 import * as msgs from './messages';
-import { protection12, type HandshakeMessage } from './record';
+import { protection12 } from './protection12';
+import type { HandshakeMessage } from './record';
 import { legacyVersions, tls13Enabled } from './selection';
 import {
   Alert,

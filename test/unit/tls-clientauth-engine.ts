@@ -15,7 +15,9 @@ import { createServerEngine } from '../../tls/engine';
 import { finishedVerifyData, KeySchedule, trafficKeys, Transcript } from '../../tls/keyschedule';
 import { finishedVerifyData12, keyBlock12, masterSecret12 } from '../../tls/keyschedule12';
 import * as msgs from '../../tls/messages';
-import { plaintextRecord, protection12, RecordProtection } from '../../tls/record';
+import { plaintextRecord } from '../../tls/record';
+import { protection12 } from '../../tls/protection12';
+import { RecordProtection } from '../../tls/protection13';
 import { suite12ByCode, suiteByCode, type CipherSuite } from '../../tls/tables';
 import { caVerifier, fatalOf, makeClientPki, makeEngineKey, records, refusingVerifier, signScheme } from '../lib/engine-harness';
 

@@ -9,7 +9,8 @@ import type { EngineConfig, EngineEvent, ServerEngine } from '../../tls/api';
 import { parseClientHello } from '../../tls/clienthello';
 import { createServerEngine, type EngineOptions } from '../../tls/engine';
 import { finishedVerifyData, KeySchedule, nextTrafficSecret, trafficKeys, Transcript } from '../../tls/keyschedule';
-import { plaintextRecord, RecordProtection } from '../../tls/record';
+import { plaintextRecord } from '../../tls/record';
+import { RecordProtection } from '../../tls/protection13';
 import { HELLO_RETRY_REQUEST_RANDOM, suiteByCode, type CipherSuite } from '../../tls/tables';
 import { fatalOf, records } from '../lib/engine-harness';
 

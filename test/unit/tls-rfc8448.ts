@@ -13,7 +13,8 @@ import {
   Transcript,
 } from '../../tls/keyschedule';
 import { serverHello } from '../../tls/messages';
-import { Deframer, RecordProtection } from '../../tls/record';
+import { Deframer } from '../../tls/record';
+import { RecordProtection } from '../../tls/protection13';
 import { select } from '../../tls/selection';
 import { suiteByCode } from '../../tls/tables';
 

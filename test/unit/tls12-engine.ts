@@ -9,7 +9,8 @@ import { ByteReader, ByteWriter } from '../../lib/bytes';
 import type { EngineConfig, EngineEvent, ServerEngine } from '../../tls/api';
 import { createServerEngine } from '../../tls/engine';
 import { finishedVerifyData12, keyBlock12, masterSecret12, prf12, type KeyBlock12 } from '../../tls/keyschedule12';
-import { plaintextRecord, protection12, type Protection, type RawRecord } from '../../tls/record';
+import { plaintextRecord, type Protection, type RawRecord } from '../../tls/record';
+import { protection12 } from '../../tls/protection12';
 import { CIPHER_SUITES_12, DOWNGRADE_TLS12, suite12ByCode, suites12ByOptionName, type CipherSuite12 } from '../../tls/tables';
 import { fatalOf, records as recordsOf } from '../lib/engine-harness';
 
@@ -565,7 +566,7 @@ t.test('mutated TLS 1.2 ClientHellos and client flights never throw and never en
 });
 
 t.test('TLS 1.0 CBC: chained IVs, an empty record before each application record', async (t) => {
-  const { RecordProtectionCbc } = await import('../../tls/record');
+  const { RecordProtectionCbc } = await import('../../tls/protection12');
   const suite = suite12ByCode(0xc013)!;
   const key = new Uint8Array(16).fill(1);
   const mac = new Uint8Array(20).fill(2);
