@@ -32,6 +32,17 @@ export interface JailSpec {
   dir: string;
 }
 
+/**
+ * A jailed process that is still to be handed its connection (a spare
+ * netproc of tlswrapper-server) needs room for exactly one more descriptor:
+ * the socket it receives. RLIMIT_NOFILE then stays at the lowest free
+ * descriptor number plus one, so the kernel can place that one socket and
+ * nothing else; closeLastSlot() lowers it to 0 once the socket is in.
+ */
+export interface JailOptions {
+  oneSlotLeft?: boolean;
+}
+
 export interface JailIds {
   uid: number;
   gid: number;
@@ -95,13 +106,16 @@ export async function prepareForJail(): Promise<void> {
  * chroot into spec.dir and become spec.uid/spec.gid with no supplementary
  * groups and zero limits. Throws JailError naming the failed step.
  */
-export function enterJail(spec: JailSpec): void {
+export function enterJail(spec: JailSpec, options: JailOptions = {}): void {
   if (!spec || !validId(spec.uid)) throw new JailError('spec', `bad uid ${spec?.uid}`);
   if (!validId(spec.gid)) throw new JailError('spec', `bad gid ${spec.gid}`);
   if (typeof spec.dir !== 'string' || !path.isAbsolute(spec.dir) || spec.dir.includes('\0'))
     throw new JailError('spec', `jail directory must be an absolute path`);
   if (typeof process.getuid !== 'function' || process.getuid() !== 0 || process.geteuid!() !== 0)
     throw new JailError('spec', 'must start as root');
+
+  // Counted while /proc is still there.
+  const nofile = options.oneSlotLeft ? step('nofile', () => lowestFreeFd() + 1) : 0;
 
   // 4. chroot: posix.chroot does chdir(dir) then chroot(dir).
   const before = step('chroot', () => fs.statSync(spec.dir));
@@ -122,7 +136,7 @@ export function enterJail(spec: JailSpec): void {
   step('setgid', () => process.setgid!(spec.gid));
 
   // 6. limits, while still root (lowering the hard limit is allowed anyway).
-  setZeroLimits();
+  setZeroLimits(nofile);
 
   // 7. setuid last: as root it sets real, effective and saved uid.
   step('setuid', () => process.setuid!(spec.uid));
@@ -157,14 +171,29 @@ function ignoreSigusr1(): void {
   process.on('SIGUSR1', () => {});
 }
 
-function setZeroLimits(): void {
-  for (const resource of JAIL_RLIMITS) {
-    step(`setrlimit ${resource}`, () => {
-      posix.setrlimit(resource, { soft: 0, hard: 0 });
-      const got = posix.getrlimit(resource);
-      if (got.soft !== 0 || got.hard !== 0) throw new Error(`limit is ${got.soft}/${got.hard}, not 0/0`);
-    });
-  }
+function setZeroLimits(nofile = 0): void {
+  for (const resource of JAIL_RLIMITS) setLimit(resource, resource === 'nofile' ? nofile : 0);
+}
+
+function setLimit(resource: string, value: number): void {
+  step(`setrlimit ${resource}`, () => {
+    posix.setrlimit(resource, { soft: value, hard: value });
+    const got = posix.getrlimit(resource);
+    if (got.soft !== value || got.hard !== value) throw new Error(`limit is ${got.soft}/${got.hard}, not ${value}/${value}`);
+  });
+}
+
+/** The lowest descriptor number not in use: where the next descriptor goes. */
+function lowestFreeFd(): number {
+  const used = new Set(fs.readdirSync('/proc/self/fd').map(Number));
+  let fd = 0;
+  while (used.has(fd)) fd++;
+  return fd;
+}
+
+/** After enterJail(spec, { oneSlotLeft: true }) and the socket's arrival: no new descriptor at all. */
+export function closeLastSlot(): void {
+  setLimit('nofile', 0);
 }
 
 /**

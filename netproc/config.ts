@@ -19,6 +19,12 @@ export interface NetprocConfig {
   clientAuth: boolean;
   /** Delayed encryption (wire/starttls.ts): 'no', or the protocol prog speaks on its control descriptors. */
   startTls: StartTls;
+  /**
+   * 'fds': the connection is fds 0/1 (under a super-server). 'handoff': a
+   * spare set of tlswrapper-server: jail first, then receive the socket over
+   * the IPC channel (netproc-handoff.ts).
+   */
+  network: 'fds' | 'handoff';
 }
 
 export function readNetprocConfig(): NetprocConfig {

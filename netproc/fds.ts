@@ -42,11 +42,17 @@ function wrap(fd: number, readable: boolean, writable = !readable): Socket {
   return s;
 }
 
-export function openFds(startTls: StartTls = 'no'): NetprocFds {
+/** Every descriptor but the connection's. */
+export type LocalFds = Omit<NetprocFds, 'netIn' | 'netOut'>;
+
+/** The connection as a super-server gives it: fds 0 and 1. */
+export function openNetworkFds(): Pick<NetprocFds, 'netIn' | 'netOut'> {
+  return { netIn: wrap(0, true), netOut: wrap(1, false) };
+}
+
+export function openLocalFds(startTls: StartTls = 'no'): LocalFds {
   return {
     startTls: startTlsFds(startTls),
-    netIn: wrap(0, true),
-    netOut: wrap(1, false),
     ctl: wrap(3, true, true), // read only to notice the entry going away
     toKey: wrap(4, false),
     fromKey: wrap(5, true),

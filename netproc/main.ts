@@ -4,7 +4,8 @@ import { enterJail, prepareForJail } from '../jail/jail';
 import { readNetprocConfig } from './config';
 import { createLogger } from '../lib/log';
 import { prepareClientAuth } from './clientauth';
-import { openFds } from './fds';
+import { openLocalFds, openNetworkFds } from './fds';
+import { receiveConnection } from './handoff';
 import { EXIT_FAILURE } from '../lib/exitcodes';
 import { Session } from './session';
 import { createServerEngine } from '../tls/engine';
@@ -16,9 +17,12 @@ async function main(): Promise<void> {
   try {
     warmUpCrypto();
     await prepareForJail();
-    const fds = openFds(config.startTls);
-    const auth = config.clientAuth ? await prepareClientAuth(fds.ctl) : undefined;
-    enterJail(config.jail);
+    const local = openLocalFds(config.startTls);
+    // Under a super-server the connection is already there: wrap it before the jail.
+    const network = config.network === 'fds' ? openNetworkFds() : null;
+    const auth = config.clientAuth ? await prepareClientAuth(local.ctl) : undefined;
+    enterJail(config.jail, { oneSlotLeft: network === null });
+    const fds = { ...local, ...(network ?? (await receiveConnection())) };
     const engine = createServerEngine(config.engine, { clientAuth: auth?.clientAuth });
     const timeouts = { handshakeSeconds: config.handshakeTimeout, idleSeconds: config.timeout };
     new Session(fds, engine, log, timeouts, { proxyVersion: config.proxyVersion, identify: auth?.identify });

@@ -80,7 +80,13 @@ export function startChildren(keyConfig: KeyprocConfig, netConfig: NetprocConfig
   const [toKey, fromKey] = [keyproc.stdin as Socket, keyproc.stdout as Socket];
   stopReading(fromKey);
   const control = START_TLS_FDS[netConfig.startTls];
-  const netproc = startNode('netproc.js', netConfig, [0, 1, 'pipe', 'pipe', toKey, fromKey, 'pipe', 'pipe', ...control.netproc.map(() => 'pipe' as const)]);
+  const handoff = netConfig.network === 'handoff';
+  // Under a super-server the connection is our fds 0/1; a spare set of
+  // tlswrapper-server gets it later over the IPC channel (wire/handoff.ts).
+  const network = handoff ? (['ignore', 'ignore'] as const) : [0, 1];
+  const netproc = startNode('netproc.js', netConfig, [
+    ...network, 'pipe', 'pipe', toKey, fromKey, 'pipe', 'pipe', ...control.netproc.map(() => 'pipe' as const), ...(handoff ? ['ipc' as const] : []),
+  ]);
   toKey.destroy();
   fromKey.destroy();
   const pipes = netproc.stdio as unknown as Socket[];
@@ -88,7 +94,7 @@ export function startChildren(keyConfig: KeyprocConfig, netConfig: NetprocConfig
   const progControl = control.netproc.map((fd) => pipes[fd]);
   for (const s of [progIn, progOut, ...progControl]) stopReading(s);
   for (const s of progControl) makeBlocking(s);
-  releaseNetworkFds();
+  if (!handoff) releaseNetworkFds();
   return {
     keyproc,
     netproc,

@@ -73,6 +73,7 @@ function main(): void {
       proxyVersion: opts.proxyVersion,
       clientAuth: clientAuth !== undefined,
       startTls: opts.startTls,
+      network: 'fds',
     },
   );
   // netproc waits for them before it jails itself.

@@ -1,0 +1,149 @@
+// The spare process sets: each a keyproc (root, waiting for the host name)
+// and a netproc (warmed, jailed, waiting for its socket), wired exactly as
+// for one connection under a super-server (src/connection.ts), started
+// before any client needs them. A set serves one connection and is never
+// used again; a set that dies or misbehaves before it is used is replaced,
+// never handed a client.
+import type { Socket } from 'node:net';
+import { startChildren, type Children } from '../src/connection';
+import type { KeyprocConfig } from '../keyproc/config';
+import type { NetprocConfig } from '../netproc/config';
+import type { Logger } from '../lib/log';
+import { HandoffMsg } from '../wire/handoff';
+
+/** One set's configuration, made fresh for each (its own jail ids). */
+export type SetConfig = () => { key: KeyprocConfig; net: NetprocConfig; start?: (c: Children) => void };
+
+/** A set that failed before it was ready makes the next start wait this long, doubling up to the maximum. */
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 30_000;
+
+class SpareSet {
+  ready = false;
+  private gone = false;
+
+  constructor(
+    readonly children: Children,
+    private readonly onReady: (s: SpareSet) => void,
+    private readonly onLost: (s: SpareSet, why: string) => void,
+  ) {
+    const { netproc, keyproc } = children;
+    netproc.on('message', (m: unknown) => {
+      if (m === HandoffMsg.READY && !this.ready) {
+        this.ready = true;
+        this.onReady(this);
+      } else this.lose(`netproc sent an unexpected message`);
+    });
+    for (const [name, child] of [['netproc', netproc], ['keyproc', keyproc]] as const) {
+      child.on('exit', (code, signal) => this.lose(`${name} exited with ${signal ? `signal ${signal}` : `status ${code}`}`));
+      child.on('error', (e) => this.lose(`${name}: ${e.message}`));
+    }
+  }
+
+  /** Dead, broken or killed before its connection: end what is left of it. */
+  lose(why: string): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.ready = false;
+    this.end();
+    this.onLost(this, why);
+  }
+
+  /** The set leaves the pool for good; from now on it is the connection's. */
+  takeOut(): Children {
+    this.gone = true;
+    const { netproc, keyproc } = this.children;
+    netproc.removeAllListeners('message');
+    for (const child of [netproc, keyproc]) {
+      child.removeAllListeners('exit');
+      child.removeAllListeners('error');
+    }
+    return this.children;
+  }
+
+  end(): void {
+    const c = this.children;
+    for (const child of [c.netproc, c.keyproc]) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const s of [c.ctl, c.progIn, c.progOut, ...c.progControl]) s.destroy();
+  }
+}
+
+export class SparePool {
+  private readonly sets = new Set<SpareSet>();
+  private readonly waiting: ((c: Children) => void)[] = [];
+  private retryMs = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly size: number,
+    private readonly config: SetConfig,
+    private readonly log: Logger,
+  ) {}
+
+  /** Fill the pool (at least one set, so that a connection always has one coming). */
+  start(): void {
+    this.fill();
+  }
+
+  /** A ready set for a connection: at once if one is ready, else when the next one is. */
+  take(): Promise<Children> {
+    const ready = [...this.sets].find((s) => s.ready);
+    if (ready) return Promise.resolve(this.use(ready));
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      this.fill();
+    });
+  }
+
+  /** Hand the socket to a set's netproc; the server's copy of the socket is closed once it is sent. */
+  static handOver(children: Children, socket: Socket): Promise<void> {
+    return new Promise((resolve, reject) => {
+      children.netproc.send(HandoffMsg.CONNECTION, socket, { keepOpen: false }, (e) => (e ? reject(e) : resolve()));
+    });
+  }
+
+  /** No more sets: end the spare ones. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    for (const s of this.sets) s.lose('the server is stopping');
+  }
+
+  private use(set: SpareSet): Children {
+    this.sets.delete(set);
+    const children = set.takeOut();
+    this.fill();
+    return children;
+  }
+
+  /** Start sets until the pool holds its size plus one for each connection that waits. */
+  private fill(): void {
+    if (this.closed || this.retryTimer) return;
+    const want = Math.max(this.size, 1) + this.waiting.length;
+    while (this.sets.size < want) {
+      const config = this.config();
+      const children = startChildren(config.key, config.net);
+      config.start?.(children);
+      this.sets.add(new SpareSet(children, (s) => this.onReady(s), (s, why) => this.onLost(s, why)));
+    }
+  }
+
+  private onReady(set: SpareSet): void {
+    this.retryMs = 0;
+    const next = this.waiting.shift();
+    if (next) next(this.use(set));
+  }
+
+  private onLost(set: SpareSet, why: string): void {
+    this.sets.delete(set);
+    if (this.closed) return;
+    this.log.warning(`a spare process set ended before its connection: ${why}`);
+    // A set that cannot even start (a broken configuration, no memory) must not make a fork loop.
+    this.retryMs = Math.min(Math.max(this.retryMs * 2, RETRY_FIRST_MS), RETRY_MAX_MS);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.fill();
+    }, this.retryMs);
+  }
+}
