@@ -1,7 +1,7 @@
 // Every descriptor netproc will ever use, wrapped before the jail (after it,
 // nothing new can be opened). The numbers are the entry's wiring
 // (src/connection.ts).
-import { Socket } from 'node:net';
+import { Socket, type SocketConstructorOpts } from 'node:net';
 import type { StartTls } from '../wire/starttls';
 
 export interface NetprocFds {
@@ -36,8 +36,10 @@ function startTlsFds(mode: StartTls): StartTlsFds | undefined {
 function wrap(fd: number, readable: boolean, writable = !readable): Socket {
   // allowHalfOpen: an EOF in one direction must not close the other; each
   // direction is ended on purpose by the data path.
-  const s = new Socket({ fd, readable, writable, allowHalfOpen: true });
-  // Nothing is read until the data path asks for it (and never before the jail).
+  // Nothing is read until the data path asks for it, and never before the
+  // jail: pauseOnCreate keeps the handle from reading at all (a later pause()
+  // would come after Node had already started reading into its buffer).
+  const s = new Socket({ fd, readable, writable, allowHalfOpen: true, pauseOnCreate: readable } as SocketConstructorOpts);
   if (readable) s.pause();
   return s;
 }
