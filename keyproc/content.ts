@@ -1,5 +1,6 @@
 // The bytes keyproc signs, built by keyproc: netproc only supplies the hash
 // (TLS 1.3) or the randoms and the ephemeral public key (TLS 1.2 and older).
+import { NAMED_GROUPS } from '../tls/registry';
 
 const TLS13_SERVER_CONTEXT = 'TLS 1.3, server CertificateVerify';
 
@@ -15,13 +16,13 @@ export function certificateVerifyContent13(transcriptHash: Uint8Array): Buffer {
   ]);
 }
 
-/** ECDHE groups keyproc signs for, with their public key encoding (RFC 8422 5.4, RFC 7748). */
-export const GROUPS12: ReadonlyMap<number, { name: string; length: number; uncompressed: boolean }> = new Map([
-  [0x001d, { name: 'x25519', length: 32, uncompressed: false }],
-  [0x0017, { name: 'secp256r1', length: 65, uncompressed: true }],
-  [0x0018, { name: 'secp384r1', length: 97, uncompressed: true }],
-  [0x0019, { name: 'secp521r1', length: 133, uncompressed: true }],
-]);
+/**
+ * ECDHE groups keyproc signs for (the registry's), with their public key
+ * encoding (RFC 8422 5.4, RFC 7748): the NIST curves' points are uncompressed.
+ */
+export const GROUPS12: ReadonlyMap<number, { name: string; length: number; uncompressed: boolean }> = new Map(
+  NAMED_GROUPS.map((g) => [g.code, { name: g.name, length: g.publicKeyLength, uncompressed: g.kind === 'nist' }]),
+);
 
 /** ECCurveType named_curve (RFC 8422 5.4). */
 const NAMED_CURVE = 3;

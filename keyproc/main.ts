@@ -11,10 +11,11 @@
 // nothing more is written and the exit status is non-zero.
 import * as net from 'node:net';
 import * as crypto from 'node:crypto';
-import { Alert } from '../tls/tables';
+import { Alert, ProtocolVersion, signatureSchemeByCode } from '../tls/tables';
+import { signByScheme, verifyByScheme } from '../tls/signature';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../lib/exitcodes';
 import { encodeFrame, FrameReader, type Frame } from '../wire/frame';
-import { KeyMsg, TLS13, decodeSelect, encodeChain, encodeFail, decodeSign13, decodeSign12 } from '../wire/keyrpc';
+import { KeyMsg, decodeSelect, encodeChain, encodeFail, decodeSign13, decodeSign12 } from '../wire/keyrpc';
 import { prepareForJail, enterJail } from '../jail/jail';
 import { parseConfig, type KeyprocConfig } from './config';
 import { log, setVerbosity } from './log';
@@ -23,7 +24,7 @@ import { printable } from '../lib/log';
 import { candidatePaths } from './paths';
 import { readCandidate, ReadError, type CandidateBytes } from './read';
 import { parseKeyAndChain } from '../lib/pem';
-import { versionSupported, signWithScheme, verifyWithScheme, SCHEMES } from './schemes';
+import { versionSupported } from './schemes';
 import { selectChain, type Loaded } from './select';
 import { certificateVerifyContent13, serverKeyExchangeContent12 } from './content';
 
@@ -204,12 +205,12 @@ class KeyProcess {
     }
     if (!selection) {
       const schemes = req.schemes.map((s) => '0x' + s.toString(16).padStart(4, '0')).join(',');
-      const classes = req.version === TLS13 ? '' : `, key classes ${req.keyClasses.join(',')}`;
+      const classes = req.version === ProtocolVersion.tls13 ? '' : `, key classes ${req.keyClasses.join(',')}`;
       log('info', `no certificate fits version 0x${req.version.toString(16)} (signature schemes ${schemes}${classes})`);
       return this.fail(Alert.handshakeFailure);
     }
     const { candidate, scheme } = selection;
-    log('debug', `using '${printable(candidate.path)}' with ${SCHEMES.get(scheme)!.name}`);
+    log('debug', `using '${printable(candidate.path)}' with ${signatureSchemeByCode(scheme)!.name}`);
     this.selected = { key: candidate.key, scheme };
     let frame: Uint8Array;
     try {
@@ -218,7 +219,7 @@ class KeyProcess {
       log('fatal', `certificate chain in '${printable(candidate.path)}' does not fit a frame: ${errText(e)}`);
       return this.fail(Alert.internalError, EXIT.fatal);
     }
-    this.state = req.version === TLS13 ? 'sign13' : 'sign12';
+    this.state = req.version === ProtocolVersion.tls13 ? 'sign13' : 'sign12';
     this.output.write(frame);
   }
 
@@ -247,9 +248,9 @@ class KeyProcess {
     const { key, scheme } = this.selected!;
     let signature: Buffer;
     try {
-      signature = signWithScheme(scheme, key, content);
+      signature = signByScheme(key, scheme, content);
       // A faulty signature (e.g. an RSA-CRT fault) can leak the key: check before sending.
-      if (!verifyWithScheme(scheme, crypto.createPublicKey(key), content, signature)) throw new Error('self-check failed');
+      if (!verifyByScheme(crypto.createPublicKey(key), scheme, content, signature)) throw new Error('self-check failed');
     } catch (e) {
       log('fatal', `unable to sign: ${errText(e)}`);
       this.exit(EXIT.fatal);

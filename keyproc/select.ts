@@ -3,7 +3,7 @@
 // offered wins. SELECT's class order does not reorder candidates: as with
 // tlswrapper's -f/-d, the configuration's order decides.
 import type * as crypto from 'node:crypto';
-import type { KeyClassName } from '../wire/keyrpc';
+import type { KeyClass } from '../tls/registry';
 import { chooseScheme, classAllowed, curveAllowed } from './schemes';
 
 export interface Loaded {
@@ -26,7 +26,7 @@ export function selectChain<T extends Loaded>(
   candidates: Iterable<T>,
   version: number,
   offered: readonly number[],
-  keyClasses: readonly KeyClassName[],
+  keyClasses: readonly KeyClass[],
   curves: readonly number[] = [],
 ): Selection<T> | undefined {
   for (const candidate of candidates) {

@@ -1,16 +1,26 @@
 // tlswrapper's algorithm names (-c, -e, -m, -M) to wire codes. Unknown names
 // and sets that leave nothing usable are usage errors (exit 100).
 import type { EngineConfig } from '../tls/api';
-import { groupByOptionName, NAMED_GROUPS, suiteByOptionName, suites12ByOptionName } from '../tls/tables';
+import {
+  groupByOptionName,
+  NAMED_GROUPS,
+  PROTOCOL_VERSIONS,
+  ProtocolVersion,
+  suiteByOptionName,
+  suites12ByOptionName,
+  versionByOptionName,
+} from '../tls/registry';
 import { UsageError, type Options } from './options';
 
-const VERSIONS: Record<string, number> = { tls10: 0x0301, tls11: 0x0302, tls12: 0x0303, tls13: 0x0304 };
-const TLS12 = VERSIONS.tls12;
-const TLS13 = VERSIONS.tls13;
+const TLS12 = ProtocolVersion.tls12;
+const TLS13 = ProtocolVersion.tls13;
+
+/** The -m/-M names, oldest first, for the usage message. */
+const VERSION_NAMES = [...PROTOCOL_VERSIONS].sort((a, b) => a.code - b.code).map((v) => v.optionName);
 
 function version(name: string, option: string): number {
-  const code = VERSIONS[name];
-  if (code === undefined) throw new UsageError(`unknown TLS version '${name}' (-${option}), known: ${Object.keys(VERSIONS).join(', ')}`);
+  const code = versionByOptionName(name)?.code;
+  if (code === undefined) throw new UsageError(`unknown TLS version '${name}' (-${option}), known: ${VERSION_NAMES.join(', ')}`);
   return code;
 }
 

@@ -3,6 +3,9 @@
 // feed(), bytes to send come out of takeOutput(), and everything else the
 // glue must act on comes back as events from each call.
 import type { KeyObject } from 'node:crypto';
+import { PROTOCOL_VERSIONS, type KeyClass, type VersionInfo } from './registry';
+
+export type { KeyClass };
 
 export interface EngineConfig {
   /** TLS 1.3 cipher suite codes (0x1301...), server preference first. */
@@ -22,11 +25,11 @@ export interface EngineConfig {
   maxVersion: number;
 }
 
-/** Protocol names as OpenSSL prints them (and SSL_PROTOCOL carries them). */
-export const PROTOCOL_NAMES = ['TLSv1.3', 'TLSv1.2', 'TLSv1.1', 'TLSv1'] as const;
+/** Protocol names as OpenSSL prints them (and SSL_PROTOCOL carries them), newest first: the registry's. */
+export const PROTOCOL_NAMES: readonly VersionInfo['name'][] = PROTOCOL_VERSIONS.map((v) => v.name);
 
 export interface HandshakeInfo {
-  version: (typeof PROTOCOL_NAMES)[number];
+  version: VersionInfo['name'];
   /** OpenSSL/IANA-style name, e.g. TLS_AES_128_GCM_SHA256. */
   cipher: string;
   /** Group name, e.g. x25519. */
@@ -56,9 +59,6 @@ export interface ClientAuth {
   /** Judge the client's chain (DER, leaf first, as sent; never empty). Must not throw. */
   verifyChain(chain: Uint8Array[]): ChainVerdict;
 }
-
-/** Certificate key classes, as a TLS 1.2 suite constrains them (ECDHE_ECDSA: ec and ed25519; ECDHE_RSA: rsa). */
-export type KeyClass = 'ec' | 'rsa' | 'ed25519';
 
 export type EngineEvent =
   /**

@@ -6,12 +6,14 @@
 // ClientAuth.verifyChain (peercert/), and all we keep of its verdict is the
 // leaf's public key, which the CertificateVerify must then prove.
 
-import { constants, createHash, publicDecrypt, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { ByteReader, ByteWriter, DecodeError } from '../lib/bytes';
 import type { ClientAuth } from './api';
 import { ClientCertificateAlert, fatalAlertCode } from './errors';
 import { handshakeMessage } from './messages';
-import { Alert, ClientCertificateType, ExtensionType, HandshakeType, Limits, ProtocolVersion, signatureSchemeByCode } from './tables';
+import { SCHEMES_BELOW_TLS12, signatureSchemeByCode } from './registry';
+import { verifyByScheme } from './signature';
+import { Alert, ClientCertificateType, ExtensionType, HandshakeType, Limits, ProtocolVersion } from './tables';
 
 const MAX_CLIENT_CHAIN = Limits.clientChain;
 
@@ -23,92 +25,56 @@ export interface ClientIdentity {
   publicKey: KeyObject;
 }
 
-type Digest = 'sha256' | 'sha384' | 'sha512';
-
-/** How node:crypto checks a signature made with one scheme. */
-interface SchemeCheck {
-  /** null for Ed25519, which hashes internally. */
-  hash: Digest | null;
-  /** RSA padding; PSS uses a salt as long as the hash (RFC 8446 4.2.3). */
-  padding: 'pss' | 'pkcs1' | null;
-  /** TLS 1.3 binds an ECDSA scheme to one curve (node's namedCurve); TLS 1.2 does not. */
-  curve: string | null;
-}
+/**
+ * The schemes we verify, in the order we offer them; what each means (key
+ * type, curve, versions) is the registry's. rsa_pkcs1_* is listed although
+ * TLS 1.3 forbids it in a CertificateVerify: without signature_algorithms_cert
+ * our list also says which signatures the client's chain may carry (RFC 8446
+ * 4.2.3). Nothing with SHA-1.
+ */
+export const CLIENT_SIGNATURE_SCHEMES: readonly number[] = [
+  0x0403, // ecdsa_secp256r1_sha256
+  0x0503, // ecdsa_secp384r1_sha384
+  0x0603, // ecdsa_secp521r1_sha512
+  0x0807, // ed25519
+  0x0804, // rsa_pss_rsae_sha256
+  0x0805, // rsa_pss_rsae_sha384
+  0x0806, // rsa_pss_rsae_sha512
+  0x0809, // rsa_pss_pss_sha256
+  0x080a, // rsa_pss_pss_sha384
+  0x080b, // rsa_pss_pss_sha512
+  0x0401, // rsa_pkcs1_sha256
+  0x0501, // rsa_pkcs1_sha384
+  0x0601, // rsa_pkcs1_sha512
+];
 
 /**
- * The schemes we can verify, in the order we offer them. The key type each
- * needs comes from SIGNATURE_SCHEMES (keyType matches node's
- * asymmetricKeyType: rsa for rsaEncryption, rsa-pss for RSASSA-PSS keys), and
- * whether TLS 1.3 allows it. rsa_pkcs1_* is listed although TLS 1.3 forbids it
- * in a CertificateVerify: without signature_algorithms_cert our list also
- * says which signatures the client's chain may carry (RFC 8446 4.2.3).
- * Nothing with SHA-1.
+ * Whether a client key may sign with `scheme` in TLS 1.2 or 1.3
+ * (illegal_parameter when not): one we offer, for the key's type, allowed in
+ * the version, and in TLS 1.3 on the curve an ECDSA scheme names.
  */
-const SCHEME_CHECKS = new Map<number, SchemeCheck>([
-  [0x0403, { hash: 'sha256', padding: null, curve: 'prime256v1' }], // ecdsa_secp256r1_sha256
-  [0x0503, { hash: 'sha384', padding: null, curve: 'secp384r1' }], // ecdsa_secp384r1_sha384
-  [0x0603, { hash: 'sha512', padding: null, curve: 'secp521r1' }], // ecdsa_secp521r1_sha512
-  [0x0807, { hash: null, padding: null, curve: null }], // ed25519
-  [0x0804, { hash: 'sha256', padding: 'pss', curve: null }], // rsa_pss_rsae_sha256
-  [0x0805, { hash: 'sha384', padding: 'pss', curve: null }], // rsa_pss_rsae_sha384
-  [0x0806, { hash: 'sha512', padding: 'pss', curve: null }], // rsa_pss_rsae_sha512
-  [0x0809, { hash: 'sha256', padding: 'pss', curve: null }], // rsa_pss_pss_sha256
-  [0x080a, { hash: 'sha384', padding: 'pss', curve: null }], // rsa_pss_pss_sha384
-  [0x080b, { hash: 'sha512', padding: 'pss', curve: null }], // rsa_pss_pss_sha512
-  [0x0401, { hash: 'sha256', padding: 'pkcs1', curve: null }], // rsa_pkcs1_sha256
-  [0x0501, { hash: 'sha384', padding: 'pkcs1', curve: null }], // rsa_pkcs1_sha384
-  [0x0601, { hash: 'sha512', padding: 'pkcs1', curve: null }], // rsa_pkcs1_sha512
-]);
-
-const HASH_LENGTH: Record<Digest, number> = { sha256: 32, sha384: 48, sha512: 64 };
-
-/** What our CertificateRequest offers (TLS 1.3 signature_algorithms, TLS 1.2 supported_signature_algorithms). */
-export const CLIENT_SIGNATURE_SCHEMES: readonly number[] = [...SCHEME_CHECKS.keys()];
+export function schemeFitsKey(scheme: number, key: KeyObject, version: number): boolean {
+  const known = signatureSchemeByCode(scheme);
+  if (!known || !CLIENT_SIGNATURE_SCHEMES.includes(scheme) || known.keyType !== key.asymmetricKeyType) return false;
+  if (!known.versions.includes(version)) return false;
+  // TLS 1.2 lets any curve sign with any ECDSA scheme.
+  return version < ProtocolVersion.tls13 || known.curve === null || known.curve === key.asymmetricKeyDetails?.namedCurve;
+}
 
 /**
  * TLS 1.0/1.1 have no scheme in CertificateVerify: the key type fixes it
  * (RFC 4346 7.4.8). RSA signs MD5(m) ‖ SHA-1(m) with PKCS#1 v1.5 and no
- * DigestInfo, so we recover the block with publicDecrypt and compare; ECDSA
- * signs SHA-1(m) (RFC 4492 5.8). EdDSA needs signature_algorithms: not here.
+ * DigestInfo (rsa_md5sha1), ECDSA signs SHA-1(m) (RFC 4492 5.8, ecdsa_sha1).
+ * EdDSA needs signature_algorithms: not here.
  */
-const LEGACY_CHECKS: Record<string, (key: KeyObject, content: Uint8Array, signature: Uint8Array) => boolean> = {
-  rsa: (key, content, signature) => {
-    const expected = Buffer.concat([createHash('md5').update(content).digest(), createHash('sha1').update(content).digest()]);
-    const got = publicDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, signature);
-    return got.length === expected.length && timingSafeEqual(got, expected);
-  },
-  ec: (key, content, signature) => verify('sha1', content, { key, dsaEncoding: 'der' }, signature),
-};
-
-/** Whether a client key may sign with `scheme` in this version (illegal_parameter when not). */
-export function schemeFitsKey(scheme: number, key: KeyObject, version: number): boolean {
-  const known = signatureSchemeByCode(scheme);
-  const check = SCHEME_CHECKS.get(scheme);
-  if (!known || !check || known.keyType !== key.asymmetricKeyType) return false;
-  if (version < ProtocolVersion.tls13) return true;
-  return known.tls13 && (check.curve === null || check.curve === key.asymmetricKeyDetails?.namedCurve);
+function schemeBelowTls12(key: KeyObject): number | undefined {
+  return SCHEMES_BELOW_TLS12.find((s) => signatureSchemeByCode(s)?.keyType === key.asymmetricKeyType);
 }
 
 /** Whether we could check any CertificateVerify this key makes in this version. */
 function keyUsable(key: KeyObject, version: number): boolean {
-  if (version < ProtocolVersion.tls12) return (key.asymmetricKeyType ?? '') in LEGACY_CHECKS;
+  if (version < ProtocolVersion.tls12) return schemeBelowTls12(key) !== undefined;
   return CLIENT_SIGNATURE_SCHEMES.some((s) => schemeFitsKey(s, key, version));
-}
-
-function verifyScheme(scheme: number, key: KeyObject, content: Uint8Array, signature: Uint8Array): boolean {
-  const c = SCHEME_CHECKS.get(scheme);
-  if (!c) return false;
-  try {
-    if (c.hash === null) return verify(null, content, key, signature);
-    if (c.padding === 'pss') {
-      return verify(c.hash, content, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: HASH_LENGTH[c.hash] }, signature);
-    }
-    if (c.padding === 'pkcs1') return verify(c.hash, content, { key, padding: constants.RSA_PKCS1_PADDING }, signature);
-    return verify(c.hash, content, { key, dsaEncoding: 'der' }, signature);
-  } catch {
-    // A malformed signature (bad DER, wrong length) is just one that does not verify.
-    return false;
-  }
 }
 
 // ---------------------------------------------------------------- CertificateRequest
@@ -237,7 +203,7 @@ function checkSchemeSignature(client: ClientIdentity, version: number, scheme: n
   if (!CLIENT_SIGNATURE_SCHEMES.includes(scheme) || !schemeFitsKey(scheme, client.publicKey, version)) {
     throw new ClientCertificateAlert(Alert.illegalParameter, `client CertificateVerify with scheme 0x${scheme.toString(16)}, not offered or not for its key`);
   }
-  if (!verifyScheme(scheme, client.publicKey, content, signature)) {
+  if (!verifyByScheme(client.publicKey, scheme, content, signature)) {
     throw new ClientCertificateAlert(Alert.decryptError, 'client CertificateVerify does not verify');
   }
 }
@@ -262,12 +228,9 @@ export function checkClientCertificateVerify12(client: ClientIdentity, body: Uin
   }
   const signature = r.vector(2);
   r.end();
-  const check = LEGACY_CHECKS[client.publicKey.asymmetricKeyType ?? ''];
-  let ok = false;
-  try {
-    ok = check !== undefined && check(client.publicKey, messages, signature);
-  } catch {
-    ok = false; // bad padding, wrong length, bad DER
+  // verifyByScheme: bad padding, a wrong length or bad DER just do not verify.
+  const scheme = schemeBelowTls12(client.publicKey);
+  if (scheme === undefined || !verifyByScheme(client.publicKey, scheme, messages, signature)) {
+    throw new ClientCertificateAlert(Alert.decryptError, 'client CertificateVerify does not verify');
   }
-  if (!ok) throw new ClientCertificateAlert(Alert.decryptError, 'client CertificateVerify does not verify');
 }

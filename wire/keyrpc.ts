@@ -1,6 +1,7 @@
 // The netproc <-> keyproc protocol (docs/design.md, "Wire channels"), one codec per
 // message. keyproc decodes everything netproc sends as hostile input.
 import { ByteReader, ByteWriter } from '../lib/bytes';
+import type { KeyClass } from '../tls/registry';
 
 export const KeyMsg = {
   SELECT: 1, // netproc -> keyproc: which chain?
@@ -11,18 +12,14 @@ export const KeyMsg = {
   SIGNATURE: 6, // keyproc -> netproc: the one signature
 } as const;
 
-export const TLS13 = 0x0304;
-export const TLS12 = 0x0303;
-
 /** Key classes as SELECT sends them, one byte each, best first: the TLS 1.2 suites on offer constrain them. */
-export const KEY_CLASS_BITS = { ec: 1, rsa: 2, ed25519: 4 } as const;
-export type KeyClassName = keyof typeof KEY_CLASS_BITS;
+export const KEY_CLASS_BITS: Readonly<Record<KeyClass, number>> = { ec: 1, rsa: 2, ed25519: 4 };
 
 export interface SelectRequest {
   version: number; // negotiated: 0x0304, 0x0303, 0x0302, 0x0301
   serverName: string; // '' when the client sent no SNI
   schemes: number[]; // client's signature_algorithms, in its order
-  keyClasses: KeyClassName[]; // which key types the candidate suites allow, best first
+  keyClasses: KeyClass[]; // which key types the candidate suites allow, best first
   curves: number[]; // TLS <= 1.2: named groups an ECDSA certificate's curve must be in; [] = any
 }
 
@@ -59,8 +56,8 @@ export function decodeSelect(payload: Uint8Array): SelectRequest {
   const curves = readU16s(r.vector(2), 'curve list');
   r.end();
   const schemes = readU16s(schemeBytes, 'signature scheme list');
-  const byBit = new Map<number, KeyClassName>(Object.entries(KEY_CLASS_BITS).map(([name, bit]) => [bit, name as KeyClassName]));
-  const keyClasses: KeyClassName[] = [];
+  const byBit = new Map<number, KeyClass>(Object.entries(KEY_CLASS_BITS).map(([name, bit]) => [bit, name as KeyClass]));
+  const keyClasses: KeyClass[] = [];
   for (const bit of classBytes) {
     const c = byBit.get(bit);
     if (!c || keyClasses.includes(c)) throw new RangeError(`bad key class ${bit}`);

@@ -9,11 +9,14 @@ import * as path from 'node:path';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { build } from 'esbuild';
 import { encodeFrame, FrameReader, type Frame } from '../../wire/frame';
-import { KeyMsg, TLS13, TLS12, encodeSelect, encodeSign13, encodeSign12, decodeChain, decodeFail, type KeyClassName } from '../../wire/keyrpc';
+import { KeyMsg, encodeSelect, encodeSign13, encodeSign12, decodeChain, decodeFail } from '../../wire/keyrpc';
+import { ProtocolVersion, type KeyClass } from '../../tls/registry';
 import { randomJailIds } from '../../jail/jail';
 import { certificateVerifyContent13 } from '../../keyproc/content';
-import { verifyWithScheme } from '../../keyproc/schemes';
+import { verifyByScheme } from '../../tls/signature';
 
+const TLS13: number = ProtocolVersion.tls13;
+const TLS12: number = ProtocolVersion.tls12;
 const repo = path.resolve(__dirname, '../..');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'jail-keyproc-'));
 fs.chmodSync(work, 0o755);
@@ -175,7 +178,7 @@ function startKeyproc(sources: Source[], opts: { verbosity?: number; config?: st
   };
 }
 
-const select = (serverName: string, schemes: number[], version = TLS13, keyClasses: KeyClassName[] = ['ec', 'ed25519', 'rsa']) =>
+const select = (serverName: string, schemes: number[], version = TLS13, keyClasses: KeyClass[] = ['ec', 'ed25519', 'rsa']) =>
   encodeSelect({ version, serverName, schemes, keyClasses, curves: [] });
 
 function procLine(pid: number, file: string, field: string): string {
@@ -210,7 +213,7 @@ t.test('SNI from a -d dir: CHAIN, jailed while waiting, signature verifies, exit
   t.equal(sig?.type, KeyMsg.SIGNATURE);
   const leaf = new crypto.X509Certificate(chain.chain[0]);
   const content = certificateVerifyContent13(hash);
-  t.ok(verifyWithScheme(0x0403, leaf, content, sig!.payload), 'signature verifies with the leaf');
+  t.ok(verifyByScheme(leaf.publicKey, 0x0403, content, sig!.payload), 'signature verifies with the leaf');
   t.ok(crypto.verify('sha256', content, { key: leaf.publicKey, dsaEncoding: 'der' }, sig!.payload), 'crypto.verify agrees');
   const end = await s.done;
   t.equal(end.code, 0, 'exit 0 after the one signature');
@@ -296,7 +299,7 @@ t.test('certbot layout under -d: privkey.pem + fullchain.pem through live/ symli
   s.send(KeyMsg.SIGN13, encodeSign13(hash));
   const sig = (await s.next())!;
   t.equal(sig.type, KeyMsg.SIGNATURE);
-  t.ok(verifyWithScheme(0x0503, new crypto.X509Certificate(chain.chain[0]), certificateVerifyContent13(hash), sig.payload), 'signature verifies with the leaf');
+  t.ok(verifyByScheme(new crypto.X509Certificate(chain.chain[0]).publicKey, 0x0503, certificateVerifyContent13(hash), sig.payload), 'signature verifies with the leaf');
   const end = await s.done;
   t.equal(end.code, 0);
   t.equal(end.err, '');
@@ -316,7 +319,7 @@ t.test('certbot layout: a dir without fullchain.pem is fatal (80, one fatal line
   await s.done;
 });
 
-async function expectFail(t: Test, sources: Source[], name: string, schemes: number[], alert: number, exit: number, version = TLS13, keyClasses?: KeyClassName[]) {
+async function expectFail(t: Test, sources: Source[], name: string, schemes: number[], alert: number, exit: number, version = TLS13, keyClasses?: KeyClass[]) {
   const s = startKeyproc(sources);
   s.send(KeyMsg.SELECT, select(name, schemes, version, keyClasses));
   const f = await s.next();
@@ -509,7 +512,7 @@ interface Run12 {
   name: string;
   schemes: number[];
   version: number;
-  classes: KeyClassName[];
+  classes: KeyClass[];
   group: number;
   scheme: number;
   kind: string;

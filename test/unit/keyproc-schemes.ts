@@ -3,20 +3,15 @@
 // in the tables signs something a plain crypto.verify / publicDecrypt accepts.
 import t from 'tap';
 import * as crypto from 'node:crypto';
-import { TLS12, TLS13, type KeyClassName } from '../../wire/keyrpc';
+import { ProtocolVersion, RSA_MD5SHA1, signatureSchemeByCode, type KeyClass } from '../../tls/registry';
+import { signByScheme, verifyByScheme } from '../../tls/signature';
 import {
   KEY_SCHEMES,
   LAST_RESORT,
-  RSA_MD5SHA1,
-  SCHEMES,
-  TLS10,
-  TLS11,
   chooseScheme,
   classAllowed,
+  keyClassOf,
   schemesForKey,
-  selectKeyClass,
-  signWithScheme,
-  verifyWithScheme,
   versionSupported,
 } from '../../keyproc/schemes';
 import { selectChain, type Loaded } from '../../keyproc/select';
@@ -31,7 +26,8 @@ const keys = {
   ed25519: gen('ed25519').privateKey,
   ed448: gen('ed448').privateKey,
 };
-const ALL: KeyClassName[] = ['ec', 'ed25519', 'rsa'];
+const { tls10: TLS10, tls11: TLS11, tls12: TLS12, tls13: TLS13 } = ProtocolVersion;
+const ALL: KeyClass[] = ['ec', 'ed25519', 'rsa'];
 const hex = (n: number | undefined) => (n === undefined ? 'none' : '0x' + n.toString(16).padStart(4, '0'));
 
 t.test('versions: 1.0 to 1.3, nothing else', async (t) => {
@@ -110,18 +106,18 @@ t.test('RSA modulus sizes: a scheme is offered only if its encoding fits', async
   // And what is offered really signs.
   for (const s of [...schemesForKey(rsa1024, TLS12), ...schemesForKey(rsa512, TLS12), RSA_MD5SHA1]) {
     const k = schemesForKey(rsa512, TLS12).includes(s) || s === RSA_MD5SHA1 ? rsa512 : rsa1024;
-    const sig = signWithScheme(s, k, Buffer.from('x'));
-    t.ok(verifyWithScheme(s, crypto.createPublicKey(k), Buffer.from('x'), sig), `${SCHEMES.get(s)!.name} with ${k.asymmetricKeyDetails!.modulusLength} bits`);
+    const sig = signByScheme(k, s, Buffer.from('x'));
+    t.ok(verifyByScheme(crypto.createPublicKey(k), s, Buffer.from('x'), sig), `${signatureSchemeByCode(s)!.name} with ${k.asymmetricKeyDetails!.modulusLength} bits`);
   }
 });
 
 t.test('key classes as SELECT names them', async (t) => {
-  t.equal(selectKeyClass(keys.rsa), 'rsa');
-  for (const k of ['p256', 'p384', 'p521', 'k256'] as const) t.equal(selectKeyClass(keys[k]), 'ec', k);
-  t.equal(selectKeyClass(keys.ed25519), 'ed25519');
-  t.equal(selectKeyClass(keys.ed448), 'ed25519', 'EdDSA: one class');
-  t.equal(selectKeyClass(gen('x25519').privateKey), undefined, 'X25519 cannot sign');
-  t.equal(selectKeyClass(gen('dsa', { modulusLength: 2048, divisorLength: 256 }).privateKey), undefined);
+  t.equal(keyClassOf(keys.rsa), 'rsa');
+  for (const k of ['p256', 'p384', 'p521', 'k256'] as const) t.equal(keyClassOf(keys[k]), 'ec', k);
+  t.equal(keyClassOf(keys.ed25519), 'ed25519');
+  t.equal(keyClassOf(keys.ed448), 'ed25519', 'EdDSA: one class');
+  t.equal(keyClassOf(gen('x25519').privateKey), undefined, 'X25519 cannot sign');
+  t.equal(keyClassOf(gen('dsa', { modulusLength: 2048, divisorLength: 256 }).privateKey), undefined);
   t.ok(classAllowed(keys.p256, TLS13, ['rsa']), 'TLS 1.3 ignores the classes');
   t.notOk(classAllowed(keys.p256, TLS12, ['rsa']));
   t.notOk(classAllowed(keys.ed25519, TLS12, ['ec', 'rsa']));
@@ -132,7 +128,7 @@ t.test('key classes as SELECT names them', async (t) => {
 
 t.test('selection: config order, each candidate filtered by class and scheme', async (t) => {
   const c = (name: keyof typeof keys): Loaded => ({ path: name, key: keys[name], chain: [] });
-  const pick = (cands: Loaded[], version: number, offered: number[], classes: KeyClassName[]) => {
+  const pick = (cands: Loaded[], version: number, offered: number[], classes: KeyClass[]) => {
     const s = selectChain(cands, version, offered, classes);
     return s && `${s.candidate.path} ${hex(s.scheme)}`;
   };
@@ -165,11 +161,11 @@ t.test('every table entry signs and verifies, checked without our helpers', asyn
       const pub = crypto.createPublicKey(key);
       for (const scheme of schemesForKey(key, version)) {
         t.ok(Object.values(table.keys).some((l) => l.includes(scheme)));
-        const info = SCHEMES.get(scheme)!;
-        const sig = signWithScheme(scheme, key, content);
+        const info = signatureSchemeByCode(scheme)!;
+        const sig = signByScheme(key, scheme, content);
         const what = `${hex(version)} ${name} ${info.name}`;
-        t.ok(verifyWithScheme(scheme, pub, content, sig), `${what}: verifies`);
-        t.notOk(verifyWithScheme(scheme, pub, Buffer.concat([content, Buffer.of(0)]), sig), `${what}: not over other content`);
+        t.ok(verifyByScheme(pub, scheme, content, sig), `${what}: verifies`);
+        t.notOk(verifyByScheme(pub, scheme, Buffer.concat([content, Buffer.of(0)]), sig), `${what}: not over other content`);
         switch (info.kind) {
           case 'ecdsa':
             t.ok(crypto.verify(info.hash, content, { key: pub, dsaEncoding: 'der' }, sig), `${what}: crypto.verify`);
@@ -200,11 +196,11 @@ t.test('every table entry signs and verifies, checked without our helpers', asyn
 t.test('table sanity', async (t) => {
   for (const [version, table] of KEY_SCHEMES)
     for (const [cls, list] of Object.entries(table.keys)) {
-      for (const s of list) t.ok(SCHEMES.has(s), `${hex(version)} ${cls}: ${hex(s)} is known`);
+      for (const s of list) t.ok(signatureSchemeByCode(s) !== undefined, `${hex(version)} ${cls}: ${hex(s)} is known`);
       t.equal(new Set(list).size, list.length, `${hex(version)} ${cls}: no duplicates`);
-      if (version === TLS13) t.notOk(list.some((s) => LAST_RESORT.has(s) || SCHEMES.get(s)!.kind === 'rsa-pkcs1'), `${cls}: no SHA-1, no PKCS#1 v1.5 in 1.3`);
+      if (version === TLS13) t.notOk(list.some((s) => LAST_RESORT.has(s) || signatureSchemeByCode(s)!.kind === 'rsa-pkcs1'), `${cls}: no SHA-1, no PKCS#1 v1.5 in 1.3`);
     }
-  t.equal(SCHEMES.get(RSA_MD5SHA1)!.name, 'rsa_md5sha1');
+  t.equal(signatureSchemeByCode(RSA_MD5SHA1)!.name, 'rsa_md5sha1');
   t.equal(RSA_MD5SHA1, 0xff01);
 });
 

@@ -14,9 +14,9 @@ import {
   encodeSelect,
   encodeSign12,
   encodeSign13,
-  type KeyClassName,
   type SelectRequest,
 } from '../../wire/keyrpc';
+import type { KeyClass } from '../../tls/api';
 
 const u16 = (n: number) => [n >> 8, n & 0xff];
 /** A SELECT payload by hand: version, name, schemes, class bytes, curves (bytes). */
@@ -60,7 +60,7 @@ t.test('SELECT: hostile payloads', async (t) => {
     ['name length past the end', Buffer.from([3, 3, 200, 0x61]), undefined],
   ];
   for (const [what, payload, re] of bad) re ? t.throws(() => decodeSelect(payload), re, what) : t.throws(() => decodeSelect(payload), what);
-  const classes = Object.keys(KEY_CLASS_BITS) as KeyClassName[];
+  const classes = Object.keys(KEY_CLASS_BITS) as KeyClass[];
   // Every one-byte class list: the three known bits decode, nothing else does.
   for (let b = 0; b < 256; b++) {
     const p = rawSelect(0x0303, [], [], [b]);

@@ -8,12 +8,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parseKeyAndChain, pemBlocks, PemError } from '../../lib/pem';
-import { chooseScheme, schemesForKey, signWithScheme, verifyWithScheme, keyClass, SCHEMES } from '../../keyproc/schemes';
+import { chooseScheme, schemesForKey, keyKind } from '../../keyproc/schemes';
+import { ProtocolVersion, signatureSchemeByCode, type KeyClass } from '../../tls/registry';
+import { signByScheme, verifyByScheme } from '../../tls/signature';
 import { selectChain } from '../../keyproc/select';
 import { certificateVerifyContent13 } from '../../keyproc/content';
-import { TLS13, type KeyClassName } from '../../wire/keyrpc';
-
-const ALL: KeyClassName[] = ['ec', 'ed25519', 'rsa'];
+const TLS13 = ProtocolVersion.tls13;
+const ALL: KeyClass[] = ['ec', 'ed25519', 'rsa'];
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyproc-pem-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -66,7 +67,7 @@ t.test('each key type parses, chain in file order, leaf matches, signs and verif
   const caDer = new crypto.X509Certificate(fs.readFileSync(path.join(dir, 'ca.crt'))).raw;
   for (const [kind, want] of Object.entries(EXPECT)) {
     const kc = parseKeyAndChain(fs.readFileSync(files[kind]));
-    t.equal(keyClass(kc.key), want.cls, `${kind}: key class`);
+    t.equal(keyKind(kc.key), want.cls, `${kind}: key kind`);
     t.equal(kc.chain.length, 2, `${kind}: leaf + CA`);
     t.same(kc.chain, der(files[kind]), `${kind}: chain DER is the file's certificates in order`);
     t.ok(kc.chain[1].equals(caDer), `${kind}: second is the CA`);
@@ -75,10 +76,10 @@ t.test('each key type parses, chain in file order, leaf matches, signs and verif
     for (const scheme of want.schemes) {
       for (const hashLen of [32, 48]) {
         const content = certificateVerifyContent13(crypto.randomBytes(hashLen));
-        const sig = signWithScheme(scheme, kc.key, content);
-        t.ok(verifyWithScheme(scheme, leaf, content, sig), `${kind}: ${SCHEMES.get(scheme)!.name} verifies with the leaf (hash ${hashLen})`);
+        const sig = signByScheme(kc.key, scheme, content);
+        t.ok(verifyByScheme(leaf.publicKey, scheme, content, sig), `${kind}: ${signatureSchemeByCode(scheme)!.name} verifies with the leaf (hash ${hashLen})`);
         // Independent check with plain crypto.verify, not our helper.
-        const info = SCHEMES.get(scheme)!;
+        const info = signatureSchemeByCode(scheme)!;
         const opts =
           info.kind === 'rsa-pss'
             ? { key: leaf.publicKey, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: info.hashLength }
@@ -87,7 +88,7 @@ t.test('each key type parses, chain in file order, leaf matches, signs and verif
               : leaf.publicKey;
         t.ok(crypto.verify(info.hash, content, opts, sig), `${kind}: crypto.verify agrees`);
         const other = certificateVerifyContent13(crypto.randomBytes(hashLen));
-        t.notOk(verifyWithScheme(scheme, leaf, other, sig), `${kind}: signature does not verify other content`);
+        t.notOk(verifyByScheme(leaf.publicKey, scheme, other, sig), `${kind}: signature does not verify other content`);
       }
     }
   }
