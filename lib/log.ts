@@ -45,6 +45,11 @@ export function createLogger(verbosity: number, role?: string, program = 'tlswra
   return logger;
 }
 
+/** What went wrong, in one line: an Error's message, anything else thrown as a string. */
+export function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 /** Any untrusted string (a host name, a peer's line) made safe for one log line. */
 export function printable(s: string, max = 300): string {
   const cut = s.length > max ? s.slice(0, max) : s;

@@ -39,7 +39,7 @@ import { EXIT_FAILURE } from '../lib/exitcodes';
 import { optionsOrExit } from '../lib/getopt';
 import { inputStream, outputStream, writeAllSync } from '../lib/stdiostreams';
 import { decodeFacts, MAX_FACTS } from '../wire/facts';
-import { createLogger, printable as logSafe, type Logger } from '../lib/log';
+import { createLogger, errText, printable as logSafe, type Logger } from '../lib/log';
 import { fdFacts, otherEndHeld } from '../lib/inheritedfds';
 import { asUser, lookupUser, REMOVED_VARIABLES, userVariables, type ProgUser } from '../lib/progrun';
 import { LineReader, type LineResult } from './lines';
@@ -84,8 +84,6 @@ function spawnerInput(facts: [string, Buffer][]): Buffer {
   return Buffer.from(`${lines.join('')}\n`, 'latin1');
 }
 
-
-const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /**
  * fd is one of tlswrapper's control pipes we inherited, usable for writing

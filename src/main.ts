@@ -9,7 +9,7 @@ import type { JailSpec } from '../jail/jail';
 import { startChildren } from './connection';
 import { inheritedFd } from '../lib/inheritedfds';
 import { EXIT_FAILURE, EXIT_USAGE } from '../lib/exitcodes';
-import { createLogger, type Logger } from '../lib/log';
+import { createLogger, errText, type Logger } from '../lib/log';
 import { parseOptions, UsageError, USAGE, type Options } from './options';
 import { checkReportedChain, ClientAuthState, readAnchorFile, userFromCertificate } from './peer';
 import { lookupUser, type ProgUser } from '../lib/progrun';
@@ -59,7 +59,7 @@ function main(): void {
     if (opts.user) user = lookupUser(opts.user);
     if (opts.startTls === 'n') refuseOpenControlFds();
   } catch (e) {
-    return die(EXIT_FAILURE, (e as Error).message);
+    return die(EXIT_FAILURE, errText(e));
   }
 
   const children = startChildren(
@@ -192,7 +192,7 @@ function supervise(opts: Options, log: Logger, c: ReturnType<typeof startChildre
     try {
       who = whoIsThere(opts, info, user, clientAuth);
     } catch (e) {
-      log.fatal((e as Error).message);
+      log.fatal(errText(e));
       // prog running already (delayed encryption): it must not go on with this connection.
       if (delayed) return killAll('SIGKILL');
       // No prog: closing its pipes lets netproc end the TLS connection cleanly.
@@ -209,7 +209,7 @@ function supervise(opts: Options, log: Logger, c: ReturnType<typeof startChildre
     try {
       for (const frame of frames.push(chunk)) onFrame(frame);
     } catch (e) {
-      log.fatal(`netproc broke the control protocol: ${(e as Error).message}`);
+      log.fatal(`netproc broke the control protocol: ${errText(e)}`);
       killAll('SIGKILL');
     }
   });
@@ -221,7 +221,7 @@ function supervise(opts: Options, log: Logger, c: ReturnType<typeof startChildre
       try {
         clientAuth.load();
       } catch (e) {
-        log.fatal((e as Error).message);
+        log.fatal(errText(e));
         killAll('SIGKILL');
       }
     });

@@ -22,7 +22,7 @@ import { parseProxyHeader } from '../wire/proxyheader';
 import { EXIT_FAILURE, EXIT_OK } from '../lib/exitcodes';
 import { optionsOrExit } from '../lib/getopt';
 import { inputStream, outputStream } from '../lib/stdiostreams';
-import { createLogger, type Logger } from '../lib/log';
+import { createLogger, errText, type Logger } from '../lib/log';
 
 const PROGRAM = 'tlswrapper-tcp';
 import { parseTcpOptions, USAGE } from './options';
@@ -30,8 +30,6 @@ import { addressesFromEnv, proxyHeader, type ProxyAddresses } from './proxy';
 
 /** As upstream: at most this many of host's addresses are tried. */
 const MAX_ADDRESSES = 8;
-
-const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 function die(log: Logger, message: string, code = EXIT_FAILURE): never {
   log.fatal(message);
