@@ -39,6 +39,7 @@ import { EXIT_FAILURE } from '../lib/exitcodes';
 import { optionsOrExit } from '../lib/getopt';
 import { inputStream, outputStream, writeAllSync } from '../lib/stdiostreams';
 import { decodeFacts, MAX_FACTS } from '../wire/facts';
+import { PROG_ACK_FD, PROG_CONTROL_FD } from '../wire/starttls';
 import { createLogger, errText, printable as logSafe, type Logger } from '../lib/log';
 import { fdFacts, otherEndHeld } from '../lib/inheritedfds';
 import { asUser, lookupUser, REMOVED_VARIABLES, userVariables, type ProgUser } from '../lib/progrun';
@@ -52,10 +53,11 @@ const PROGRAM = 'tlswrapper-smtp';
 const MAX_LINE = 4096;
 /** Longest line of a message body: they pass through, but one at a time. */
 const MAX_DATA_LINE = 1024 * 1024;
-const CONTROL_FD = 5;
-const ACK_FD = 6;
 /** O_CLOEXEC in /proc/self/fdinfo's octal flags. */
 const O_CLOEXEC = 0o2000000;
+
+/** A shell's redirections that close tlswrapper's control pipes for the command it execs. */
+const CLOSE_CONTROL_FDS = `${PROG_CONTROL_FD}>&- ${PROG_ACK_FD}>&-`;
 
 /**
  * /bin/sh -c SPAWNER spawner prog args...: one NAME=value line per fact (the
@@ -67,7 +69,7 @@ const O_CLOEXEC = 0o2000000;
  */
 const SPAWNER = [
   'while IFS= read -r fact; do',
-  '  if [ -z "$fact" ]; then exec "$@" 5>&- 6>&-; fi',
+  `  if [ -z "$fact" ]; then exec "$@" ${CLOSE_CONTROL_FDS}; fi`,
   '  v=$(printf "%bx" "${fact#*=}") || exit 111',
   '  export "${fact%%=*}=${v%x}" || exit 111',
   'done',
@@ -122,7 +124,7 @@ function progCommand(o: SmtpOptions, user: ProgUser | undefined, closeControl: b
   // shell closes it (Node cannot close a descriptor in a child). SPAWNER
   // closes them itself.
   if (spawner) argv = ['/bin/sh', '-c', SPAWNER, 'tlswrapper-smtp-spawner', ...argv];
-  else if (closeControl) argv = ['/bin/sh', '-c', 'exec "$@" 5>&- 6>&-', 'sh', ...argv];
+  else if (closeControl) argv = ['/bin/sh', '-c', `exec "$@" ${CLOSE_CONTROL_FDS}`, 'sh', ...argv];
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of REMOVED_VARIABLES) delete env[name];
   if (user) Object.assign(env, userVariables(user));
@@ -372,10 +374,10 @@ class Session {
     const ready = '220 ready to start TLS (#2.0.0)';
     await this.toClient(`${ready}\r\n`);
     try {
-      writeAllSync(CONTROL_FD, Buffer.of(0x01));
-      fs.closeSync(CONTROL_FD);
+      writeAllSync(PROG_CONTROL_FD, Buffer.of(0x01));
+      fs.closeSync(PROG_CONTROL_FD);
     } catch (e) {
-      this.die(`unable to ask for TLS on control fd ${CONTROL_FD}: ${errText(e)}`);
+      this.die(`unable to ask for TLS on control fd ${PROG_CONTROL_FD}: ${errText(e)}`);
     }
     this.logCommand(line, 'STARTTLS', ready);
     // Until fd 6 ends: stdin is read and dropped, the ack and the facts come
@@ -397,10 +399,10 @@ class Session {
       if (b.length >= 2 && b[b.length - 1] === 0 && (b.length === 2 || b[b.length - 2] === 0)) keep();
     });
     keep();
-    if (typeof control === 'string') this.die(`fd ${ACK_FD} after STARTTLS: ${control}`);
-    if (control[0] !== 0x00) this.die(`fd ${ACK_FD} after STARTTLS: ${control.length === 0 ? 'no acknowledgement' : `acknowledgement 0x${control[0].toString(16)}, not 0x00`}`);
+    if (typeof control === 'string') this.die(`fd ${PROG_ACK_FD} after STARTTLS: ${control}`);
+    if (control[0] !== 0x00) this.die(`fd ${PROG_ACK_FD} after STARTTLS: ${control.length === 0 ? 'no acknowledgement' : `acknowledgement 0x${control[0].toString(16)}, not 0x00`}`);
     const facts = decodeFacts(control.subarray(1));
-    if (typeof facts === 'string') this.die(`fd ${ACK_FD} after STARTTLS: ${facts}`);
+    if (typeof facts === 'string') this.die(`fd ${PROG_ACK_FD} after STARTTLS: ${facts}`);
     if (dropped > 0) this.log.info(`dropped ${dropped} bytes the client sent after STARTTLS before TLS started`);
     this.log.debug(`TLS: ${facts.filter(([n]) => /^SSL_(PROTOCOL|CIPHER|TLS_SNI_SERVERNAME|CLIENT_VERIFY)$/.test(n)).map(([n, v]) => `${n}=${printable(v)}`).join(' ')}`);
     this.tls = true;
@@ -509,7 +511,7 @@ function readToEnd(socket: net.Socket, ms: number, max: number, sofar: (b: Buffe
 
 async function main(): Promise<void> {
   // 1. First of all, before Node opens anything else: fds 5 and 6.
-  const control = [inheritedControl(CONTROL_FD, 'write'), inheritedControl(ACK_FD, 'read')];
+  const control = [inheritedControl(PROG_CONTROL_FD, 'write'), inheritedControl(PROG_ACK_FD, 'read')];
   const startTls = control[0] && control[1];
 
   const o = optionsOrExit(PROGRAM, USAGE, (seen) => parseSmtpOptions(process.argv.slice(2), seen));
@@ -522,8 +524,8 @@ async function main(): Promise<void> {
   if (!startTls) {
     log.debug(
       control[0] || control[1]
-        ? `only fd ${control[0] ? CONTROL_FD : ACK_FD} of tlswrapper's control pipes is open: no STARTTLS`
-        : 'fds 5 and 6 are not open (tlswrapper without -n?): no STARTTLS',
+        ? `only fd ${control[0] ? PROG_CONTROL_FD : PROG_ACK_FD} of tlswrapper's control pipes is open: no STARTTLS`
+        : `fds ${PROG_CONTROL_FD} and ${PROG_ACK_FD} are not open (tlswrapper without -n?): no STARTTLS`,
     );
   }
 
@@ -556,12 +558,12 @@ async function main(): Promise<void> {
   stdin.pause();
   let ack: net.Socket | null = null;
   if (startTls) {
-    ack = new net.Socket({ fd: ACK_FD, readable: true, writable: false, allowHalfOpen: true, pauseOnCreate: true } as net.SocketConstructorOpts);
+    ack = new net.Socket({ fd: PROG_ACK_FD, readable: true, writable: false, allowHalfOpen: true, pauseOnCreate: true } as net.SocketConstructorOpts);
     ack.pause();
   }
 
   // 4. prog.
-  const cmd = progCommand(o, user, inheritable(CONTROL_FD) || inheritable(ACK_FD));
+  const cmd = progCommand(o, user, inheritable(PROG_CONTROL_FD) || inheritable(PROG_ACK_FD));
   log.tracing(`running '${o.prog.join(' ')}'${user ? ` as ${user.name}` : ''}`);
   let prog: ChildProcess;
   try {

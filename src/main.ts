@@ -16,7 +16,7 @@ import { lookupUser, type ProgUser } from '../lib/progrun';
 import { progEnvironment, startProg } from './prog';
 import { CtlMsg, decodeConnected, decodeHandshakeDone, encodeAnchors, MAX_CTL_FRAME, type HandshakeReport } from '../wire/ctl';
 import { encodeFrame, FrameReader, type Frame } from '../wire/frame';
-import { PROG_CONTROL_FD, START_TLS_FDS } from '../wire/starttls';
+import { PROG_ACK_FD, PROG_CONTROL_FD, START_TLS_FDS } from '../wire/starttls';
 import type { PeerIdentity } from '../peercert';
 import { ensureJailDir, jailIdsForUser, randomJailIds } from '../jail/jail';
 
@@ -86,7 +86,7 @@ function main(): void {
  * refuses the same way.
  */
 function refuseOpenControlFds(): void {
-  for (const fd of [PROG_CONTROL_FD, PROG_CONTROL_FD + 1]) {
+  for (const fd of [PROG_CONTROL_FD, PROG_ACK_FD]) {
     if (inheritedFd(fd)) throw new Error(`unable to create the control pipe on fd ${fd}: fd ${fd} is already open`);
   }
 }

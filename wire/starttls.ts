@@ -21,7 +21,10 @@ export interface StartTlsFds {
   env: Record<string, string>;
 }
 
+/** -n: prog's end of the control pipe: prog writes its command here. */
 export const PROG_CONTROL_FD = 5;
+/** -n: prog's end of the acknowledgement pipe: the ack (and the facts) come here. */
+export const PROG_ACK_FD = PROG_CONTROL_FD + 1;
 
 export const START_TLS_FDS: Record<StartTls, StartTlsFds> = {
   no: { netproc: [], env: {} },
