@@ -12,7 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { EXIT_FAILURE, EXIT_USAGE } from '../lib/exitcodes';
-import { createLogger, errText } from '../lib/log';
+import { createLogger, errText, fatalExit } from '../lib/log';
 import { writeAllSync } from '../lib/stdiostreams';
 import { parseAliasFile, parseArgs, peerHash, USAGE, validAlias, type AliasTable } from './parse';
 import { appendAlias, readLine } from './register';
@@ -20,9 +20,9 @@ import { appendAlias, readLine } from './register';
 const ALIAS_TIMEOUT_MS = 30_000;
 let log = createLogger(1, undefined, 'tlswrapper-alias');
 
+/** At the verbosity the options set (1 until they are parsed). */
 function die(message: string, code = EXIT_FAILURE): never {
-  log.fatal(message);
-  process.exit(code);
+  return fatalExit(log, message, code);
 }
 
 /** Write all of `text` to fd 1 (the client); false if the client is gone. */

@@ -30,13 +30,11 @@
 // the second runs no code of prog until it has the facts, and reads nothing
 // but the facts we write (its stdin is our pipe, not the client).
 // Exit: prog's exit status; 111 on a timeout, a broken pipe or a signal.
-import * as fs from 'node:fs';
 import { companionJail, enterJail, enterLimitsOnly, prepareForJail, type JailSpec } from '../jail/jail';
-import { EXIT_FAILURE } from '../lib/exitcodes';
 import { optionsOrExit } from '../lib/getopt';
 import { inputStream, outputStream } from '../lib/stdiostreams';
 import { PROG_ACK_FD, PROG_CONTROL_FD } from '../wire/starttls';
-import { createLogger, errText } from '../lib/log';
+import { createLogger, errText, fatalExit, runMain } from '../lib/log';
 import { lookupUser, type ProgUser } from '../lib/progrun';
 import { ackSocket, inheritable, inheritedControl } from './control';
 import { parseSmtpOptions, USAGE } from './options';
@@ -52,11 +50,8 @@ async function main(): Promise<void> {
 
   const o = optionsOrExit(PROGRAM, USAGE, (seen) => parseSmtpOptions(process.argv.slice(2), seen));
   const log = createLogger(o.verbosity, undefined, PROGRAM);
-  const die = (message: string): never => {
-    log.fatal(message);
-    process.exit(EXIT_FAILURE);
-  };
-  setTimeout(() => die(`session timeout (${o.timeout} seconds)`), o.timeout * 1000).unref();
+  const fail = (message: string): never => fatalExit(log, message);
+  setTimeout(() => fail(`session timeout (${o.timeout} seconds)`), o.timeout * 1000).unref();
   if (!startTls) {
     log.debug(
       control[0] || control[1]
@@ -71,7 +66,7 @@ async function main(): Promise<void> {
     try {
       user = lookupUser(o.user);
     } catch (e) {
-      die(errText(e));
+      fail(errText(e));
     }
   }
   let spec: JailSpec | null = null;
@@ -80,14 +75,14 @@ async function main(): Promise<void> {
     spec = jail.spec;
     if (jail.why) log.info(`${jail.why}; only the rlimits (no new files, no processes) after starting prog`);
   } catch (e) {
-    die(`unable to create jail: ${errText(e)}`);
+    fail(`unable to create jail: ${errText(e)}`);
   }
 
   // 3. Everything the jail will forbid.
   try {
     await prepareForJail();
   } catch (e) {
-    die(`unable to create jail: ${errText(e)}`);
+    fail(`unable to create jail: ${errText(e)}`);
   }
   const stdin = inputStream();
   const stdout = outputStream();
@@ -97,16 +92,16 @@ async function main(): Promise<void> {
   // 4. prog.
   const cmd = progCommand(o, user, inheritable(PROG_CONTROL_FD) || inheritable(PROG_ACK_FD));
   log.tracing(`running '${o.prog.join(' ')}'${user ? ` as ${user.name}` : ''}`);
-  const prog = await startPaused(cmd, o.prog[0], die);
+  const prog = await startPaused(cmd, o.prog[0], fail);
   // The instance for TLS, as far as a process can go without the facts: now, since the jail allows no new process.
-  const spawner = startTls ? await startPaused(progCommand(o, user, true, true), '/bin/sh', die) : null;
+  const spawner = startTls ? await startPaused(progCommand(o, user, true, true), '/bin/sh', fail) : null;
 
   // 5. Jail, before any byte is read.
   try {
     if (spec) enterJail(spec);
     else enterLimitsOnly();
   } catch (e) {
-    die(`unable to create jail: ${errText(e)}`);
+    fail(`unable to create jail: ${errText(e)}`);
   }
   if (spec) log.debug(`jailed: uid ${spec.uid}, gid ${spec.gid}, root ${spec.dir}`);
   else log.debug('limited: rlimits nofile, nproc, fsize, core 0');
@@ -115,11 +110,4 @@ async function main(): Promise<void> {
   await new Session(o, log, stdin, stdout, prog, ack, spawner).run();
 }
 
-main().catch((e) => {
-  try {
-    fs.writeSync(2, `${PROGRAM}: fatal: ${errText(e)}\n`);
-  } catch {
-    // nowhere to say it
-  }
-  process.exit(EXIT_FAILURE);
-});
+runMain(PROGRAM, main);

@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import type * as net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { EXIT_FAILURE } from '../lib/exitcodes';
-import { errText, printable as logSafe, type Logger } from '../lib/log';
+import { errText, fatalExit, printable as logSafe, type Logger } from '../lib/log';
 import { PROG_ACK_FD, PROG_CONTROL_FD } from '../wire/starttls';
 import { askForTlsWithFacts, receiveFacts } from './control';
 import { LineReader, type LineResult } from './lines';
@@ -71,8 +71,7 @@ export class Session {
   }
 
   die(message: string): never {
-    this.log.fatal(message);
-    process.exit(EXIT_FAILURE);
+    return fatalExit(this.log, message);
   }
 
   /** Wait for prog to exit (at most -T) and exit with its status. */
