@@ -11,7 +11,7 @@
 //   4. start prog on two pipes, as -u's user if given, with fds 5 and 6
 //      closed; with STARTTLS, also the spawner of the instance for TLS (a
 //      shell, as -u's user, that waits on its stdin for the TLS facts and
-//      only then execs prog with them in its environment; see SPAWNER)
+//      only then execs prog with them in its environment; see spawner.ts)
 //   5. jail (root: chroot + random or -j ids + rlimits 0; not root: rlimits
 //      only), before a byte is read from the client
 //   6. SMTP, one command at a time: prog's greeting, then each client line to

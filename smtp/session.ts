@@ -50,7 +50,7 @@ export class Session {
     private readonly stdout: Writable,
     prog: ChildProcess,
     private readonly ack: net.Socket | null,
-    /** SPAWNER, waiting for the facts (with STARTTLS), else null. */
+    /** SPAWNER (spawner.ts), waiting for the facts (with STARTTLS), else null. */
     private spawner: ChildProcess | null,
   ) {
     this.client = new LineReader(stdin);
