@@ -60,7 +60,7 @@ function jail(spec: JailSpec | null, log: Logger): void {
 }
 
 /** -t's timer, one for both directions (restarted by every chunk read), and any stream's error: each ends us. */
-function fatalTimeoutAndErrors(o: TcpOptions, target: string, stdin: Readable, stdout: Writable, backend: net.Socket, log: Logger): NodeJS.Timeout {
+function idleTimeoutAndErrors(o: TcpOptions, target: string, stdin: Readable, stdout: Writable, backend: net.Socket, log: Logger): NodeJS.Timeout {
   const idle = setTimeout(() => fatalExit(log, `network timeout: nothing received for ${o.timeout} seconds`), o.timeout * 1000);
   backend.on('error', (e: NodeJS.ErrnoException) => fatalExit(log, `connection to ${target} failed: ${e.code ?? e.message}`));
   stdin.on('error', (e: NodeJS.ErrnoException) => fatalExit(log, `unable to read from standard input: ${e.code ?? e.message}`));
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
   log.debug(`connected to [${backend.remoteAddress}]:${backend.remotePort}`);
   log.info(`connected to ${target}`);
 
-  const idle = fatalTimeoutAndErrors(o, target, stdin, stdout, backend, log);
+  const idle = idleTimeoutAndErrors(o, target, stdin, stdout, backend, log);
   await proxyHeaders(o, stdin, backend, idle, log);
   // 7. Both directions.
   relay(stdin, stdout, backend, idle, log);
