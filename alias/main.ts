@@ -12,7 +12,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { EXIT_FAILURE, EXIT_USAGE } from '../lib/exitcodes';
-import { createLogger } from '../lib/log';
+import { createLogger, errText, fatalExit } from '../lib/log';
 import { writeAllSync } from '../lib/stdiostreams';
 import { parseAliasFile, parseArgs, peerHash, USAGE, validAlias, type AliasTable } from './parse';
 import { appendAlias, readLine } from './register';
@@ -20,9 +20,9 @@ import { appendAlias, readLine } from './register';
 const ALIAS_TIMEOUT_MS = 30_000;
 let log = createLogger(1, undefined, 'tlswrapper-alias');
 
+/** At the verbosity the options set (1 until they are parsed). */
 function die(message: string, code = EXIT_FAILURE): never {
-  log.fatal(message);
-  process.exit(code);
+  return fatalExit(log, message, code);
 }
 
 /** Write all of `text` to fd 1 (the client); false if the client is gone. */
@@ -54,7 +54,7 @@ function readTable(file: string, missingOk: boolean): AliasTable {
   try {
     text = fs.readFileSync(file, 'latin1');
   } catch (e) {
-    if (!(missingOk && (e as NodeJS.ErrnoException).code === 'ENOENT')) die(`cannot read ${file}: ${(e as Error).message}`);
+    if (!(missingOk && (e as NodeJS.ErrnoException).code === 'ENOENT')) die(`cannot read ${file}: ${errText(e)}`);
   }
   const parsed = parseAliasFile(text);
   if (!parsed.ok) die(`${file}: ${parsed.error}`);
@@ -75,7 +75,7 @@ async function register(file: string, hash: string): Promise<string> {
   try {
     done = appendAlias(file, hash, alias);
   } catch (e) {
-    return refuse('registration failed', (e as Error).message);
+    return refuse('registration failed', errText(e));
   }
   if (!done.ok) return refuse(done.taken ? 'alias taken' : 'registration failed', done.error);
   log.info(`registered SHA256:${hash} as ${alias} in ${file}`);
@@ -102,4 +102,4 @@ async function main(): Promise<void> {
   runProg(o.prog, alias);
 }
 
-main().catch((e) => die(`${(e as Error).message}`));
+main().catch((e) => die(errText(e)));

@@ -1,7 +1,7 @@
 // tlswrapper-alias: the pure parts. The alias file's text -> a map (or the
 // first error, naming its line), the peer's hash from the environment, the
 // alias charset. No I/O here, so the unit tests cover all of it.
-import { getopt, UsageError } from '../lib/getopt';
+import { flag, parseWithTable, UsageError, withArgument, type OptionTable } from '../lib/companionopts';
 
 /** A certificate hash: SHA-256 in exactly 64 lowercase hex digits. */
 export const HASH_RE = /^[0-9a-f]{64}$/;
@@ -88,23 +88,22 @@ export interface Options {
 export const DEFAULT_FILE = '/etc/tlswrapper/aliases';
 export const USAGE = 'tlswrapper-alias [-f file] [-a] [-q|-v] [--] prog [args...]';
 
-/** Command line, tlswrapper's way (lib/getopt.ts). */
+// Not VERBOSITY_OPTIONS: -v is 2 however often it is given, and there is no -Q.
+const OPTIONS: OptionTable<Options> = {
+  a: flag((o) => (o.register = true)),
+  q: flag((o) => (o.verbosity = 0)),
+  v: flag((o) => (o.verbosity = 2)),
+  f: withArgument((o, file) => {
+    if (file === '') throw new UsageError('-f needs a file');
+    o.file = file;
+  }),
+};
+
+/** Command line, tlswrapper's way (lib/getopt.ts, lib/companionopts.ts). */
 export function parseArgs(argv: string[]): { ok: true; options: Options } | { ok: false; error: string } {
   const o: Options = { file: DEFAULT_FILE, register: false, verbosity: 1, prog: [] };
   try {
-    o.prog = getopt(argv, {
-      withArgument: new Set(['f']),
-      flag: (letter) => {
-        if (letter === 'a') o.register = true;
-        else if (letter === 'q') o.verbosity = 0;
-        else if (letter === 'v') o.verbosity = 2;
-        else throw new UsageError(`unknown option -${letter}`);
-      },
-      argument: (_letter, file) => {
-        if (file === '') throw new UsageError('-f needs a file');
-        o.file = file;
-      },
-    });
+    o.prog = parseWithTable(argv, OPTIONS, o);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     return { ok: false, error: e.message === 'option -f needs an argument' ? '-f needs a file' : e.message };

@@ -4,6 +4,7 @@
 // from 2, debug from 3, tracing from 4; nothing prints at 0.
 
 import { writeSync } from 'node:fs';
+import { EXIT_FAILURE } from './exitcodes';
 
 export const Verbosity = { QUIET: 0, NORMAL: 1, VERBOSE: 2, DEBUG: 3, TRACE: 4 } as const;
 
@@ -45,6 +46,11 @@ export function createLogger(verbosity: number, role?: string, program = 'tlswra
   return logger;
 }
 
+/** What went wrong, in one line: an Error's message, anything else thrown as a string. */
+export function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 /** Any untrusted string (a host name, a peer's line) made safe for one log line. */
 export function printable(s: string, max = 300): string {
   const cut = s.length > max ? s.slice(0, max) : s;
@@ -54,4 +60,18 @@ export function printable(s: string, max = 300): string {
     out += c >= 0x20 && c < 0x7f && ch !== '\\' && ch !== "'" ? ch : `\\x${c.toString(16).padStart(2, '0')}`;
   }
   return s.length > max ? out + '...' : out;
+}
+
+/** Give up: the reason as a fatal line (if the verbosity shows it), then exit with code. */
+export function fatalExit(log: Logger, message: string, code: number = EXIT_FAILURE): never {
+  log.fatal(message);
+  process.exit(code);
+}
+
+/**
+ * Run a companion program's main; whatever escapes it (a bug) still ends in
+ * one fatal line, whatever the verbosity, and exit 111, never a stack trace.
+ */
+export function runMain(program: string, main: () => Promise<void>): void {
+  main().catch((e) => fatalExit(createLogger(Verbosity.NORMAL, undefined, program), errText(e)));
 }

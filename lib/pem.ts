@@ -2,6 +2,7 @@
 // bug here must not run with root's rights. One file holds one private key and
 // its certificate chain (leaf first), as tlswrapper expects.
 import * as crypto from 'node:crypto';
+import { errText } from './log';
 
 export class PemError extends Error {}
 
@@ -74,7 +75,7 @@ export function parseKeyAndChain(bytes: Uint8Array): KeyAndChain {
         try {
           key = crypto.createPrivateKey({ key: b.der, format: 'der', type: KEY_TYPES[b.label] });
         } catch (e) {
-          throw new PemError(`unable to parse the '${b.label}' (${(e as Error).message})`);
+          throw new PemError(`unable to parse the '${b.label}' (${errText(e)})`);
         }
       } else if (b.label === 'ENCRYPTED PRIVATE KEY') {
         throw new PemError('encrypted private keys are not supported');
@@ -89,7 +90,7 @@ export function parseKeyAndChain(bytes: Uint8Array): KeyAndChain {
       for (const der of chain) new crypto.X509Certificate(der);
       leafKey = new crypto.X509Certificate(chain[0]).publicKey;
     } catch (e) {
-      throw new PemError(`unable to parse a certificate (${(e as Error).message})`);
+      throw new PemError(`unable to parse a certificate (${errText(e)})`);
     }
     if (!spki(crypto.createPublicKey(key)).equals(spki(leafKey)))
       throw new PemError("the private key does not match the first certificate's public key");

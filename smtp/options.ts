@@ -1,6 +1,7 @@
 // tlswrapper-smtp's command line, parsed the way tlswrapper parses its own
-// (lib/getopt.ts). Then prog and its arguments.
-import { getopt, parseSeconds, UsageError, type PartialVerbosity } from '../lib/getopt';
+// (lib/getopt.ts, lib/companionopts.ts). Then prog and its arguments.
+import { flag, JAIL_OPTIONS, nonEmpty, parseWithTable, seconds, VERBOSITY_OPTIONS, withArgument, type OptionTable } from '../lib/companionopts';
+import { UsageError, type PartialVerbosity } from '../lib/getopt';
 
 export { UsageError };
 
@@ -27,47 +28,28 @@ export interface SmtpOptions {
   prog: string[];
 }
 
-const WITH_ARGUMENT = new Set(['t', 'T', 'u', 'J', 'j', 'g']);
-
 const GREYLIST = 'greylisting (-g, -c, -C) is not implemented yet';
 
+const notImplemented = (letter: string): never => {
+  throw new UsageError(`option -${letter}: ${GREYLIST}`);
+};
+
+type Building = Omit<SmtpOptions, 'prog'>;
+
+const OPTIONS: OptionTable<Building> = {
+  ...VERBOSITY_OPTIONS,
+  t: seconds((o, s) => (o.timeout = s)),
+  T: seconds((o, s) => (o.rwTimeout = s)),
+  u: nonEmpty('a user', (o, user) => (o.user = user)),
+  ...JAIL_OPTIONS,
+  g: withArgument((_o, _value, letter) => notImplemented(letter)),
+  c: flag((_o, letter) => notImplemented(letter)),
+  C: flag((_o, letter) => notImplemented(letter)),
+};
+
 export function parseSmtpOptions(argv: string[], seen: PartialVerbosity = { verbosity: 1 }): SmtpOptions {
-  const o: Omit<SmtpOptions, 'prog'> = { verbosity: 1, timeout: DEFAULT_TIMEOUT, rwTimeout: DEFAULT_RW_TIMEOUT };
-  const prog = getopt(argv, {
-    withArgument: WITH_ARGUMENT,
-    flag: (letter) => {
-      if (letter === 'q') o.verbosity = 0;
-      else if (letter === 'Q') o.verbosity = 1;
-      else if (letter === 'v') o.verbosity++;
-      else if (letter === 'c' || letter === 'C') throw new UsageError(`option -${letter}: ${GREYLIST}`);
-      else throw new UsageError(`unknown option -${letter}`);
-      seen.verbosity = o.verbosity;
-    },
-    argument: (letter, value) => {
-      switch (letter) {
-        case 't':
-          o.timeout = parseSeconds(letter, value);
-          return;
-        case 'T':
-          o.rwTimeout = parseSeconds(letter, value);
-          return;
-        case 'u':
-          if (value === '') throw new UsageError('option -u needs a user');
-          o.user = value;
-          return;
-        case 'J':
-          if (value === '') throw new UsageError('option -J needs a directory');
-          o.jailDir = value;
-          return;
-        case 'j':
-          if (value === '') throw new UsageError('option -j needs a user');
-          o.jailUser = value;
-          return;
-        case 'g':
-          throw new UsageError(`option -g: ${GREYLIST}`);
-      }
-    },
-  });
+  const o: Building = { verbosity: 1, timeout: DEFAULT_TIMEOUT, rwTimeout: DEFAULT_RW_TIMEOUT };
+  const prog = parseWithTable(argv, OPTIONS, o, seen);
   if (prog.length < 1 || prog[0] === '') throw new UsageError('missing prog');
   return { ...o, prog };
 }

@@ -5,6 +5,7 @@
 // tells prog who the client is.
 import { readFileSync } from 'node:fs';
 import type { Anchors, PeerIdentity } from '../peercert';
+import { errText } from '../lib/log';
 import { pemBlocks, type PemBlock } from '../lib/pem';
 import { loadPeercert, type Peercert } from '../peercert/load';
 import type { UserAttribute } from './options';
@@ -23,13 +24,13 @@ export function readAnchorFile(file: string): Uint8Array[] {
   try {
     text = readFileSync(file, 'latin1');
   } catch (e) {
-    fail((e as NodeJS.ErrnoException).code ?? (e as Error).message);
+    fail((e as NodeJS.ErrnoException).code ?? errText(e));
   }
   let blocks: PemBlock[] = [];
   try {
     blocks = pemBlocks(text);
   } catch (e) {
-    fail((e as Error).message);
+    fail(errText(e));
   }
   const ders = blocks.filter((b) => b.label === 'CERTIFICATE').map((b) => new Uint8Array(b.der));
   if (ders.length === 0) fail('no certificate in anchor file');
@@ -52,7 +53,7 @@ export class ClientAuthState {
     try {
       this.judge = { peercert, anchors: peercert.anchorsFromDer(this.ders) };
     } catch (e) {
-      throw new Error(`unable to read anchor PEM file '${this.file}': ${(e as Error).message}`);
+      throw new Error(`unable to read anchor PEM file '${this.file}': ${errText(e)}`);
     }
     return this.judge;
   }

@@ -6,6 +6,7 @@ import { asUser, REMOVED_VARIABLES, userVariables, type ProgUser } from '../lib/
 import type { PeerIdentity } from '../peercert';
 import type { HandshakeReport, ProxyAddresses, SocketAddresses } from '../wire/ctl';
 import { tlsFacts, TLS_VARIABLES } from '../wire/facts';
+import { PROG_CONTROL_FD } from '../wire/starttls';
 
 /** prog's connection variables (tcpserver's names). */
 export interface TcpVariables {
@@ -128,7 +129,9 @@ export function progEnvironment(
 
 export function startProg(argv: string[], fds: Socket[], env: NodeJS.ProcessEnv, user?: ProgUser): ChildProcess {
   const [stdin, stdout, ...control] = fds;
-  const stdio: StdioOptions = [stdin, stdout, 'inherit', ...(control.length > 0 ? ['ignore' as const, 'ignore' as const, ...control] : [])];
+  // stdio[i] becomes prog's fd i: the control descriptors start at PROG_CONTROL_FD.
+  const gap = Array<'ignore'>(PROG_CONTROL_FD - 3).fill('ignore');
+  const stdio: StdioOptions = [stdin, stdout, 'inherit', ...(control.length > 0 ? [...gap, ...control] : [])];
   const run = asUser(argv, user);
   return spawn(run.argv[0], run.argv.slice(1), { stdio, env, ...run.ids });
 }

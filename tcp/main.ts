@@ -13,83 +13,60 @@
 //      not root (tlswrapper -u user): the rlimits only
 //   6. (-p) read the incoming PROXY header from stdin; (-P) send ours
 //   7. move bytes both ways with backpressure, half-close, -t idle timeout.
-import * as dns from 'node:dns';
-import * as fs from 'node:fs';
-import * as net from 'node:net';
-import type { Readable } from 'node:stream';
+import type * as net from 'node:net';
+import type { Readable, Writable } from 'node:stream';
 import { companionJail, enterJail, enterLimitsOnly, prepareForJail, type JailSpec } from '../jail/jail';
 import { parseProxyHeader } from '../wire/proxyheader';
-import { EXIT_FAILURE, EXIT_OK } from '../lib/exitcodes';
 import { optionsOrExit } from '../lib/getopt';
 import { inputStream, outputStream } from '../lib/stdiostreams';
-import { createLogger, type Logger } from '../lib/log';
+import { createLogger, errText, fatalExit, runMain, type Logger } from '../lib/log';
+import { connectAny, resolve } from './backend';
+import { parseTcpOptions, USAGE, type TcpOptions } from './options';
+import { addressesFromEnv, proxyHeader, type ProxyAddresses } from './proxy';
+import { relay } from './relay';
 
 const PROGRAM = 'tlswrapper-tcp';
-import { parseTcpOptions, USAGE } from './options';
-import { addressesFromEnv, proxyHeader, type ProxyAddresses } from './proxy';
 
-/** As upstream: at most this many of host's addresses are tried. */
-const MAX_ADDRESSES = 8;
-
-const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-
-function die(log: Logger, message: string, code = EXIT_FAILURE): never {
-  log.fatal(message);
-  process.exit(code);
-}
-
-/** host's addresses, in the resolver's order; an IP literal as it is. */
-async function resolve(host: string, log: Logger): Promise<string[]> {
-  if (net.isIP(host)) return [host];
-  let found: dns.LookupAddress[];
+/** 1. The jail, decided while files can still be read: its spec as root, else null (rlimits only). */
+function decideJail(o: TcpOptions, log: Logger): JailSpec | null {
   try {
-    found = await dns.promises.lookup(host, { all: true, verbatim: true });
+    const jail = companionJail(o.jailDir, o.jailUser);
+    if (jail.why) log.info(`${jail.why}; only the rlimits (no new files or sockets, no processes, no file growth) after connecting`);
+    return jail.spec;
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    die(log, `unable to resolve host '${host}'${code === 'ENOTFOUND' ? ': name does not exist' : `: ${code ?? errText(e)}`}`);
+    return fatalExit(log, `unable to create jail: ${errText(e)}`);
   }
-  const addresses = [...new Set(found.map((a) => a.address))].slice(0, MAX_ADDRESSES);
-  if (addresses.length === 0) die(log, `unable to resolve host '${host}': no address`);
-  for (const a of addresses) log.debug(`${host}: ${a}`);
-  return addresses;
 }
 
-/** A paused socket to the first address that answers, or the last reason none did. */
-async function connectAny(addresses: string[], port: number, timeoutMs: number, log: Logger): Promise<net.Socket | string> {
-  const deadline = Date.now() + timeoutMs;
-  let reason = 'no address';
-  for (let i = 0; i < addresses.length; i++) {
-    // The time left is shared among the addresses not tried yet.
-    const slice = Math.max(1, Math.floor((deadline - Date.now()) / (addresses.length - i)));
-    const result = await new Promise<net.Socket | string>((done) => {
-      const sock = new net.Socket({ allowHalfOpen: true });
-      // Paused before it connects: Node then starts no read of its own.
-      sock.pause();
-      const timer = setTimeout(() => {
-        sock.destroy();
-        done('connection timed out');
-      }, slice);
-      sock.once('error', (e: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        sock.destroy();
-        done(e.code === 'ECONNREFUSED' ? 'connection refused' : (e.code ?? e.message));
-      });
-      sock.once('connect', () => {
-        clearTimeout(timer);
-        sock.removeAllListeners('error');
-        done(sock);
-      });
-      sock.connect({ host: addresses[i], port });
-    });
-    if (typeof result !== 'string') return result;
-    reason = result;
-    log.debug(`unable to connect to [${addresses[i]}]:${port}: ${reason}`);
-    if (Date.now() >= deadline) break;
+/** 3. Everything the jail will forbid, done now. */
+async function prepare(log: Logger): Promise<void> {
+  try {
+    await prepareForJail();
+  } catch (e) {
+    fatalExit(log, `unable to create jail: ${errText(e)}`);
   }
-  return reason;
 }
 
+/** 5. Jail, before any byte is read. */
+function jail(spec: JailSpec | null, log: Logger): void {
+  try {
+    if (spec) enterJail(spec);
+    else enterLimitsOnly();
+  } catch (e) {
+    fatalExit(log, `unable to create jail: ${errText(e)}`);
+  }
+  if (spec) log.debug(`jailed: uid ${spec.uid}, gid ${spec.gid}, root ${spec.dir}`);
+  else log.debug('limited: rlimits nofile, nproc, fsize, core 0');
+}
 
+/** -t's timer, one for both directions (restarted by every chunk read), and any stream's error: each ends us. */
+function idleTimeoutAndErrors(o: TcpOptions, target: string, stdin: Readable, stdout: Writable, backend: net.Socket, log: Logger): NodeJS.Timeout {
+  const idle = setTimeout(() => fatalExit(log, `network timeout: nothing received for ${o.timeout} seconds`), o.timeout * 1000);
+  backend.on('error', (e: NodeJS.ErrnoException) => fatalExit(log, `connection to ${target} failed: ${e.code ?? e.message}`));
+  stdin.on('error', (e: NodeJS.ErrnoException) => fatalExit(log, `unable to read from standard input: ${e.code ?? e.message}`));
+  stdout.on('error', (e: NodeJS.ErrnoException) => fatalExit(log, `unable to write to standard output: ${e.code ?? e.message}`));
+  return idle;
+}
 
 /** -p: the incoming PROXY header at the start of stdin; its addresses and the bytes read past it. */
 function readProxyHeader(stdin: Readable, version: 1 | 2): Promise<{ addresses: ProxyAddresses | null; rest: Buffer } | string> {
@@ -119,62 +96,18 @@ function describe(a: ProxyAddresses): string {
   return `remote=${ip(a.remoteAddress)}:${a.remotePort} local=${ip(a.localAddress)}:${a.localPort}`;
 }
 
-async function main(): Promise<void> {
-  const o = optionsOrExit(PROGRAM, USAGE, (seen) => parseTcpOptions(process.argv.slice(2), seen));
-  const log = createLogger(o.verbosity, undefined, PROGRAM);
-  const target = `${o.host}:${o.port}`;
-
-  // 1. The jail, decided while files can still be read.
-  let spec: JailSpec | null = null;
-  try {
-    const jail = companionJail(o.jailDir, o.jailUser);
-    spec = jail.spec;
-    if (jail.why) log.info(`${jail.why}; only the rlimits (no new files or sockets, no processes, no file growth) after connecting`);
-  } catch (e) {
-    die(log, `unable to create jail: ${errText(e)}`);
-  }
+/**
+ * 6. (-p) the incoming PROXY header, read off stdin; (-P) ours, sent to the
+ * backend, with the client's addresses from -p or else from the environment;
+ * then what stdin had past the incoming header.
+ */
+async function proxyHeaders(o: TcpOptions, stdin: Readable, backend: net.Socket, idle: NodeJS.Timeout, log: Logger): Promise<void> {
   const envAddresses = addressesFromEnv(process.env);
-
-  // 2. DNS, before the jail and never again.
-  const addresses = await resolve(o.host, log);
-
-  // 3. Everything the jail will forbid.
-  try {
-    await prepareForJail();
-  } catch (e) {
-    die(log, `unable to create jail: ${errText(e)}`);
-  }
-  const stdin = inputStream();
-  const stdout = outputStream();
-
-  // 4. Connect.
-  const backend = await connectAny(addresses, o.port, o.connectTimeout * 1000, log);
-  if (typeof backend === 'string') die(log, `unable to connect to ${target}: ${backend}`);
-
-  // 5. Jail, before any byte is read.
-  try {
-    if (spec) enterJail(spec);
-    else enterLimitsOnly();
-  } catch (e) {
-    die(log, `unable to create jail: ${errText(e)}`);
-  }
-  if (spec) log.debug(`jailed: uid ${spec.uid}, gid ${spec.gid}, root ${spec.dir}`);
-  else log.debug('limited: rlimits nofile, nproc, fsize, core 0');
-  log.debug(`connected to [${backend.remoteAddress}]:${backend.remotePort}`);
-  log.info(`connected to ${target}`);
-
-  // -t: one timer for both directions, restarted by every chunk read.
-  const idle = setTimeout(() => die(log, `network timeout: nothing received for ${o.timeout} seconds`), o.timeout * 1000);
-  backend.on('error', (e: NodeJS.ErrnoException) => die(log, `connection to ${target} failed: ${e.code ?? e.message}`));
-  stdin.on('error', (e: NodeJS.ErrnoException) => die(log, `unable to read from standard input: ${e.code ?? e.message}`));
-  stdout.on('error', (e: NodeJS.ErrnoException) => die(log, `unable to write to standard output: ${e.code ?? e.message}`));
-
-  // 6. PROXY headers.
   let first: Buffer | null = null;
   let peer: ProxyAddresses | null = null;
   if (o.proxyIn) {
     const got = await readProxyHeader(stdin, o.proxyIn);
-    if (typeof got === 'string') die(log, `unable to receive incoming proxy-protocol v${o.proxyIn} string: ${got}`);
+    if (typeof got === 'string') fatalExit(log, `unable to receive incoming proxy-protocol v${o.proxyIn} string: ${got}`);
     idle.refresh();
     peer = got.addresses;
     first = got.rest;
@@ -196,57 +129,32 @@ async function main(): Promise<void> {
     backend.write(header);
   }
   if (first && first.length > 0) backend.write(first);
-
-  // 7. Both directions. pipe() gives backpressure (a full backend pauses
-  // stdin, a full stdout pauses the backend) and passes each EOF on.
-  let toBackendDone = false;
-  let toClientDone = false;
-  const maybeDone = () => {
-    if (!toBackendDone || !toClientDone) return;
-    clearTimeout(idle);
-    log.debug('finished');
-    backend.destroy();
-    process.exit(EXIT_OK);
-  };
-  stdin.on('data', () => idle.refresh());
-  backend.on('data', () => idle.refresh());
-  // stdin's EOF -> backend.end() (shutdown SHUT_WR); the backend may still answer.
-  backend.on('finish', () => {
-    log.tracing('standard input closed, EOF sent to the backend');
-    toBackendDone = true;
-    maybeDone();
-  });
-  // The backend's EOF -> stdout.end(); stdin may still flow to the backend.
-  stdout.on('finish', () => {
-    log.tracing('backend closed, EOF sent to standard output');
-    // libuv never closes fds 0-2 itself, and a pipe's reader sees EOF only
-    // when its last writer is closed: close fd 1 once the stream lets go of it.
-    let closed = false;
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      try {
-        fs.closeSync(1);
-      } catch {
-        // already closed
-      }
-      toClientDone = true;
-      maybeDone();
-    };
-    if (stdout instanceof net.Socket) stdout.once('close', close);
-    else setImmediate(close);
-    stdout.destroy();
-  });
-  stdin.pipe(backend);
-  backend.pipe(stdout);
-  backend.resume();
 }
 
-main().catch((e) => {
-  try {
-    fs.writeSync(2, `${PROGRAM}: fatal: ${errText(e)}\n`);
-  } catch {
-    // nowhere to say it
-  }
-  process.exit(EXIT_FAILURE);
-});
+async function main(): Promise<void> {
+  const o = optionsOrExit(PROGRAM, USAGE, (seen) => parseTcpOptions(process.argv.slice(2), seen));
+  const log = createLogger(o.verbosity, undefined, PROGRAM);
+  const target = `${o.host}:${o.port}`;
+
+  const spec = decideJail(o, log);
+  // 2. DNS, before the jail and never again.
+  const addresses = await resolve(o.host, log);
+  await prepare(log);
+  const stdin = inputStream();
+  const stdout = outputStream();
+
+  // 4. Connect.
+  const backend = await connectAny(addresses, o.port, o.connectTimeout * 1000, log);
+  if (typeof backend === 'string') fatalExit(log, `unable to connect to ${target}: ${backend}`);
+
+  jail(spec, log);
+  log.debug(`connected to [${backend.remoteAddress}]:${backend.remotePort}`);
+  log.info(`connected to ${target}`);
+
+  const idle = idleTimeoutAndErrors(o, target, stdin, stdout, backend, log);
+  await proxyHeaders(o, stdin, backend, idle, log);
+  // 7. Both directions.
+  relay(stdin, stdout, backend, idle, log);
+}
+
+runMain(PROGRAM, main);

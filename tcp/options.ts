@@ -1,6 +1,7 @@
 // tlswrapper-tcp's command line, parsed the way tlswrapper parses its own
-// (lib/getopt.ts). Then exactly host and port.
-import { getopt, parseSeconds, UsageError, type PartialVerbosity } from '../lib/getopt';
+// (lib/getopt.ts, lib/companionopts.ts). Then exactly host and port.
+import { JAIL_OPTIONS, parseWithTable, seconds, VERBOSITY_OPTIONS, withArgument, type OptionTable } from '../lib/companionopts';
+import { UsageError, type PartialVerbosity } from '../lib/getopt';
 
 export { UsageError };
 
@@ -27,8 +28,6 @@ export interface TcpOptions {
   port: number;
 }
 
-const WITH_ARGUMENT = new Set(['t', 'T', 'p', 'P', 'J', 'j']);
-
 function parseProxyVersion(direction: string, option: string, text: string): 0 | 1 | 2 {
   if (text === '0' || text === '1' || text === '2') return Number(text) as 0 | 1 | 2;
   throw new UsageError(
@@ -36,48 +35,26 @@ function parseProxyVersion(direction: string, option: string, text: string): 0 |
   );
 }
 
+type Building = Omit<TcpOptions, 'host' | 'port'>;
+
+const OPTIONS: OptionTable<Building> = {
+  ...VERBOSITY_OPTIONS,
+  t: seconds((o, s) => (o.timeout = s)),
+  T: seconds((o, s) => (o.connectTimeout = s)),
+  p: withArgument((o, value, letter) => (o.proxyIn = parseProxyVersion('incoming', letter, value))),
+  P: withArgument((o, value, letter) => (o.proxyOut = parseProxyVersion('outgoing', letter, value))),
+  ...JAIL_OPTIONS,
+};
+
 export function parseTcpOptions(argv: string[], seen: PartialVerbosity = { verbosity: 1 }): TcpOptions {
-  const o: Omit<TcpOptions, 'host' | 'port'> = {
+  const o: Building = {
     verbosity: 1,
     timeout: DEFAULT_TIMEOUT,
     connectTimeout: DEFAULT_CONNECT_TIMEOUT,
     proxyIn: 0,
     proxyOut: 0,
   };
-  const rest = getopt(argv, {
-    withArgument: WITH_ARGUMENT,
-    flag: (letter) => {
-      if (letter === 'q') o.verbosity = 0;
-      else if (letter === 'Q') o.verbosity = 1;
-      else if (letter === 'v') o.verbosity++;
-      else throw new UsageError(`unknown option -${letter}`);
-      seen.verbosity = o.verbosity;
-    },
-    argument: (letter, value) => {
-      switch (letter) {
-        case 't':
-          o.timeout = parseSeconds(letter, value);
-          return;
-        case 'T':
-          o.connectTimeout = parseSeconds(letter, value);
-          return;
-        case 'p':
-          o.proxyIn = parseProxyVersion('incoming', letter, value);
-          return;
-        case 'P':
-          o.proxyOut = parseProxyVersion('outgoing', letter, value);
-          return;
-        case 'J':
-          if (value === '') throw new UsageError('option -J needs a directory');
-          o.jailDir = value;
-          return;
-        case 'j':
-          if (value === '') throw new UsageError('option -j needs a user');
-          o.jailUser = value;
-          return;
-      }
-    },
-  });
+  const rest = parseWithTable(argv, OPTIONS, o, seen);
   if (rest.length < 1 || rest[0] === '') throw new UsageError('missing host');
   if (rest.length < 2) throw new UsageError('missing port');
   if (rest.length > 2) throw new UsageError(`unexpected argument '${rest[2]}' after host and port`);

@@ -21,12 +21,16 @@ export interface StartTlsFds {
   env: Record<string, string>;
 }
 
+/** prog's first control descriptor: -n's control pipe (prog writes its command here), --ucspi-tls's SSLCTLFD. */
 export const PROG_CONTROL_FD = 5;
+/** -n: prog's end of the acknowledgement pipe: the ack (and the facts) come here. */
+export const PROG_ACK_FD = PROG_CONTROL_FD + 1;
 
 export const START_TLS_FDS: Record<StartTls, StartTlsFds> = {
   no: { netproc: [], env: {} },
   n: { netproc: [8, 9], env: {} },
-  ucspi: { netproc: [8, 9, 10], env: { SSLCTLFD: '5', SSLREADFD: '6', SSLWRITEFD: '7' } },
+  // The environment names prog's descriptors: from PROG_CONTROL_FD up, in netproc's order.
+  ucspi: { netproc: [8, 9, 10], env: { SSLCTLFD: `${PROG_CONTROL_FD}`, SSLREADFD: `${PROG_CONTROL_FD + 1}`, SSLWRITEFD: `${PROG_CONTROL_FD + 2}` } },
 };
 
 /** The control commands, by first byte. */
