@@ -18,6 +18,8 @@ const processes = {
   tcp: 'tcp/main.ts',
   alias: 'alias/main.ts',
   smtp: 'smtp/main.ts',
+  // tlswrapper-server: the entry for many connections, with spare process sets.
+  server: 'server/main.ts',
 };
 
 await Promise.all(Object.entries(processes).map(([name, input]) => build({

@@ -86,7 +86,16 @@ function main(): void {
   const engine = engineOrExit(opts, log);
   const prepared = prepare(opts, log);
   const children = launch(opts, engine, prepared);
-  new Supervisor(opts, log, children, prepared.user, prepared.clientAuth).start();
+  const supervisor = new Supervisor(opts, log, children, ({ status }) => process.exit(status), prepared.user, prepared.clientAuth);
+  supervisor.start();
+  // Should the loop ever run dry with the status unset, exit with it, never a silent 0.
+  process.on('beforeExit', () => process.exit(supervisor.exitStatus));
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      log.debug(`got ${signal}`);
+      supervisor.stop();
+    });
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
-// The entry's part once keyproc and netproc run: follow netproc's control
-// messages, start prog when they say so, and wait for every child; then exit
-// with prog's status (111 if prog never ran or did not exit normally).
+// One connection's supervision once its keyproc and netproc run: follow
+// netproc's control messages, start prog when they say so, and wait for every
+// child; then finish with prog's status (111 if prog never ran or did not
+// exit normally). The entry exits with it; tlswrapper-server logs it.
 //
 // Without delayed encryption: HANDSHAKE_DONE starts prog. With it: CONNECTED
 // starts prog at once, in plaintext, and HANDSHAKE_DONE comes when (if) prog
@@ -20,6 +21,13 @@ import { progEnvironment, startProg } from './prog';
 
 type ExitHandler = (code: number | null, signal: NodeJS.Signals | null) => void;
 
+/** What the connection came to, for whoever started it. */
+export interface Outcome {
+  status: number;
+  /** The handshake's facts, when there was one. */
+  handshake: HandshakeReport | null;
+}
+
 /** The client's identity (with -a) and the user prog runs as (-u, or -U from that identity). Throws with the reason. */
 function whoIsThere(opts: Options, info: HandshakeReport, user: ProgUser | undefined, clientAuth: ClientAuthState | undefined): { identity: PeerIdentity | null; user?: ProgUser } {
   if (!clientAuth) {
@@ -38,20 +46,27 @@ export class Supervisor {
   private readonly delayed: boolean;
   private handshakeSeen = false;
   private handshakeDeadline: NodeJS.Timeout | undefined;
+  private handshake: HandshakeReport | null = null;
 
   constructor(
     private readonly opts: Options,
     private readonly log: Logger,
     private readonly c: Children,
+    private readonly finish: (outcome: Outcome) => void,
     private readonly user?: ProgUser,
     private readonly clientAuth?: ClientAuthState,
+    /** reportHandshake false: the caller logs the outcome's handshake itself (one line per connection). */
+    private readonly options: { reportHandshake: boolean } = { reportHandshake: true },
   ) {
     this.delayed = opts.startTls !== 'no';
   }
 
+  /** The exit status so far: prog's once it exited, 111 until then. */
+  get exitStatus(): number {
+    return this.status;
+  }
+
   start(): void {
-    // Should the loop ever run dry with the status unset, exit with it, never a silent 0.
-    process.on('beforeExit', () => process.exit(this.status));
     // Belt and braces: netproc enforces -T itself; this catches a netproc that hangs.
     this.handshakeDeadline = setTimeout(() => {
       this.log.debug('handshake timeout');
@@ -60,7 +75,11 @@ export class Supervisor {
     this.watchChildren();
     this.readControl();
     this.loadAnchorsSoon();
-    this.passOnSignals();
+  }
+
+  /** Asked to stop (a signal to the entry, a server's second SIGTERM): every process of the connection ends. */
+  stop(signal: NodeJS.Signals = 'SIGTERM'): void {
+    this.killAll(signal);
   }
 
   private watchChildren(): void {
@@ -94,7 +113,7 @@ export class Supervisor {
   }
 
   private finishWhenIdle(): void {
-    if (this.running.size === 0) process.exit(this.status);
+    if (this.running.size === 0) this.finish({ status: this.status, handshake: this.handshake });
   }
 
   private killAll(signal: NodeJS.Signals = 'SIGTERM'): void {
@@ -146,7 +165,10 @@ export class Supervisor {
 
   private onHandshakeDone(info: HandshakeReport): void {
     clearTimeout(this.handshakeDeadline);
-    this.log.info(`handshake done: ${info.version} ${info.cipher} ${info.group}${info.serverName ? ` sni=${info.serverName}` : ''}`);
+    this.handshake = info;
+    const done = `handshake done: ${info.version} ${info.cipher} ${info.group}${info.serverName ? ` sni=${info.serverName}` : ''}`;
+    if (this.options.reportHandshake) this.log.info(done);
+    else this.log.debug(done);
     let who: ReturnType<typeof whoIsThere>;
     try {
       who = whoIsThere(this.opts, info, this.user, this.clientAuth);
@@ -185,14 +207,5 @@ export class Supervisor {
         this.killAll('SIGKILL');
       }
     });
-  }
-
-  private passOnSignals(): void {
-    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-      process.on(signal, () => {
-        this.log.debug(`got ${signal}`);
-        this.killAll();
-      });
-    }
   }
 }

@@ -1,0 +1,215 @@
+// tlswrapper-server: listens itself and, for each connection, is what the
+// entry process is under a super-server, with one difference: the
+// connection's netproc and keyproc were started, warmed and (netproc) jailed
+// before the client came (server/spares.ts), so no Node start-up lies on the
+// connection's path. One process set serves one connection, as before.
+import { resolve } from 'node:path';
+import type { Server as NetServer, Socket } from 'node:net';
+import { ensureJailDir, jailIdsForUser, randomJailIds, type JailIds } from '../jail/jail';
+import { EXIT_OK, EXIT_USAGE } from '../lib/exitcodes';
+import { createLogger, errText, fatalExit, printable, type Logger } from '../lib/log';
+import { lookupUser, type ProgUser } from '../lib/progrun';
+import { engineConfig } from '../src/algorithms';
+import type { Children } from '../src/connection';
+import { ClientAuthState, readAnchorFile } from '../src/peer';
+import { Supervisor, type Outcome } from '../src/supervisor';
+import { CtlMsg, encodeAnchors, MAX_CTL_FRAME } from '../wire/ctl';
+import { encodeFrame } from '../wire/frame';
+import { Admission } from './admission';
+import { listen } from './listener';
+import { parseServerOptions, UsageError, USAGE, type ServerOptions } from './options';
+import { SparePool } from './spares';
+
+const PROGRAM = 'tlswrapper-server';
+
+/**
+ * What a super-server would have said about the connection means nothing
+ * here (we may ourselves run under one): prog learns its addresses from the
+ * socket.
+ */
+const SUPER_SERVER_VARIABLES = [
+  'TCPLOCALIP', 'TCPLOCALPORT', 'TCPLOCALHOST', 'TCPREMOTEIP', 'TCPREMOTEPORT', 'TCPREMOTEHOST', 'TCPREMOTEINFO',
+  'TCPLOCALADDR', 'TCPREMOTEADDR', 'TCPCONCURRENCY', 'REMOTE_ADDR', 'REMOTE_PORT', 'PROTO',
+];
+
+function configure(argv: string[]): { o: ServerOptions; log: Logger } {
+  try {
+    const o = parseServerOptions(argv);
+    return { o, log: createLogger(o.tlswrapper.verbosity, undefined, PROGRAM) };
+  } catch (e) {
+    const log = createLogger(argv.includes('-q') ? 0 : 1, undefined, PROGRAM);
+    if (!(e instanceof UsageError)) throw e;
+    return fatalExit(log, `${e.message} (usage: ${USAGE})`, EXIT_USAGE);
+  }
+}
+
+interface Prepared {
+  engine: ReturnType<typeof engineConfig>;
+  user?: ProgUser;
+  clientAuth?: ClientAuthState;
+  jailDir: string;
+}
+
+/** Everything checked once, before the first process set starts. */
+function prepare(o: ServerOptions, log: Logger): Prepared {
+  const opts = o.tlswrapper;
+  let engine: ReturnType<typeof engineConfig>;
+  try {
+    engine = engineConfig(opts);
+  } catch (e) {
+    if (e instanceof UsageError) fatalExit(log, e.message, EXIT_USAGE);
+    throw e;
+  }
+  try {
+    if (process.getuid?.() !== 0) throw new Error('must run as root: each connection\'s processes are jailed (chroot, their own uid) and keyproc reads the keys');
+    const clientAuth = opts.anchorFile ? new ClientAuthState(opts.anchorFile, readAnchorFile(opts.anchorFile)) : undefined;
+    // Loaded now, not on the first connection's path.
+    clientAuth?.load();
+    const jailDir = resolve(opts.jailDir);
+    ensureJailDir(jailDir);
+    // -j: checked now, so a typo stops the server, not every connection.
+    if (opts.jailUser) jailIdsForUser(opts.jailUser);
+    const user = opts.user ? lookupUser(opts.user) : undefined;
+    for (const name of SUPER_SERVER_VARIABLES) delete process.env[name];
+    return { engine, user, clientAuth, jailDir };
+  } catch (e) {
+    return fatalExit(log, errText(e));
+  }
+}
+
+/** A spare set's configuration: its own jail ids (random, or -j's), the rest as tlswrapper would have it. */
+function setConfig(o: ServerOptions, p: Prepared) {
+  const opts = o.tlswrapper;
+  return () => {
+    const ids: JailIds[] = opts.jailUser ? [jailIdsForUser(opts.jailUser), jailIdsForUser(opts.jailUser)] : randomJailIds(2);
+    const [keyJail, netJail] = ids.map((id) => ({ ...id, dir: p.jailDir }));
+    return {
+      key: { certs: opts.certs, jail: keyJail, verbosity: opts.verbosity },
+      net: {
+        engine: p.engine,
+        jail: netJail,
+        verbosity: opts.verbosity,
+        handshakeTimeout: opts.handshakeTimeout,
+        timeout: opts.timeout,
+        proxyVersion: opts.proxyVersion,
+        clientAuth: p.clientAuth !== undefined,
+        startTls: opts.startTls,
+        network: 'handoff' as const,
+      },
+      // netproc waits for the anchors before it jails itself.
+      start: (c: Children) => {
+        if (p.clientAuth) c.ctl.write(encodeFrame(CtlMsg.ANCHORS, encodeAnchors(p.clientAuth.ders), MAX_CTL_FRAME));
+      },
+    };
+  };
+}
+
+/** The one line a connection leaves at -v. */
+function summary(peer: string, outcome: Outcome): string {
+  const h = outcome.handshake;
+  const tls = h ? `${h.serverName ? `sni=${printable(h.serverName)} ` : ''}${h.version} ${h.cipher} ${h.group}` : 'no handshake';
+  return `${peer}: ${tls}, status ${outcome.status}`;
+}
+
+class Server {
+  private readonly live = new Set<Supervisor>();
+  private stopping = false;
+  private serial = 0;
+  private readonly admission: Admission;
+  private readonly pool: SparePool;
+
+  constructor(
+    private readonly o: ServerOptions,
+    private readonly p: Prepared,
+    private readonly log: Logger,
+  ) {
+    this.admission = new Admission(o.maxConnections, o.maxPerIp, (socket, ip) => void this.run(socket, ip));
+    this.pool = new SparePool(o.spares, setConfig(o, p), log);
+  }
+
+  async start(): Promise<void> {
+    this.pool.start();
+    try {
+      const { server, where } = await listen(this.o.host, this.o.port, (socket) => this.arrive(socket));
+      this.listening = server;
+      this.log.info(`listening on ${where}, ${this.o.spares} spare process sets, at most ${this.o.maxConnections} connections`);
+    } catch (e) {
+      this.pool.close();
+      fatalExit(this.log, `unable to listen on ${this.o.host} ${this.o.port}: ${errText(e)}`);
+    }
+    this.handleSignals();
+  }
+
+  private listening: NetServer | undefined;
+
+  private arrive(socket: Socket): void {
+    socket.on('error', () => {});
+    const verdict = this.stopping ? 'refuse-full' : this.admission.arrive(socket);
+    if (verdict === 'refuse-ip') this.log.warning(`${socket.remoteAddress}: too many connections from this address (-C ${this.o.maxPerIp})`);
+    if (verdict === 'refuse-full') this.log.warning(`${socket.remoteAddress}: too many connections waiting`);
+    if (verdict.startsWith('refuse')) socket.destroy();
+  }
+
+  private async run(socket: Socket, ip: string): Promise<void> {
+    const peer = `${socket.remoteAddress?.includes(':') ? `[${socket.remoteAddress}]` : socket.remoteAddress}:${socket.remotePort}`;
+    const id = ++this.serial;
+    const log = createLogger(this.o.tlswrapper.verbosity, `#${id}`, PROGRAM);
+    let children: Children;
+    try {
+      children = await this.pool.take();
+      await SparePool.handOver(children, socket);
+    } catch (e) {
+      log.warning(`${peer}: unable to hand the connection to a process set: ${errText(e)}`);
+      socket.destroy();
+      this.admission.leave(ip);
+      return this.maybeDone();
+    }
+    log.debug(`${peer}: connection handed to netproc ${children.netproc.pid}`);
+    const supervisor = new Supervisor(this.o.tlswrapper, log, children, (outcome) => {
+      this.live.delete(supervisor);
+      log.info(summary(peer, outcome));
+      this.admission.leave(ip);
+      this.maybeDone();
+    }, this.p.user, this.p.clientAuth, { reportHandshake: false });
+    this.live.add(supervisor);
+    supervisor.start();
+  }
+
+  /** Stopping and nothing left running: done. */
+  private maybeDone(): void {
+    if (this.stopping && this.live.size === 0 && this.admission.counts.active === 0) {
+      this.log.info('stopped');
+      process.exit(EXIT_OK);
+    }
+  }
+
+  private handleSignals(): void {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.on(signal, () => {
+        if (!this.stopping) {
+          this.stopping = true;
+          this.log.info(`got ${signal}: no new connections; ${this.live.size} still running (a second signal ends them)`);
+          this.listening?.close();
+          this.pool.close();
+          this.admission.dropWaiting();
+          return this.maybeDone();
+        }
+        this.log.info(`got ${signal} again: ending ${this.live.size} connections`);
+        for (const s of this.live) s.stop('SIGKILL');
+      });
+    }
+    // Certificates need no reload: keyproc reads the PEM files for each connection.
+    process.on('SIGHUP', () => this.log.info('got SIGHUP: nothing to reload (each connection reads its certificate afresh)'));
+  }
+}
+
+function main(): void {
+  const { o, log } = configure(process.argv.slice(2));
+  const p = prepare(o, log);
+  // A bug in one connection's handling must not end every other connection.
+  process.on('uncaughtException', (e) => log.fatal(`internal error (the server goes on): ${errText(e)}`));
+  void new Server(o, p, log).start();
+}
+
+main();
+
