@@ -1,8 +1,8 @@
 // The TLS 1.2 server handshake (RFC 5246 7.3, RFC 8422 ECDHE, RFC 7627
 // extended master secret, RFC 5746 renegotiation_info), as state objects in
-// the manner of engine.ts:
+// the manner of handshake13.ts:
 //
-//   ExpectClientHello (engine.ts, shared) → needCertificate
+//   ExpectClientHello (firstflight.ts, shared) → needCertificate
 //   AwaitCertificate12 → needSignature12
 //   AwaitSignature12   → ServerHello, Certificate, ServerKeyExchange,
 //                        [CertificateRequest,] ServerHelloDone
