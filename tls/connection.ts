@@ -89,7 +89,7 @@ export class TlsServerEngine implements ServerEngine, Connection {
     if (this.dead || this.peerClosed) return [];
     return this.guard(() => {
       this.deframer.push(data);
-      if (this.state.waiting && this.deframer.buffered > MAX_QUEUED_WHILE_WAITING) {
+      if (this.state.awaits !== 'message' && this.deframer.buffered > MAX_QUEUED_WHILE_WAITING) {
         throw new TlsAlert(Alert.unexpectedMessage, 'too much input during the handshake');
       }
       this.pump();
@@ -99,7 +99,7 @@ export class TlsServerEngine implements ServerEngine, Connection {
   provideCertificate(chain: Uint8Array[], scheme: number): EngineEvent[] {
     return this.guard(() => {
       const s = this.state;
-      if (!s.provideCertificate) throw new TlsAlert(Alert.internalError, `provideCertificate in ${s.name}`);
+      if (s.awaits !== 'certificate') throw new TlsAlert(Alert.internalError, `provideCertificate in ${s.name}`);
       this.state = s.provideCertificate(this, chain, scheme);
       this.pump();
     });
@@ -108,7 +108,7 @@ export class TlsServerEngine implements ServerEngine, Connection {
   refuseCertificate(alert: number): EngineEvent[] {
     return this.guard(() => {
       const s = this.state;
-      if (!s.provideCertificate) throw new TlsAlert(Alert.internalError, `refuseCertificate in ${s.name}`);
+      if (s.awaits !== 'certificate') throw new TlsAlert(Alert.internalError, `refuseCertificate in ${s.name}`);
       // keyproc's code goes out as a fatal alert; anything that is not one becomes internal_error.
       throw new TlsAlert(fatalAlertCode(alert), 'no certificate for this client');
     });
@@ -117,7 +117,7 @@ export class TlsServerEngine implements ServerEngine, Connection {
   provideSignature(signature: Uint8Array): EngineEvent[] {
     return this.guard(() => {
       const s = this.state;
-      if (!s.provideSignature) throw new TlsAlert(Alert.internalError, `provideSignature in ${s.name}`);
+      if (s.awaits !== 'signature') throw new TlsAlert(Alert.internalError, `provideSignature in ${s.name}`);
       this.state = s.provideSignature(this, signature);
       this.pump();
     });
@@ -269,7 +269,7 @@ export class TlsServerEngine implements ServerEngine, Connection {
 
   /** Process queued records until input runs out or a state waits for the glue. */
   private pump(): void {
-    while (!this.dead && !this.peerClosed && !this.state.waiting) {
+    while (!this.dead && !this.peerClosed && this.state.awaits === 'message') {
       const record = this.deframer.next();
       if (!record) return;
       this.handleRecord(record);
@@ -336,7 +336,7 @@ export class TlsServerEngine implements ServerEngine, Connection {
       if (content.length !== 1 || content[0] !== 1) throw new TlsAlert(Alert.unexpectedMessage, 'malformed ChangeCipherSpec');
       if (this.joiner.pending) throw new TlsAlert(Alert.unexpectedMessage, 'ChangeCipherSpec inside a handshake message');
       const s = this.state;
-      if (!s.changeCipherSpec || this.read) throw new TlsAlert(Alert.unexpectedMessage, `ChangeCipherSpec in state ${s.name}`);
+      if (s.awaits !== 'message' || !s.changeCipherSpec || this.read) throw new TlsAlert(Alert.unexpectedMessage, `ChangeCipherSpec in state ${s.name}`);
       this.state = s.changeCipherSpec(this);
       return;
     }
@@ -353,11 +353,12 @@ export class TlsServerEngine implements ServerEngine, Connection {
     if (content.length === 0) throw new TlsAlert(Alert.unexpectedMessage, 'empty handshake record');
     this.joiner.push(content);
     for (;;) {
-      if (this.dead || this.state.waiting) return;
+      const s = this.state;
+      if (this.dead || s.awaits !== 'message') return;
       const msg = this.joiner.next();
       if (!msg) return;
       if (msg.type === HandshakeType.clientHello) this.sawClientHello = true;
-      this.state = this.state.handle(this, msg);
+      this.state = s.handle(this, msg);
     }
   }
 

@@ -10,12 +10,12 @@ import { Transcript } from './keyschedule';
 import * as msgs from './messages';
 import type { HandshakeMessage } from './record';
 import { checkSecondClientHello, negotiateVersion, select } from './selection';
-import { unexpected, type Connection, type State } from './state';
+import { unexpected, type Connection, type ReadingState, type State } from './state';
 import { HandshakeType, ProtocolVersion, type CipherSuite, type NamedGroup } from './tables';
 
-export class ExpectClientHello implements State {
+export class ExpectClientHello implements ReadingState {
   readonly name = 'ExpectClientHello';
-  readonly waiting = false;
+  readonly awaits = 'message';
 
   handle(conn: Connection, msg: HandshakeMessage): State {
     if (msg.type !== HandshakeType.clientHello) unexpected(this, msg);
@@ -39,9 +39,9 @@ export class ExpectClientHello implements State {
   }
 }
 
-class ExpectSecondClientHello implements State {
+class ExpectSecondClientHello implements ReadingState {
   readonly name = 'ExpectSecondClientHello';
-  readonly waiting = false;
+  readonly awaits = 'message';
 
   constructor(
     private readonly first: ClientHello,

@@ -28,7 +28,7 @@ import {
   type ClientIdentity,
 } from './clientauth';
 import type { ClientHello } from './clienthello';
-import { unexpected, type Connection, type State } from './state';
+import { unexpected, type AwaitingCertificate, type AwaitingSignature, type Connection, type ReadingState, type State } from './state';
 import { TlsAlert } from './errors';
 import { newKeyShare, type KeyShare } from './keyexchange';
 import { finishedVerifyData12, keyBlock12, masterSecret12, Transcript12, type KeyBlock12, type PrfHash } from './keyschedule12';
@@ -186,15 +186,11 @@ export function startTls12(conn: Connection, ch: ClientHello, rawClientHello: Ui
 }
 
 /** Waiting for keyproc's SELECT answer; the scheme's key type picks the suite. */
-class AwaitCertificate12 implements State {
+class AwaitCertificate12 implements AwaitingCertificate {
   readonly name = 'AwaitCertificate12';
-  readonly waiting = true;
+  readonly awaits = 'certificate';
 
   constructor(private readonly hello: Hello12) {}
-
-  handle(_conn: Connection, msg: HandshakeMessage): State {
-    return unexpected(this, msg);
-  }
 
   provideCertificate(conn: Connection, chain: Uint8Array[], scheme: number): State {
     const h = this.hello;
@@ -220,9 +216,9 @@ class AwaitCertificate12 implements State {
 }
 
 /** Waiting for keyproc's SIGN12 answer; then our whole first flight goes out. */
-class AwaitSignature12 implements State {
+class AwaitSignature12 implements AwaitingSignature {
   readonly name = 'AwaitSignature12';
-  readonly waiting = true;
+  readonly awaits = 'signature';
 
   constructor(
     private readonly hello: Hello12,
@@ -231,10 +227,6 @@ class AwaitSignature12 implements State {
     private readonly scheme: number,
     private readonly share: KeyShare,
   ) {}
-
-  handle(_conn: Connection, msg: HandshakeMessage): State {
-    return unexpected(this, msg);
-  }
 
   provideSignature(conn: Connection, signature: Uint8Array): State {
     const h = this.hello;
@@ -261,9 +253,9 @@ class AwaitSignature12 implements State {
 }
 
 /** Client authentication: the client's chain comes first in its flight (RFC 5246 7.4.6). */
-class ExpectClientCertificate12 implements State {
+class ExpectClientCertificate12 implements ReadingState {
   readonly name = 'ExpectClientCertificate12';
-  readonly waiting = false;
+  readonly awaits = 'message';
 
   constructor(
     private readonly hello: Hello12,
@@ -281,9 +273,9 @@ class ExpectClientCertificate12 implements State {
   }
 }
 
-class ExpectClientKeyExchange12 implements State {
+class ExpectClientKeyExchange12 implements ReadingState {
   readonly name = 'ExpectClientKeyExchange12';
-  readonly waiting = false;
+  readonly awaits = 'message';
 
   constructor(
     private readonly hello: Hello12,
@@ -317,9 +309,9 @@ class ExpectClientKeyExchange12 implements State {
  * that skips it meets the engine's "ChangeCipherSpec in state" check:
  * unexpected_message.
  */
-class ExpectClientCertificateVerify12 implements State {
+class ExpectClientCertificateVerify12 implements ReadingState {
   readonly name = 'ExpectClientCertificateVerify12';
-  readonly waiting = false;
+  readonly awaits = 'message';
 
   constructor(
     private readonly hello: Hello12,
@@ -339,9 +331,9 @@ class ExpectClientCertificateVerify12 implements State {
   }
 }
 
-class ExpectChangeCipherSpec12 implements State {
+class ExpectChangeCipherSpec12 implements ReadingState {
   readonly name = 'ExpectChangeCipherSpec12';
-  readonly waiting = false;
+  readonly awaits = 'message';
 
   constructor(
     private readonly hello: Hello12,
@@ -360,9 +352,9 @@ class ExpectChangeCipherSpec12 implements State {
   }
 }
 
-class ExpectFinished12 implements State {
+class ExpectFinished12 implements ReadingState {
   readonly name = 'ExpectFinished12';
-  readonly waiting = false;
+  readonly awaits = 'message';
 
   constructor(
     private readonly hello: Hello12,
@@ -401,9 +393,9 @@ class ExpectFinished12 implements State {
  * client that merely asks keeps its connection; one that keeps asking is cut
  * off. Anything else (a HelloRequest is for clients) is unexpected.
  */
-class Traffic12 implements State {
+class Traffic12 implements ReadingState {
   readonly name = 'Traffic12';
-  readonly waiting = false;
+  readonly awaits = 'message';
   private attempts = 0;
 
   handle(conn: Connection, msg: HandshakeMessage): State {

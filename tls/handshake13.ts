@@ -25,7 +25,7 @@ import { newKeyShare } from './keyexchange';
 import { finishedVerifyData, KeySchedule, Transcript, type HandshakeSecrets } from './keyschedule';
 import * as msgs from './messages';
 import type { HandshakeMessage } from './record';
-import { unexpected, type Connection, type State } from './state';
+import { unexpected, type AwaitingCertificate, type AwaitingSignature, type Connection, type ReadingState, type State } from './state';
 import { Alert, HandshakeType, ProtocolVersion, signatureSchemeByCode, type CipherSuite, type NamedGroup } from './tables';
 
 /** What the handshake states carry from step to step after the ServerHello. */
@@ -95,15 +95,11 @@ export function startHandshake(
 }
 
 /** Waiting for provideCertificate (keyproc's SELECT answer). */
-class AwaitCertificate implements State {
+class AwaitCertificate implements AwaitingCertificate {
   readonly name = 'AwaitCertificate';
-  readonly waiting = true;
+  readonly awaits = 'certificate';
 
   constructor(private readonly hs: Handshake) {}
-
-  handle(_conn: Connection, msg: HandshakeMessage): State {
-    return unexpected(this, msg);
-  }
 
   provideCertificate(conn: Connection, chain: Uint8Array[], scheme: number): State {
     if (chain.length === 0 || chain.some((c) => c.length === 0)) {
@@ -122,18 +118,14 @@ class AwaitCertificate implements State {
 }
 
 /** Waiting for provideSignature (keyproc's SIGN13 answer). */
-class AwaitSignature implements State {
+class AwaitSignature implements AwaitingSignature {
   readonly name = 'AwaitSignature';
-  readonly waiting = true;
+  readonly awaits = 'signature';
 
   constructor(
     private readonly hs: Handshake,
     private readonly scheme: number,
   ) {}
-
-  handle(_conn: Connection, msg: HandshakeMessage): State {
-    return unexpected(this, msg);
-  }
 
   provideSignature(conn: Connection, signature: Uint8Array): State {
     const { hs } = this;
@@ -156,9 +148,9 @@ class AwaitSignature implements State {
 }
 
 /** Client authentication: the client's chain, under its handshake keys, before its Finished. */
-class ExpectClientCertificate implements State {
+class ExpectClientCertificate implements ReadingState {
   readonly name = 'ExpectClientCertificate';
-  readonly waiting = false;
+  readonly awaits = 'message';
 
   constructor(
     private readonly hs: Handshake,
@@ -176,9 +168,9 @@ class ExpectClientCertificate implements State {
 }
 
 /** The client proves it holds the leaf's key: a signature over the transcript through its Certificate. */
-class ExpectClientCertificateVerify implements State {
+class ExpectClientCertificateVerify implements ReadingState {
   readonly name = 'ExpectClientCertificateVerify';
-  readonly waiting = false;
+  readonly awaits = 'message';
 
   constructor(
     private readonly hs: Handshake,
@@ -194,9 +186,9 @@ class ExpectClientCertificateVerify implements State {
   }
 }
 
-class ExpectFinished implements State {
+class ExpectFinished implements ReadingState {
   readonly name = 'ExpectFinished';
-  readonly waiting = false;
+  readonly awaits = 'message';
 
   constructor(
     private readonly hs: Handshake,
@@ -223,9 +215,9 @@ class ExpectFinished implements State {
 }
 
 /** After the handshake the only handshake message a client may send is KeyUpdate. */
-class Traffic implements State {
+class Traffic implements ReadingState {
   readonly name = 'Traffic';
-  readonly waiting = false;
+  readonly awaits = 'message';
 
   handle(conn: Connection, msg: HandshakeMessage): State {
     if (msg.type !== HandshakeType.keyUpdate) unexpected(this, msg);

@@ -48,19 +48,38 @@ export interface Connection {
   sendWarning(code: number): void;
 }
 
-export interface State {
+/**
+ * A handshake step. Exactly one of three kinds, told apart by `awaits`: a
+ * state reads the client's messages, or it waits for keyproc's certificate,
+ * or for keyproc's signature. The core must check which kind it holds before
+ * handing a keyproc answer on, so a signature cannot reach a state that waits
+ * for a certificate (or a message reach a waiting state) without a type error.
+ */
+export type State = ReadingState | AwaitingCertificate | AwaitingSignature;
+
+/** Reads the client's handshake messages. */
+export interface ReadingState {
   readonly name: string;
-  /** Waiting for the glue (keyproc): no input is processed. */
-  readonly waiting: boolean;
+  readonly awaits: 'message';
   handle(conn: Connection, msg: HandshakeMessage): State;
-  /** Present on the states that wait for keyproc's SELECT answer. */
-  provideCertificate?(conn: Connection, chain: Uint8Array[], scheme: number): State;
-  /** Present on the states that wait for keyproc's signature. */
-  provideSignature?(conn: Connection, signature: Uint8Array): State;
   /** TLS 1.2: present on the one state where the client's ChangeCipherSpec belongs. */
   changeCipherSpec?(conn: Connection): State;
 }
 
-export function unexpected(state: State, msg: HandshakeMessage): never {
+/** Waits for keyproc's SELECT answer (needCertificate); no input is processed meanwhile. */
+export interface AwaitingCertificate {
+  readonly name: string;
+  readonly awaits: 'certificate';
+  provideCertificate(conn: Connection, chain: Uint8Array[], scheme: number): State;
+}
+
+/** Waits for keyproc's signature (needSignature, needSignature12); no input is processed meanwhile. */
+export interface AwaitingSignature {
+  readonly name: string;
+  readonly awaits: 'signature';
+  provideSignature(conn: Connection, signature: Uint8Array): State;
+}
+
+export function unexpected(state: ReadingState, msg: HandshakeMessage): never {
   throw new TlsAlert(Alert.unexpectedMessage, `handshake message ${msg.type} in state ${state.name}`);
 }
