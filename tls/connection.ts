@@ -7,9 +7,11 @@
 // arriving meanwhile stay queued in the deframer and are processed once the
 // glue answers.
 
+import { randomBytes } from 'node:crypto';
 import { DecodeError } from '../lib/bytes';
 import type { ClientAuth, EngineConfig, EngineEvent, HandshakeInfo, ServerEngine } from './api';
 import { ClientCertificateAlert, fatalAlertCode, TlsAlert } from './errors';
+import { newKeyShare, type KeyShare } from './keyexchange';
 import { nextTrafficSecret, trafficKeys } from './keyschedule';
 import * as msgs from './messages';
 import {
@@ -21,7 +23,7 @@ import {
   type RawRecord,
 } from './record';
 import type { Connection, EngineOptions, State } from './state';
-import { Alert, alertName, ContentType, HandshakeType, Limits, ProtocolVersion, type CipherSuite } from './tables';
+import { Alert, alertName, ContentType, HandshakeType, Limits, ProtocolVersion, type CipherSuite, type NamedGroup } from './tables';
 
 /** Early data we skip without being able to read it (RFC 8446 4.2.10), in ciphertext bytes. */
 const EARLY_DATA_SKIP_LIMIT = 1 << 16;
@@ -66,6 +68,8 @@ export class TlsServerEngine implements ServerEngine, Connection {
   private recordVersion: number = ProtocolVersion.tls12;
 
   private readonly keyUpdateAfter: number;
+  private readonly randomSource: (length: number) => Uint8Array;
+  private readonly keyShareSource: (group: NamedGroup) => KeyShare;
   readonly clientAuth: ClientAuth | null;
 
   /** `initial` is the state that reads the first ClientHello (firstflight.ts). */
@@ -77,6 +81,8 @@ export class TlsServerEngine implements ServerEngine, Connection {
     this.state = initial;
     this.keyUpdateAfter = options.keyUpdateAfterRecords ?? KEY_UPDATE_AFTER_RECORDS;
     this.clientAuth = options.clientAuth ?? null;
+    this.randomSource = options.random ?? randomBytes;
+    this.keyShareSource = options.keyShare ?? newKeyShare;
   }
 
   get finished(): boolean {
@@ -150,6 +156,18 @@ export class TlsServerEngine implements ServerEngine, Connection {
 
   emit(e: EngineEvent): void {
     this.events.push(e);
+  }
+
+  random(length: number): Uint8Array {
+    // A copy: states write into it (TLS 1.2's downgrade sentinel), and a
+    // source may hand out a shared buffer.
+    const bytes = new Uint8Array(this.randomSource(length));
+    if (bytes.length !== length) throw new Error(`random source gave ${bytes.length} bytes, not ${length}`);
+    return bytes;
+  }
+
+  newKeyShare(group: NamedGroup): KeyShare {
+    return this.keyShareSource(group);
   }
 
   sendHandshake(message: Uint8Array): void {

@@ -17,7 +17,7 @@
 // and 1.0 (RFC 4346, 2246) run the same states when -m allows them: SHA-1
 // CBC suites only, the MD5+SHA-1 PRF, no scheme in ServerKeyExchange.
 
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { ByteReader, DecodeError } from '../lib/bytes';
 import type { ClientAuth, HandshakeInfo, KeyClass } from './api';
 import {
@@ -30,7 +30,7 @@ import {
 import type { ClientHello } from './clienthello';
 import { unexpected, type AwaitingCertificate, type AwaitingSignature, type Connection, type ReadingState, type State } from './state';
 import { TlsAlert } from './errors';
-import { newKeyShare, type KeyShare } from './keyexchange';
+import type { KeyShare } from './keyexchange';
 import { finishedVerifyData12, keyBlock12, masterSecret12, Transcript12, type KeyBlock12, type PrfHash } from './keyschedule12';
 import * as msgs from './messages';
 import { protection12, type HandshakeMessage } from './record';
@@ -150,7 +150,7 @@ export function startTls12(conn: Connection, ch: ClientHello, rawClientHello: Ui
   const candidates = chooseSuites(conn.cfg, ch.cipherSuites, version);
   if (candidates.length === 0) throw new TlsAlert(Alert.handshakeFailure, 'no TLS 1.2 cipher suite in common');
 
-  const serverRandom = new Uint8Array(randomBytes(32));
+  const serverRandom = conn.random(32);
   // RFC 8446 4.1.3: a server that could have done better says so.
   if (version === ProtocolVersion.tls12 && tls13Enabled(conn.cfg)) serverRandom.set(DOWNGRADE_TLS12, 24);
   if (version < ProtocolVersion.tls12 && (tls13Enabled(conn.cfg) || legacyVersions(conn.cfg)[0] === ProtocolVersion.tls12)) {
@@ -203,7 +203,7 @@ class AwaitCertificate12 implements AwaitingCertificate {
     const keyClass = keyClassOfScheme(scheme);
     const suite = h.candidates.find((s) => keyClass !== undefined && (KEY_CLASSES_BY_AUTH[s.auth] as readonly string[]).includes(keyClass));
     if (!suite) throw new TlsAlert(Alert.internalError, `keyproc's key (scheme ${scheme}) fits none of the candidate suites`);
-    const share = newKeyShare(h.group);
+    const share = conn.newKeyShare(h.group);
     conn.emit({
       type: 'needSignature12',
       clientRandom: h.clientRandom,

@@ -10,7 +10,7 @@
 //
 // The bracketed steps are client authentication (Connection.clientAuth set).
 
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { ClientAuth } from './api';
 import {
   acceptClientChain,
@@ -21,7 +21,6 @@ import {
 } from './clientauth';
 import type { ClientHello, KeyShareEntry } from './clienthello';
 import { TlsAlert } from './errors';
-import { newKeyShare } from './keyexchange';
 import { finishedVerifyData, KeySchedule, Transcript, type HandshakeSecrets } from './keyschedule';
 import * as msgs from './messages';
 import type { HandshakeMessage } from './record';
@@ -55,9 +54,9 @@ export function startHandshake(
   group: NamedGroup,
   peerShare: KeyShareEntry,
 ): State {
-  const share = newKeyShare(group);
+  const share = conn.newKeyShare(group);
   const shared = share.agree(peerShare.keyExchange);
-  const sh = msgs.serverHello(new Uint8Array(randomBytes(32)), ch.sessionId, suite.code, group.code, share.publicKey);
+  const sh = msgs.serverHello(conn.random(32), ch.sessionId, suite.code, group.code, share.publicKey);
   transcript.add(sh);
   conn.sendHandshake(sh);
   if (ch.sessionId.length > 0) conn.sendCompatCcs();

@@ -3,8 +3,9 @@
 // on, and the one answer to a message a state does not expect.
 import type { ClientAuth, EngineConfig, EngineEvent, HandshakeInfo } from './api';
 import { TlsAlert } from './errors';
+import type { KeyShare } from './keyexchange';
 import type { HandshakeMessage, Protection } from './record';
-import { Alert, type CipherSuite } from './tables';
+import { Alert, type CipherSuite, type NamedGroup } from './tables';
 
 /** What createServerEngine takes besides the EngineConfig. */
 export interface EngineOptions {
@@ -16,6 +17,14 @@ export interface EngineOptions {
   clientAuth?: ClientAuth;
   /** Not configuration, a knob tests turn down: send our own KeyUpdate once this many records went out under one key. */
   keyUpdateAfterRecords?: number;
+  /**
+   * Not configuration either: where the server random comes from (default
+   * crypto.randomBytes). With random and keyShare fixed a handshake replays
+   * byte for byte, as a test against a published trace needs.
+   */
+  random?: (length: number) => Uint8Array;
+  /** Where our ephemeral (EC)DHE key shares come from (default newKeyShare). */
+  keyShare?: (group: NamedGroup) => KeyShare;
 }
 
 /** What a state may do to the connection. */
@@ -24,6 +33,10 @@ export interface Connection {
   /** Client certificates are asked for (and required) when set. */
   readonly clientAuth: ClientAuth | null;
   emit(e: EngineEvent): void;
+  /** `length` fresh random bytes (EngineOptions.random). */
+  random(length: number): Uint8Array;
+  /** A fresh ephemeral key share in this group (EngineOptions.keyShare). */
+  newKeyShare(group: NamedGroup): KeyShare;
   sendHandshake(message: Uint8Array): void;
   /** The middlebox-compatibility ChangeCipherSpec, at most once per connection. */
   sendCompatCcs(): void;
