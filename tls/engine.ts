@@ -11,7 +11,8 @@
 // reassembly), keyschedule.ts (HKDF, key schedule, transcript),
 // keyschedule12.ts (PRF, key block), keyexchange.ts (x25519 / NIST ECDHE),
 // clienthello.ts (parser), selection.ts (version/suite/group choice, HRR
-// checks), messages.ts (server message builders), errors.ts (TlsAlert),
+// checks), selection12.ts (the TLS 1.2 suite/group/key-type choice),
+// messages.ts (server message builders), errors.ts (TlsAlert),
 // clientauth.ts (client certificates: CertificateRequest, the client's
 // Certificate and CertificateVerify).
 

@@ -19,7 +19,7 @@
 
 import { timingSafeEqual } from 'node:crypto';
 import { ByteReader, DecodeError } from '../lib/bytes';
-import type { ClientAuth, HandshakeInfo, KeyClass } from './api';
+import type { ClientAuth, HandshakeInfo } from './api';
 import {
   acceptClientChain,
   certificateRequest12,
@@ -35,12 +35,12 @@ import { finishedVerifyData12, keyBlock12, masterSecret12, Transcript12, type Ke
 import * as msgs from './messages';
 import { protection12, type HandshakeMessage } from './record';
 import { legacyVersions, tls13Enabled } from './selection';
+import { chooseGroup, chooseSuites, keyClassesOf } from './selection12';
 import {
   Alert,
   DOWNGRADE_TLS11,
   DOWNGRADE_TLS12,
   ExtensionType,
-  groupByCode,
   HandshakeType,
   KEY_CLASSES_BY_AUTH,
   keyClassOfScheme,
@@ -48,7 +48,6 @@ import {
   SCHEMES_BELOW_TLS12,
   SignalingSuite,
   signatureSchemeByCode,
-  suite12ByCode,
   type CipherSuite12,
   type NamedGroup,
 } from './tables';
@@ -58,7 +57,6 @@ export const DEFAULT_SCHEMES_12 = [0x0201, 0x0203] as const;
 
 /** ClientHellos after the handshake we answer with no_renegotiation before giving up on the client. */
 const MAX_RENEGOTIATION_ATTEMPTS = 4;
-
 
 const VERSION_NAMES: Record<number, HandshakeInfo['version']> = { 0x0303: 'TLSv1.2', 0x0302: 'TLSv1.1', 0x0301: 'TLSv1' };
 
@@ -79,40 +77,6 @@ interface Hello12 {
   transcript: Transcript12;
   /** With client authentication, once its chain was accepted. */
   client: ClientIdentity | null;
-}
-
-function chooseSuites(cfg: Connection['cfg'], offered: number[], version: number): CipherSuite12[] {
-  // AEADs and the SHA-2 MACs are TLS 1.2 only.
-  const ours = (cfg.suites12 ?? []).filter((c) => version >= ProtocolVersion.tls12 || suite12ByCode(c)?.legacyOk);
-  const order = cfg.serverPreference ? ours : offered.filter((c) => ours.includes(c));
-  const out: CipherSuite12[] = [];
-  for (const code of order) {
-    const suite = suite12ByCode(code);
-    if (suite && offered.includes(code) && !out.includes(suite)) out.push(suite);
-  }
-  return out;
-}
-
-function chooseGroup(cfg: Connection['cfg'], supported: number[] | null): NamedGroup | undefined {
-  // Without supported_groups (RFC 8422 4) we assume only secp256r1.
-  const theirs = supported ?? [0x0017];
-  for (const code of cfg.groups) {
-    const group = groupByCode(code);
-    if (group && theirs.includes(code)) return group;
-  }
-  return undefined;
-}
-
-function keyClassesOf(candidates: CipherSuite12[], version: number): KeyClass[] {
-  const out: KeyClass[] = [];
-  for (const s of candidates) {
-    for (const k of KEY_CLASSES_BY_AUTH[s.auth]) {
-      // EdDSA in TLS needs signature_algorithms, so TLS 1.2 (RFC 8422 5.1.3).
-      if (k === 'ed25519' && version < ProtocolVersion.tls12) continue;
-      if (!out.includes(k)) out.push(k);
-    }
-  }
-  return out;
 }
 
 function prfHashOf(h: Hello12, suite: CipherSuite12): PrfHash {
