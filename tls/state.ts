@@ -1,6 +1,6 @@
-// What every handshake state shares, TLS 1.3 (handshake13.ts) and TLS 1.2
-// (handshake12.ts) alike: the State each step is, the Connection it may act
-// on, and the one answer to a message a state does not expect.
+// What every handshake state shares (firstflight.ts, handshake13.ts,
+// handshake12.ts): the State each step is, the Connection it may act on, and
+// the one answer to a message a state does not expect.
 import type { ClientAuth, EngineConfig, EngineEvent, HandshakeInfo } from './api';
 import { TlsAlert } from './errors';
 import type { KeyShare } from './keyexchange';
