@@ -1,8 +1,8 @@
 // The TLS 1.2 server handshake (RFC 5246 7.3, RFC 8422 ECDHE, RFC 7627
 // extended master secret, RFC 5746 renegotiation_info), as state objects in
-// the manner of engine.ts:
+// the manner of handshake13.ts:
 //
-//   ExpectClientHello (engine.ts, shared) → needCertificate
+//   ExpectClientHello (firstflight.ts, shared) → needCertificate
 //   AwaitCertificate12 → needSignature12
 //   AwaitSignature12   → ServerHello, Certificate, ServerKeyExchange,
 //                        [CertificateRequest,] ServerHelloDone
@@ -17,9 +17,9 @@
 // and 1.0 (RFC 4346, 2246) run the same states when -m allows them: SHA-1
 // CBC suites only, the MD5+SHA-1 PRF, no scheme in ServerKeyExchange.
 
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { ByteReader, DecodeError } from '../lib/bytes';
-import type { ClientAuth, HandshakeInfo, KeyClass } from './api';
+import type { ClientAuth, HandshakeInfo } from './api';
 import {
   acceptClientChain,
   certificateRequest12,
@@ -28,20 +28,20 @@ import {
   type ClientIdentity,
 } from './clientauth';
 import type { ClientHello } from './clienthello';
-import { unexpected, type Connection, type State } from './state';
+import { unexpected, type AwaitingCertificate, type AwaitingSignature, type Connection, type ReadingState, type State } from './state';
 import { TlsAlert } from './errors';
-import { newKeyShare, type KeyShare } from './keyexchange';
+import type { KeyShare } from './keyexchange';
 import { finishedVerifyData12, keyBlock12, masterSecret12, Transcript12, type KeyBlock12, type PrfHash } from './keyschedule12';
 import * as msgs from './messages';
 import { protection12 } from './protection12';
 import type { HandshakeMessage } from './record';
 import { legacyVersions, tls13Enabled } from './selection';
+import { chooseGroup, chooseSuites, keyClassesOf } from './selection12';
 import {
   Alert,
   DOWNGRADE_TLS11,
   DOWNGRADE_TLS12,
   ExtensionType,
-  groupByCode,
   HandshakeType,
   KEY_CLASSES_BY_AUTH,
   keyClassOfScheme,
@@ -49,7 +49,6 @@ import {
   SCHEMES_BELOW_TLS12,
   SignalingSuite,
   signatureSchemeByCode,
-  suite12ByCode,
   type CipherSuite12,
   type NamedGroup,
 } from './tables';
@@ -59,7 +58,6 @@ export const DEFAULT_SCHEMES_12 = [0x0201, 0x0203] as const;
 
 /** ClientHellos after the handshake we answer with no_renegotiation before giving up on the client. */
 const MAX_RENEGOTIATION_ATTEMPTS = 4;
-
 
 const VERSION_NAMES: Record<number, HandshakeInfo['version']> = { 0x0303: 'TLSv1.2', 0x0302: 'TLSv1.1', 0x0301: 'TLSv1' };
 
@@ -80,40 +78,6 @@ interface Hello12 {
   transcript: Transcript12;
   /** With client authentication, once its chain was accepted. */
   client: ClientIdentity | null;
-}
-
-function chooseSuites(cfg: Connection['cfg'], offered: number[], version: number): CipherSuite12[] {
-  // AEADs and the SHA-2 MACs are TLS 1.2 only.
-  const ours = (cfg.suites12 ?? []).filter((c) => version >= ProtocolVersion.tls12 || suite12ByCode(c)?.legacyOk);
-  const order = cfg.serverPreference ? ours : offered.filter((c) => ours.includes(c));
-  const out: CipherSuite12[] = [];
-  for (const code of order) {
-    const suite = suite12ByCode(code);
-    if (suite && offered.includes(code) && !out.includes(suite)) out.push(suite);
-  }
-  return out;
-}
-
-function chooseGroup(cfg: Connection['cfg'], supported: number[] | null): NamedGroup | undefined {
-  // Without supported_groups (RFC 8422 4) we assume only secp256r1.
-  const theirs = supported ?? [0x0017];
-  for (const code of cfg.groups) {
-    const group = groupByCode(code);
-    if (group && theirs.includes(code)) return group;
-  }
-  return undefined;
-}
-
-function keyClassesOf(candidates: CipherSuite12[], version: number): KeyClass[] {
-  const out: KeyClass[] = [];
-  for (const s of candidates) {
-    for (const k of KEY_CLASSES_BY_AUTH[s.auth]) {
-      // EdDSA in TLS needs signature_algorithms, so TLS 1.2 (RFC 8422 5.1.3).
-      if (k === 'ed25519' && version < ProtocolVersion.tls12) continue;
-      if (!out.includes(k)) out.push(k);
-    }
-  }
-  return out;
 }
 
 function prfHashOf(h: Hello12, suite: CipherSuite12): PrfHash {
@@ -151,7 +115,7 @@ export function startTls12(conn: Connection, ch: ClientHello, rawClientHello: Ui
   const candidates = chooseSuites(conn.cfg, ch.cipherSuites, version);
   if (candidates.length === 0) throw new TlsAlert(Alert.handshakeFailure, 'no TLS 1.2 cipher suite in common');
 
-  const serverRandom = new Uint8Array(randomBytes(32));
+  const serverRandom = conn.random(32);
   // RFC 8446 4.1.3: a server that could have done better says so.
   if (version === ProtocolVersion.tls12 && tls13Enabled(conn.cfg)) serverRandom.set(DOWNGRADE_TLS12, 24);
   if (version < ProtocolVersion.tls12 && (tls13Enabled(conn.cfg) || legacyVersions(conn.cfg)[0] === ProtocolVersion.tls12)) {
@@ -187,15 +151,11 @@ export function startTls12(conn: Connection, ch: ClientHello, rawClientHello: Ui
 }
 
 /** Waiting for keyproc's SELECT answer; the scheme's key type picks the suite. */
-class AwaitCertificate12 implements State {
+class AwaitCertificate12 implements AwaitingCertificate {
   readonly name = 'AwaitCertificate12';
-  readonly waiting = true;
+  readonly awaits = 'certificate';
 
   constructor(private readonly hello: Hello12) {}
-
-  handle(_conn: Connection, msg: HandshakeMessage): State {
-    return unexpected(this, msg);
-  }
 
   provideCertificate(conn: Connection, chain: Uint8Array[], scheme: number): State {
     const h = this.hello;
@@ -208,7 +168,7 @@ class AwaitCertificate12 implements State {
     const keyClass = keyClassOfScheme(scheme);
     const suite = h.candidates.find((s) => keyClass !== undefined && (KEY_CLASSES_BY_AUTH[s.auth] as readonly string[]).includes(keyClass));
     if (!suite) throw new TlsAlert(Alert.internalError, `keyproc's key (scheme ${scheme}) fits none of the candidate suites`);
-    const share = newKeyShare(h.group);
+    const share = conn.newKeyShare(h.group);
     conn.emit({
       type: 'needSignature12',
       clientRandom: h.clientRandom,
@@ -221,9 +181,9 @@ class AwaitCertificate12 implements State {
 }
 
 /** Waiting for keyproc's SIGN12 answer; then our whole first flight goes out. */
-class AwaitSignature12 implements State {
+class AwaitSignature12 implements AwaitingSignature {
   readonly name = 'AwaitSignature12';
-  readonly waiting = true;
+  readonly awaits = 'signature';
 
   constructor(
     private readonly hello: Hello12,
@@ -232,10 +192,6 @@ class AwaitSignature12 implements State {
     private readonly scheme: number,
     private readonly share: KeyShare,
   ) {}
-
-  handle(_conn: Connection, msg: HandshakeMessage): State {
-    return unexpected(this, msg);
-  }
 
   provideSignature(conn: Connection, signature: Uint8Array): State {
     const h = this.hello;
@@ -262,9 +218,9 @@ class AwaitSignature12 implements State {
 }
 
 /** Client authentication: the client's chain comes first in its flight (RFC 5246 7.4.6). */
-class ExpectClientCertificate12 implements State {
+class ExpectClientCertificate12 implements ReadingState {
   readonly name = 'ExpectClientCertificate12';
-  readonly waiting = false;
+  readonly awaits = 'message';
 
   constructor(
     private readonly hello: Hello12,
@@ -282,9 +238,9 @@ class ExpectClientCertificate12 implements State {
   }
 }
 
-class ExpectClientKeyExchange12 implements State {
+class ExpectClientKeyExchange12 implements ReadingState {
   readonly name = 'ExpectClientKeyExchange12';
-  readonly waiting = false;
+  readonly awaits = 'message';
 
   constructor(
     private readonly hello: Hello12,
@@ -318,9 +274,9 @@ class ExpectClientKeyExchange12 implements State {
  * that skips it meets the engine's "ChangeCipherSpec in state" check:
  * unexpected_message.
  */
-class ExpectClientCertificateVerify12 implements State {
+class ExpectClientCertificateVerify12 implements ReadingState {
   readonly name = 'ExpectClientCertificateVerify12';
-  readonly waiting = false;
+  readonly awaits = 'message';
 
   constructor(
     private readonly hello: Hello12,
@@ -340,9 +296,9 @@ class ExpectClientCertificateVerify12 implements State {
   }
 }
 
-class ExpectChangeCipherSpec12 implements State {
+class ExpectChangeCipherSpec12 implements ReadingState {
   readonly name = 'ExpectChangeCipherSpec12';
-  readonly waiting = false;
+  readonly awaits = 'message';
 
   constructor(
     private readonly hello: Hello12,
@@ -361,9 +317,9 @@ class ExpectChangeCipherSpec12 implements State {
   }
 }
 
-class ExpectFinished12 implements State {
+class ExpectFinished12 implements ReadingState {
   readonly name = 'ExpectFinished12';
-  readonly waiting = false;
+  readonly awaits = 'message';
 
   constructor(
     private readonly hello: Hello12,
@@ -402,9 +358,9 @@ class ExpectFinished12 implements State {
  * client that merely asks keeps its connection; one that keeps asking is cut
  * off. Anything else (a HelloRequest is for clients) is unexpected.
  */
-class Traffic12 implements State {
+class Traffic12 implements ReadingState {
   readonly name = 'Traffic12';
-  readonly waiting = false;
+  readonly awaits = 'message';
   private attempts = 0;
 
   handle(conn: Connection, msg: HandshakeMessage): State {

@@ -1,10 +1,11 @@
-// What every handshake state shares, TLS 1.3 (engine.ts) and TLS 1.2
-// (handshake12.ts) alike: the State each step is, the Connection it may act
-// on, and the one answer to a message a state does not expect.
+// What every handshake state shares (firstflight.ts, handshake13.ts,
+// handshake12.ts): the State each step is, the Connection it may act on, and
+// the one answer to a message a state does not expect.
 import type { ClientAuth, EngineConfig, EngineEvent, HandshakeInfo } from './api';
 import { TlsAlert } from './errors';
+import type { KeyShare } from './keyexchange';
 import type { HandshakeMessage, Protection } from './record';
-import { Alert, type CipherSuite } from './tables';
+import { Alert, type CipherSuite, type NamedGroup } from './tables';
 
 /** What createServerEngine takes besides the EngineConfig. */
 export interface EngineOptions {
@@ -16,6 +17,14 @@ export interface EngineOptions {
   clientAuth?: ClientAuth;
   /** Not configuration, a knob tests turn down: send our own KeyUpdate once this many records went out under one key. */
   keyUpdateAfterRecords?: number;
+  /**
+   * Not configuration either: where the server random comes from (default
+   * crypto.randomBytes). With random and keyShare fixed a handshake replays
+   * byte for byte, as a test against a published trace needs.
+   */
+  random?: (length: number) => Uint8Array;
+  /** Where our ephemeral (EC)DHE key shares come from (default newKeyShare). */
+  keyShare?: (group: NamedGroup) => KeyShare;
 }
 
 /** What a state may do to the connection. */
@@ -24,6 +33,10 @@ export interface Connection {
   /** Client certificates are asked for (and required) when set. */
   readonly clientAuth: ClientAuth | null;
   emit(e: EngineEvent): void;
+  /** `length` fresh random bytes (EngineOptions.random). */
+  random(length: number): Uint8Array;
+  /** A fresh ephemeral key share in this group (EngineOptions.keyShare). */
+  newKeyShare(group: NamedGroup): KeyShare;
   sendHandshake(message: Uint8Array): void;
   /** The middlebox-compatibility ChangeCipherSpec, at most once per connection. */
   sendCompatCcs(): void;
@@ -48,19 +61,38 @@ export interface Connection {
   sendWarning(code: number): void;
 }
 
-export interface State {
+/**
+ * A handshake step. Exactly one of three kinds, told apart by `awaits`: a
+ * state reads the client's messages, or it waits for keyproc's certificate,
+ * or for keyproc's signature. The core must check which kind it holds before
+ * handing a keyproc answer on, so a signature cannot reach a state that waits
+ * for a certificate (or a message reach a waiting state) without a type error.
+ */
+export type State = ReadingState | AwaitingCertificate | AwaitingSignature;
+
+/** Reads the client's handshake messages. */
+export interface ReadingState {
   readonly name: string;
-  /** Waiting for the glue (keyproc): no input is processed. */
-  readonly waiting: boolean;
+  readonly awaits: 'message';
   handle(conn: Connection, msg: HandshakeMessage): State;
-  /** Present on the states that wait for keyproc's SELECT answer. */
-  provideCertificate?(conn: Connection, chain: Uint8Array[], scheme: number): State;
-  /** Present on the states that wait for keyproc's signature. */
-  provideSignature?(conn: Connection, signature: Uint8Array): State;
   /** TLS 1.2: present on the one state where the client's ChangeCipherSpec belongs. */
   changeCipherSpec?(conn: Connection): State;
 }
 
-export function unexpected(state: State, msg: HandshakeMessage): never {
+/** Waits for keyproc's SELECT answer (needCertificate); no input is processed meanwhile. */
+export interface AwaitingCertificate {
+  readonly name: string;
+  readonly awaits: 'certificate';
+  provideCertificate(conn: Connection, chain: Uint8Array[], scheme: number): State;
+}
+
+/** Waits for keyproc's signature (needSignature, needSignature12); no input is processed meanwhile. */
+export interface AwaitingSignature {
+  readonly name: string;
+  readonly awaits: 'signature';
+  provideSignature(conn: Connection, signature: Uint8Array): State;
+}
+
+export function unexpected(state: ReadingState, msg: HandshakeMessage): never {
   throw new TlsAlert(Alert.unexpectedMessage, `handshake message ${msg.type} in state ${state.name}`);
 }

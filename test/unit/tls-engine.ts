@@ -9,8 +9,9 @@ import type { EngineConfig, EngineEvent, ServerEngine } from '../../tls/api';
 import { parseClientHello } from '../../tls/clienthello';
 import { createServerEngine, type EngineOptions } from '../../tls/engine';
 import { finishedVerifyData, KeySchedule, nextTrafficSecret, trafficKeys, Transcript } from '../../tls/keyschedule';
-import { plaintextRecord } from '../../tls/record';
+import { plaintextRecord, type HandshakeMessage } from '../../tls/record';
 import { RecordProtection } from '../../tls/protection13';
+import type { AwaitingCertificate, AwaitingSignature, Connection, State } from '../../tls/state';
 import { HELLO_RETRY_REQUEST_RANDOM, suiteByCode, type CipherSuite } from '../../tls/tables';
 import { fatalOf, records } from '../lib/engine-harness';
 
@@ -607,7 +608,30 @@ t.test('keyproc choices are checked', async (t) => {
   const e = new MiniClient();
   e.hello();
   t.equal(fatalOf(e.engine.provideSignature(new Uint8Array(64))), 80, 'signature before certificate');
+  const f = new MiniClient();
+  f.hello();
+  t.match(f.engine.provideCertificate([Uint8Array.of(0x30, 0)], 0x0807), [{ type: 'needSignature' }]);
+  t.equal(fatalOf(f.engine.provideCertificate([Uint8Array.of(0x30, 0)], 0x0807)), 80, 'certificate while waiting for a signature');
+  const g = new MiniClient();
+  g.hello();
+  g.engine.provideCertificate([Uint8Array.of(0x30, 0)], 0x0807);
+  t.equal(fatalOf(g.engine.refuseCertificate(112)), 80, 'refusal while waiting for a signature');
 });
+
+// The states that wait for keyproc are their own types: the core must check
+// which kind it holds before handing an answer on. tsc checks these lines.
+function wrongKeyprocAnswersDoNotCompile(s: State, c: AwaitingCertificate, g: AwaitingSignature, conn: Connection, msg: HandshakeMessage): void {
+  // @ts-expect-error a State must be narrowed (s.awaits) before it takes a signature
+  s.provideSignature(conn, new Uint8Array(1));
+  // @ts-expect-error a state waiting for a certificate takes no signature
+  c.provideSignature(conn, new Uint8Array(1));
+  // @ts-expect-error a state waiting for a signature takes no certificate
+  g.provideCertificate(conn, [], 0x0807);
+  // @ts-expect-error a state waiting for keyproc reads no message
+  c.handle(conn, msg);
+  if (s.awaits === 'certificate') s.provideCertificate(conn, [], 0x0807);
+}
+void wrongKeyprocAnswersDoNotCompile;
 
 t.test('a certificate chain over 2^14 spans records', async (t) => {
   const c = new MiniClient();

@@ -1,10 +1,15 @@
 // RFC 8448 section 3 ("Simple 1-RTT Handshake") as test vectors: the ECDHE
 // secret, every secret of the key schedule, traffic keys, both Finished
-// values, and the protected records of the trace (sealed and opened).
+// values, and the protected records of the trace (sealed and opened); then
+// the real engine (createServerEngine) replaying the trace's server side with
+// the trace's random, key share, certificate and signature.
 
 import t from 'tap';
-import { createPrivateKey, createPublicKey, diffieHellman } from 'node:crypto';
+import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
+import type { EngineConfig, EngineEvent } from '../../tls/api';
 import { parseClientHello } from '../../tls/clienthello';
+import { createServerEngine } from '../../tls/engine';
+import type { KeyShare } from '../../tls/keyexchange';
 import {
   finishedVerifyData,
   hashOf,
@@ -13,7 +18,7 @@ import {
   Transcript,
 } from '../../tls/keyschedule';
 import { serverHello } from '../../tls/messages';
-import { Deframer } from '../../tls/record';
+import { Deframer, plaintextRecord, type RawRecord } from '../../tls/record';
 import { RecordProtection } from '../../tls/protection13';
 import { select } from '../../tls/selection';
 import { suiteByCode } from '../../tls/tables';
@@ -25,13 +30,17 @@ const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const V = {
   clientPrivate: '49af42ba7f7994852d713ef2784bcbcaa7911de26adc5642cb634540e7ea5005',
   clientPublic: '99381de560e4bd43d23d8e435a7dbafeb3c06e51c13cae4d5413691e529aaf2c',
+  serverPrivate: 'b1580eeadf6dd589b8ef4f2d5652578cc810e9980191ec8d058308cea216a21e',
   serverPublic: 'c9828876112095fe66762bdbf7c672e156d6cc253b833df1dd69b1b04e751f0f',
+  /** The header of the record that carries the ClientHello. */
+  clientHelloRecordHeader: '16030100c4',
   clientHello:
     '010000c00303cb34ecb1e78163ba1c38c6dacb196a6dffa21a8d9912ec18a2ef6283024dece7000006130113031302010000910000000b' +
     '0009000006736572766572ff01000100000a00140012001d0017001800190100010101020103010400230000003300260024001d0020' +
     '99381de560e4bd43d23d8e435a7dbafeb3c06e51c13cae4d5413691e529aaf2c002b0003020304000d0020001e04030503060302030804' +
     '0805080604010501060102010402050206020202002d00020101001c00024001',
   serverRandom: 'a6af06a4121860dc5e6e60249cd34c95930c8ac5cb1434dac155772ed3e26928',
+  serverHelloRecordHeader: '160303005a',
   serverHello:
     '020000560303a6af06a4121860dc5e6e60249cd34c95930c8ac5cb1434dac155772ed3e2692800130100002e00330024001d0020c982887611' +
     '2095fe66762bdbf7c672e156d6cc253b833df1dd69b1b04e751f0f002b00020304',
@@ -226,4 +235,157 @@ t.test('record protection', async (t) => {
 
 t.test('hash of empty input, for the "derived" step', async (t) => {
   t.equal(toHex(hashOf('sha256', new Uint8Array(0))), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+});
+
+// ---------------------------------------------------------------- the engine replaying the trace
+
+const b64u = (b: Uint8Array | string) => (typeof b === 'string' ? Buffer.from(b, 'hex') : Buffer.from(b)).toString('base64url');
+
+/** The trace's server key share: its x25519 private key, fed to the engine through EngineOptions.keyShare. */
+function traceServerShare(): KeyShare {
+  const privateKey: KeyObject = createPrivateKey({
+    key: { kty: 'OKP', crv: 'X25519', d: b64u(V.serverPrivate), x: b64u(V.serverPublic) },
+    format: 'jwk',
+  });
+  return {
+    publicKey: new Uint8Array(Buffer.from(createPublicKey(privateKey).export({ format: 'jwk' }).x!, 'base64url')),
+    agree(peer) {
+      const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64u(peer) }, format: 'jwk' });
+      return new Uint8Array(diffieHellman({ privateKey, publicKey }));
+    },
+  };
+}
+
+const REPLAY_CONFIG: EngineConfig = {
+  suites: [0x1301, 0x1303, 0x1302],
+  groups: [0x001d, 0x0017],
+  serverPreference: true,
+  minVersion: 0x0304,
+  maxVersion: 0x0304,
+};
+
+/** The DER certificate inside the trace's Certificate message (context 0, list length, entry length). */
+const traceCertificateDer = () => hex(V.certificate).subarray(4 + 1 + 3 + 3, -2);
+/** The scheme and the RSA-PSS signature inside the trace's CertificateVerify. */
+const traceSignature = () => ({ scheme: 0x0804, signature: hex(V.certificateVerify).subarray(4 + 2 + 2) });
+
+function allRecords(bytes: Uint8Array): RawRecord[] {
+  const d = new Deframer();
+  d.push(bytes);
+  const out: RawRecord[] = [];
+  for (let r = d.next(); r; r = d.next()) out.push(r);
+  return out;
+}
+const wire = (r: RawRecord) => toHex(r.header) + toHex(r.fragment);
+
+/**
+ * The server side of the trace through createServerEngine: the trace's
+ * ClientHello record in, the trace's server random and x25519 key through
+ * EngineOptions, keyproc's answers from the trace's Certificate and
+ * CertificateVerify. Returns every event and record, step by step.
+ */
+function replay(random = hex(V.serverRandom)) {
+  const engine = createServerEngine(REPLAY_CONFIG, {
+    random: (n) => random.subarray(0, n),
+    keyShare: (group) => {
+      if (group.code !== 0x001d) throw new Error(`the trace has no ${group.name} share`);
+      return traceServerShare();
+    },
+  });
+  const helloEvents = engine.feed(hex(V.clientHelloRecordHeader + V.clientHello));
+  const helloRecords = allRecords(engine.takeOutput());
+  const certEvents = engine.provideCertificate([traceCertificateDer()], traceSignature().scheme);
+  const certRecords = allRecords(engine.takeOutput());
+  const sigEvents = engine.provideSignature(traceSignature().signature);
+  const sigRecords = allRecords(engine.takeOutput());
+  return { engine, helloEvents, helloRecords, certEvents, certRecords, sigEvents, sigRecords };
+}
+
+t.test('the engine replays the server side of the trace', async (t) => {
+  const share = traceServerShare();
+  t.equal(toHex(share.publicKey), V.serverPublic, "the trace's server private key gives its public key");
+  t.equal(toHex(share.agree(hex(V.clientPublic))), V.sharedSecret, '... and its shared secret');
+
+  const r = replay();
+  t.match(r.helloEvents, [{ type: 'needCertificate', version: 0x0304, serverName: 'server', curves: [] }]);
+  t.equal(r.helloEvents.length, 1);
+
+  // The ServerHello record: the trace's bytes exactly. The session id is
+  // empty, so no middlebox-compatibility ChangeCipherSpec follows it.
+  t.equal(r.helloRecords.length, 2, 'ServerHello, then EncryptedExtensions under handshake keys');
+  t.equal(wire(r.helloRecords[0]), V.serverHelloRecordHeader + V.serverHello, 'ServerHello record as in the trace');
+
+  // Where the engine and the trace part ways: the trace's server packs its
+  // whole encrypted flight into one record, we send one record per message;
+  // and its EncryptedExtensions also carries supported_groups and
+  // record_size_limit, which we do not send. Everything after that message
+  // hashes a different transcript (so the Finished values differ), but the
+  // handshake keys come before it: each of our records is exactly what the
+  // trace's server handshake key and IV make of our message at its sequence.
+  const sealer = new RecordProtection(suite, { key: hex(V.serverHsKey), iv: hex(V.serverHsIv) });
+  const opener = new RecordProtection(suite, { key: hex(V.serverHsKey), iv: hex(V.serverHsIv) });
+  const encrypted = [r.helloRecords[1], ...r.certRecords, ...r.sigRecords];
+  t.equal(encrypted.length, 4, 'EncryptedExtensions, Certificate, CertificateVerify, Finished');
+  const messages = encrypted.map((rec, i) => {
+    const opened = opener.open(rec);
+    if (!opened) throw new Error(`record ${i} does not open under the trace's server handshake key`);
+    t.equal(opened.type, 22, `record ${i}: handshake`);
+    t.equal(wire(rec), toHex(sealer.seal(22, opened.content)), `record ${i}: the trace's key and IV at sequence ${i}`);
+    return opened.content;
+  });
+  const [ee, cert, cv, fin] = messages;
+
+  // The trace's EncryptedExtensions without supported_groups (000a...) and
+  // record_size_limit (001c 0002 4001): the empty server_name alone.
+  t.equal(toHex(ee), '080000060004' + '00000000', 'EncryptedExtensions: the empty server_name only');
+
+  // Certificate and CertificateVerify: the trace's bytes, as they sit in the
+  // trace's own flight record.
+  const traceFlight = new RecordProtection(suite, { key: hex(V.serverHsKey), iv: hex(V.serverHsIv) }).open(record(V.serverFlightRecord))!.content;
+  const eeLength = hex(V.encryptedExtensions).length;
+  t.equal(toHex(cert), toHex(traceFlight.subarray(eeLength, eeLength + cert.length)), "Certificate: the trace's bytes");
+  t.equal(toHex(cv), toHex(traceFlight.subarray(eeLength + cert.length, eeLength + cert.length + cv.length)), "CertificateVerify: the trace's bytes");
+  t.equal(toHex(cert), V.certificate);
+  t.equal(toHex(cv), V.certificateVerify);
+
+  // What keyproc was asked to sign, and the server Finished: over our transcript.
+  const transcript = new Transcript('sha256');
+  for (const m of [hex(V.clientHello), hex(V.serverHello), ee, cert]) transcript.add(m);
+  t.same(r.certEvents, [{ type: 'needSignature', transcriptHash: transcript.current() }], 'needSignature over CH..Certificate');
+  t.same(r.sigEvents, []);
+  transcript.add(cv);
+  const serverVerify = finishedVerifyData(suite, hex(V.serverHsTraffic), transcript.current());
+  t.equal(toHex(fin), '14000020' + toHex(serverVerify), "server Finished under the trace's server handshake secret");
+  transcript.add(fin);
+
+  // The client's Finished under the trace's client handshake key completes it;
+  // application data then flows under keys from the trace's key schedule.
+  const clientVerify = finishedVerifyData(suite, hex(V.clientHsTraffic), transcript.current());
+  const clientHs = new RecordProtection(suite, { key: hex(V.clientHsKey), iv: hex(V.clientHsIv) });
+  const done = r.engine.feed(clientHs.seal(22, hex('14000020' + toHex(clientVerify))));
+  t.same(done, [
+    {
+      type: 'handshakeDone',
+      info: { version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', group: 'x25519', serverName: 'server', peerCertificates: null },
+    },
+  ] satisfies EngineEvent[]);
+  const schedule = new KeySchedule(suite);
+  const hs = schedule.handshake(hex(V.sharedSecret), hex(V.helloHash));
+  t.equal(toHex(hs.serverHandshakeTraffic), V.serverHsTraffic);
+  const app = schedule.application(transcript.current());
+  const clientAp = new RecordProtection(suite, trafficKeys(suite, app.clientApplicationTraffic));
+  t.same(r.engine.feed(clientAp.seal(23, hex(V.appPayload))), [{ type: 'appData', data: hex(V.appPayload) }]);
+  r.engine.sendAppData(hex(V.appPayload));
+  const serverAp = new RecordProtection(suite, trafficKeys(suite, app.serverApplicationTraffic));
+  const reply = allRecords(r.engine.takeOutput()).map((rec) => serverAp.open(rec));
+  t.same(reply.map((o) => o && { type: o.type, data: toHex(o.content) }), [{ type: 23, data: V.appPayload }]);
+});
+
+t.test('the replay has teeth: one other byte of server random changes every record', async (t) => {
+  const random = hex(V.serverRandom);
+  random[7] ^= 0x01;
+  const r = replay(random);
+  t.not(wire(r.helloRecords[0]), V.serverHelloRecordHeader + V.serverHello, 'ServerHello differs');
+  const opener = new RecordProtection(suite, { key: hex(V.serverHsKey), iv: hex(V.serverHsIv) });
+  t.equal(opener.open(r.helloRecords[1]), null, "EncryptedExtensions no longer opens under the trace's handshake key");
 });

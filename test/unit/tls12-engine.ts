@@ -8,6 +8,7 @@ import { createCipheriv, createHash, createHmac, createPublicKey, diffieHellman,
 import { ByteReader, ByteWriter } from '../../lib/bytes';
 import type { EngineConfig, EngineEvent, ServerEngine } from '../../tls/api';
 import { createServerEngine } from '../../tls/engine';
+import { newKeyShare, type KeyShare } from '../../tls/keyexchange';
 import { finishedVerifyData12, keyBlock12, masterSecret12, prf12, type KeyBlock12 } from '../../tls/keyschedule12';
 import { plaintextRecord, type Protection, type RawRecord } from '../../tls/record';
 import { protection12 } from '../../tls/protection12';
@@ -472,6 +473,29 @@ t.test('keyproc choices are checked', async (t) => {
   r4.engine.provideSignature(Uint8Array.of(1));
   const sh = records(r4.engine.takeOutput())[0].fragment;
   t.equal((sh[4 + 35] << 8) | sh[4 + 36], 0xc02f, 'an RSA key picks the RSA suite');
+});
+
+t.test('the server random and key share come from EngineOptions when given', async (t) => {
+  const fixed = new Uint8Array(32).fill(0xab);
+  const shares: KeyShare[] = [];
+  const engine = createServerEngine(cfg, {
+    random: () => fixed,
+    keyShare: (group) => {
+      const share = newKeyShare(group);
+      shares.push(share);
+      return share;
+    },
+  });
+  t.match(engine.feed(plaintextRecord(22, clientHello())), [{ type: 'needCertificate', version: 0x0303 }]);
+  const [need] = engine.provideCertificate([Uint8Array.of(0x30, 0)], 0x0403);
+  if (need?.type !== 'needSignature12') throw new Error(`needSignature12 expected, got ${JSON.stringify(need)}`);
+  t.same([...need.serverRandom], [...fixed.subarray(0, 24), ...DOWNGRADE_TLS12], 'the given bytes, with the downgrade sentinel');
+  t.same([...fixed], new Array(32).fill(0xab), "written into a copy, not the source's buffer");
+  t.equal(shares.length, 1);
+  t.same(need.publicKey, shares[0].publicKey, 'the given key share');
+  engine.provideSignature(Uint8Array.of(9));
+  const serverHello = records(engine.takeOutput())[0].fragment;
+  t.same(serverHello.subarray(6, 38), need.serverRandom, 'in the ServerHello');
 });
 
 t.test('TLS 1.1 and 1.0 only when minVersion allows them', async (t) => {
