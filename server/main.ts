@@ -170,7 +170,7 @@ class Server {
       log.info(summary(peer, outcome));
       this.admission.leave(ip);
       this.maybeDone();
-    }, this.p.user, this.p.clientAuth, { reportHandshake: false });
+    }, this.p.user, this.p.clientAuth, { reportHandshake: false, onHandshake: () => this.pool.refill() });
     this.live.add(supervisor);
     supervisor.start();
   }

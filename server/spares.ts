@@ -14,6 +14,12 @@ import { HandoffMsg } from '../wire/handoff';
 /** One set's configuration, made fresh for each (its own jail ids). */
 export type SetConfig = () => { key: KeyprocConfig; net: NetprocConfig; start?: (c: Children) => void };
 
+/**
+ * A set taken for a connection is replaced once that connection's handshake
+ * is done (refill()), or after this long: starting two Node processes while
+ * the handshake runs would slow the very connection the set was kept for.
+ */
+const REFILL_LATEST_MS = 250;
 /** A set that failed before it was ready makes the next start wait this long, doubling up to the maximum. */
 const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 30_000;
@@ -73,6 +79,7 @@ export class SparePool {
   private readonly waiting: ((c: Children) => void)[] = [];
   private retryMs = 0;
   private retryTimer: NodeJS.Timeout | undefined;
+  private refillTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -107,13 +114,22 @@ export class SparePool {
   close(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.refillTimer);
     for (const s of this.sets) s.lose('the server is stopping');
+  }
+
+  /** Start the sets the pool lacks now (a connection's handshake is done: the CPU is free again). */
+  refill(): void {
+    clearTimeout(this.refillTimer);
+    this.refillTimer = undefined;
+    this.fill();
   }
 
   private use(set: SpareSet): Children {
     this.sets.delete(set);
     const children = set.takeOut();
-    this.fill();
+    if (this.waiting.length > 0) this.fill();
+    else if (!this.refillTimer) this.refillTimer = setTimeout(() => this.refill(), REFILL_LATEST_MS);
     return children;
   }
 

@@ -39,6 +39,13 @@ function whoIsThere(opts: Options, info: HandshakeReport, user: ProgUser | undef
   return { identity, user: lookupUser(userFromCertificate(identity, opts.userFrom)) };
 }
 
+export interface SupervisorOptions {
+  /** false: the caller logs the outcome's handshake itself (one line per connection). */
+  reportHandshake: boolean;
+  /** Called once the handshake is done (prog is about to start). */
+  onHandshake?: () => void;
+}
+
 export class Supervisor {
   private prog: ChildProcess | undefined;
   private status = EXIT_FAILURE; // until prog has run and exited
@@ -55,8 +62,7 @@ export class Supervisor {
     private readonly finish: (outcome: Outcome) => void,
     private readonly user?: ProgUser,
     private readonly clientAuth?: ClientAuthState,
-    /** reportHandshake false: the caller logs the outcome's handshake itself (one line per connection). */
-    private readonly options: { reportHandshake: boolean } = { reportHandshake: true },
+    private readonly options: SupervisorOptions = { reportHandshake: true },
   ) {
     this.delayed = opts.startTls !== 'no';
   }
@@ -166,6 +172,7 @@ export class Supervisor {
   private onHandshakeDone(info: HandshakeReport): void {
     clearTimeout(this.handshakeDeadline);
     this.handshake = info;
+    this.options.onHandshake?.();
     const done = `handshake done: ${info.version} ${info.cipher} ${info.group}${info.serverName ? ` sni=${info.serverName}` : ''}`;
     if (this.options.reportHandshake) this.log.info(done);
     else this.log.debug(done);

@@ -15,7 +15,7 @@ import { clientCert, combinedAnchorFile } from '../lib/clientcerts';
 import { nodeTlsConnect, progs, tlsAfterRawBytes, type TlsVersion } from '../lib/clients';
 import { hasStackTrace } from '../lib/direct';
 import { NO_TAP_LOADER, TLSWRAPPER } from '../lib/ours';
-import { SUPER_SERVERS, serve, superServerMissing, type SuperServer, type SuperServerKind } from '../lib/superserver';
+import { ENTRY_POINTS, SUPER_SERVERS, serve, superServerMissing, type SuperServer, type SuperServerKind } from '../lib/superserver';
 
 t.setTimeout(120000);
 const server = leafCert('p256', ['localhost', 'env.test']);
@@ -64,6 +64,7 @@ function superServerOwn(kind: SuperServerKind, localPort: number, remotePort: nu
     case 'tcpserver': return { TCPLOCALHOST: '0' }; // -l0; -H -R: no remote host or info
     case 'tcpsvd': return { TCPLOCALADDR: `127.0.0.1:${localPort}`, TCPREMOTEADDR: `127.0.0.1:${remotePort}` };
     case 'systemd-socket-activate': return {};
+    case 'tlswrapper-server': return {};
   }
 }
 
@@ -76,7 +77,7 @@ async function envVia(t: Test, s: SuperServer, version: TlsVersion, sni: string 
   return { env, port };
 }
 
-for (const kind of SUPER_SERVERS) {
+for (const kind of [...SUPER_SERVERS, 'tlswrapper-server'] as const) {
   t.test(`${kind}: prog's environment, exact`, { skip: superServerMissing(kind) ?? false }, async (t) => {
     const withA = await serve(t, kind, argv(['-a', anchors]), { env: ENV, cwd: '/' });
     const withoutA = await serve(t, kind, argv([]), { env: ENV, cwd: '/' });
@@ -119,15 +120,17 @@ for (const [version, header, addrs] of [
   ['2', v2(ip6(5), ip6(6), 50000, 8443),
     { TCPLOCALIP: '2001:db8::6', TCPLOCALPORT: '8443', TCPREMOTEIP: '2001:db8::5', TCPREMOTEPORT: '50000' }],
 ] as const) {
-  t.test(`-p ${version} -a under tcpserver: prog's environment, exact`, { skip: proxySkip }, async (t: Test) => {
-    const s = await serve(t, 'tcpserver', argv(['-p', version, '-a', anchors]), { env: ENV, cwd: '/' });
-    const env = await viaProxy(s.port, header);
-    t.same(env, {
-      ...ENV, PWD: '/', FOO: 'bar baz', TCPLOCALHOST: '0', PROTO: 'TCP', ...addrs,
-      SSL_PROTOCOL: 'TLSv1.3', SSL_CIPHER: CIPHER['1.3'], SSL_TLS_SNI_SERVERNAME: 'localhost', ...PEER,
-    }, 'the header\'s addresses, the certificate\'s variables, nothing else');
-    t.notOk(hasStackTrace(s.output()), 'no stack trace');
-  });
+  for (const kind of ENTRY_POINTS) {
+    t.test(`-p ${version} -a through ${kind}: prog's environment, exact`, { skip: superServerMissing(kind) ?? proxySkip }, async (t: Test) => {
+      const s = await serve(t, kind, argv(['-p', version, '-a', anchors]), { env: ENV, cwd: '/' });
+      const env = await viaProxy(s.port, header);
+      t.same(env, {
+        ...ENV, PWD: '/', FOO: 'bar baz', ...(kind === 'tcpserver' ? { TCPLOCALHOST: '0' } : {}), PROTO: 'TCP', ...addrs,
+        SSL_PROTOCOL: 'TLSv1.3', SSL_CIPHER: CIPHER['1.3'], SSL_TLS_SNI_SERVERNAME: 'localhost', ...PEER,
+      }, 'the header\'s addresses, the certificate\'s variables, nothing else');
+      t.notOk(hasStackTrace(s.output()), 'no stack trace');
+    });
+  }
 }
 
 // SSL_PEER_CERT_SUBJECT in RFC 4514 form (special characters escaped, a

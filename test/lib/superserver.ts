@@ -14,10 +14,20 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { allStats, descendants } from './procs';
-import { killGroup, sleep, which } from './sh';
+import * as path from 'node:path';
+import { killGroup, repoRoot, sleep, which } from './sh';
 
-export type SuperServerKind = 'tcpserver' | 'tcpsvd' | 'systemd-socket-activate';
+export type SuperServerKind = 'tcpserver' | 'tcpsvd' | 'systemd-socket-activate' | 'tlswrapper-server';
+/** The real super-servers (any program runs under them). */
 export const SUPER_SERVERS: readonly SuperServerKind[] = ['tcpserver', 'tcpsvd', 'systemd-socket-activate'];
+/**
+ * The ways a client reaches our tlswrapper: under a super-server, or through
+ * tlswrapper-server, which takes the same options (argv must run our
+ * bin/tlswrapper; superServerArgv turns it into a tlswrapper-server line).
+ */
+export const ENTRY_POINTS: readonly SuperServerKind[] = ['tcpserver', 'tlswrapper-server'];
+/** bin/tlswrapper-server (absolute). */
+export const TLSWRAPPER_SERVER = path.join(repoRoot, 'bin', 'tlswrapper-server');
 
 export const DEFAULT_BUSYBOX_DIR = '/usr/local/lib/tlswrapper-test';
 
@@ -46,6 +56,7 @@ export function superServerMissing(kind: SuperServerKind): string | null {
     case 'tcpsvd': return busyboxPath() ? null
       : 'no busybox with tcpsvd (set TLSWRAPPER_TEST_BUSYBOX or run ../shared/tools/busybox-tcpsvd.sh /usr/local/lib/tlswrapper-test)';
     case 'systemd-socket-activate': return which('systemd-socket-activate') ? null : 'systemd-socket-activate not installed (apt-get install systemd)';
+    case 'tlswrapper-server': return fs.existsSync(path.join(repoRoot, 'dist', 'server.js')) ? null : 'dist/server.js not built (npm run build)';
   }
 }
 
@@ -121,6 +132,11 @@ export function superServerArgv(kind: SuperServerKind, host: string, port: numbe
       return [bb, 'tcpsvd', '-c', String(maxConn), host, String(port), ...argv];
     }
     case 'systemd-socket-activate': return ['systemd-socket-activate', '--inetd', '-a', '-l', `${host}:${port}`, ...argv];
+    case 'tlswrapper-server': {
+      const i = argv.findIndex((word) => word.endsWith('/bin/tlswrapper'));
+      if (i < 0) throw new Error(`tlswrapper-server runs our tlswrapper's options only, not ${argv.join(' ')}`);
+      return [...argv.slice(0, i), TLSWRAPPER_SERVER, '-c', String(maxConn), host, String(port), ...argv.slice(i + 1)];
+    }
   }
 }
 
