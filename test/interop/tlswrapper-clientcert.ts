@@ -21,7 +21,7 @@ import { gnutlsClient, nodeTlsConnect, opensslClient, progs, type ClientResult, 
 import { hasStackTrace, runDirect } from '../lib/direct';
 import { ours } from '../lib/ours';
 import { describe, waitFor } from '../lib/sh';
-import { serve, superServerMissing, type SuperServer } from '../lib/superserver';
+import { ENTRY_POINTS, serve, superServerMissing, type SuperServer } from '../lib/superserver';
 
 t.setTimeout(120000);
 const skip = superServerMissing('tcpserver') ?? false;
@@ -171,8 +171,8 @@ async function logLine(t: Test, s: SuperServer, before: number, what: string, f:
 }
 const TLS_NAME: Record<number, string> = { 40: 'handshake_failure', 43: 'unsupported_certificate', 45: 'certificate_expired', 48: 'unknown_ca', 116: 'certificate_required' };
 
-t.test('each client, each version, each kind of client certificate under tcpserver', { skip }, async (t) => {
-  const s = await serve(t, 'tcpserver', ours(['-v', '-a', anchors, '-f', server.pem, progs.env]));
+for (const kind of ENTRY_POINTS) t.test(`each client, each version, each kind of client certificate through ${kind}`, { skip }, async (t) => {
+  const s = await serve(t, kind, ours(['-v', '-a', anchors, '-f', server.pem, progs.env]));
   for (const k of CASES) await runCase(t, s, k);
   t.notOk(hasStackTrace(s.output()), 'no stack trace');
 });

@@ -20,7 +20,7 @@ import { opensslClient } from '../lib/clients';
 import { NO_TAP_LOADER, ours, TLSWRAPPER } from '../lib/ours';
 import { connections, readLimits } from '../lib/procs';
 import { describe, perlHas, repoRoot, run, waitFor, which } from '../lib/sh';
-import { busyboxPath, freePort, serve, startListener, superServerMissing, type SuperServer, type SuperServerKind } from '../lib/superserver';
+import { busyboxPath, ENTRY_POINTS, freePort, serve, startListener, superServerMissing, type SuperServer, type SuperServerKind } from '../lib/superserver';
 
 t.setTimeout(60000);
 const SMTP = path.join(repoRoot, 'bin', 'tlswrapper-smtp');
@@ -88,9 +88,9 @@ function fixtureLog(): { file: string; events: () => Event[]; commands: () => st
 }
 
 /** tcpserver -> tlswrapper [-n] -> tlswrapper-smtp smtpArgs fixture. */
-function chain(tt: Test, log: string, smtpArgs: string[] = [], opts: { n?: boolean; env?: NodeJS.ProcessEnv; wrapperArgs?: string[] } = {}): Promise<SuperServer> {
+function chain(tt: Test, log: string, smtpArgs: string[] = [], opts: { n?: boolean; env?: NodeJS.ProcessEnv; wrapperArgs?: string[]; kind?: SuperServerKind } = {}): Promise<SuperServer> {
   const wrapper = [...(opts.wrapperArgs ?? []), ...(opts.n === false ? [] : ['-n']), '-f', cert.pem];
-  return serve(tt, 'tcpserver', ours([...wrapper, SMTP, ...smtpArgs, FIXTURE]), {
+  return serve(tt, opts.kind ?? 'tcpserver', ours([...wrapper, SMTP, ...smtpArgs, FIXTURE]), {
     env: { ...process.env, SMTP_FIXTURE_LOG: log, ...opts.env },
   });
 }
@@ -250,9 +250,9 @@ t.test('swaks without --tls: plain SMTP all the way', { skip: skipSwaks }, async
 
 // ------------------------------------------------------------ openssl s_client
 
-t.test('openssl s_client -starttls smtp, then commands over TLS', { skip }, async (t) => {
+for (const kind of ENTRY_POINTS) t.test(`openssl s_client -starttls smtp, then commands over TLS, through ${kind}`, { skip }, async (t) => {
   const log = fixtureLog();
-  const s = await chain(t, log.file, ['-vv'], { wrapperArgs: ['-vv'] });
+  const s = await chain(t, log.file, ['-vv'], { wrapperArgs: ['-vv'], kind });
   const input = 'NOOP\r\nMAIL FROM:<carol@example.org>\r\nRCPT TO:<dave@example.net>\r\nDATA\r\nSubject: over s_client\r\n\r\nsent by s_client\r\n.\r\nQUIT\r\n';
   const r = await opensslClient({ port: s.port, caFile: cert.caCert, extra: ['-starttls', 'smtp'], input, until: /221 2\.0\.0/ });
   t.equal(r.code, 0, `${describe(r)}\n--- server ---\n${s.output()}`);
@@ -411,10 +411,10 @@ t.test('over TLS, prog is a new instance with the TLS facts in its environment; 
   t.match(s2.output(), /tlswrapper-smtp: info: dropped 18 bytes the client sent after STARTTLS before TLS started/, 'the pipelined RCPT dropped');
 });
 
-t.test('tlswrapper -a -n: a client certificate gives SSL_CLIENT_VERIFY=SUCCESS and its hash', { skip }, async (t) => {
+for (const kind of ENTRY_POINTS) t.test(`tlswrapper -a -n through ${kind}: a client certificate gives SSL_CLIENT_VERIFY=SUCCESS and its hash`, { skip }, async (t) => {
   const cc = clientCert({ keyType: 'p256', ca: 'ecdsa', subject: '/C=CZ/O=Example/CN=smtp-client' });
   const log = fixtureLog();
-  const s = await chain(t, log.file, ['-v'], { wrapperArgs: ['-a', cc.anchorFile] });
+  const s = await chain(t, log.file, ['-v'], { wrapperArgs: ['-a', cc.anchorFile], kind });
   await tlsSession(t, s.port, { cert: fs.readFileSync(cc.chainFile), key: fs.readFileSync(cc.keyFile) });
   const env = await twoInstances(t, log);
   const leaf = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(fs.readFileSync(cc.certFile, 'utf8'))![1];

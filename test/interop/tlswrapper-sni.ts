@@ -15,7 +15,7 @@ import { certsDir, leafCert } from '../lib/certs';
 import { curlClient, nodeTlsConnect, opensslClient, type ClientResult } from '../lib/clients';
 import { ours } from '../lib/ours';
 import { describe, repoRoot, waitFor } from '../lib/sh';
-import { serve, superServerMissing, type SuperServer } from '../lib/superserver';
+import { ENTRY_POINTS, serve, superServerMissing, type SuperServer } from '../lib/superserver';
 
 t.setTimeout(200000);
 const HTTP_ENV = path.join(repoRoot, 'test', 'lib', 'progs', 'http-tls-env.sh');
@@ -106,8 +106,8 @@ const missing = superServerMissing('tcpserver');
 if (missing) {
   t.plan(0, missing);
 } else {
-  t.test('-d DIR: the certificate is chosen by SNI', async (t) => {
-    const s = await serve(t, 'tcpserver', ours(['-v', '-d', DIR, 'cat']));
+  for (const kind of ENTRY_POINTS) t.test(`-d DIR: the certificate is chosen by SNI, through ${kind}`, async (t) => {
+    const s = await serve(t, kind, ours(['-v', '-d', DIR, 'cat']));
     for (const [name, leaf, sig] of [['one.test', one, 'ECDSA'], ['two.test', two, 'ed25519']] as const) {
       const r = await opensslClient({ port: s.port, servername: name, caFile: leaf.caCert, tls: '1.3', input: `to ${name}\n`, until: `to ${name}\n` });
       t.equal(r.code, 0, describe(r));
@@ -124,7 +124,7 @@ if (missing) {
     t.equal(up.peerCertificate.fingerprint256, two.leafSha256, 'TWO.Test gets two.test');
     up.destroy();
     // The name reaches prog.
-    const h = await serve(t, 'tcpserver', ours(['-d', DIR, HTTP_ENV]));
+    const h = await serve(t, kind, ours(['-d', DIR, HTTP_ENV]));
     const c = await curlClient({ port: h.port, servername: 'two.test', caFile: two.caCert, tls: '1.3' });
     t.equal(c.code, 0, describe(c));
     t.equal(c.data, 'GET / HTTP/1.1 proto=TLSv1.3 cipher=TLS_CHACHA20_POLY1305_SHA256 sni=two.test\n', 'SSL_TLS_SNI_SERVERNAME');
