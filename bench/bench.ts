@@ -138,7 +138,7 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
 
-interface Phase { rate?: number; p50?: number; p90?: number; n?: number; errors: number; firstError?: string }
+interface Phase { rate?: number; p50?: number; p90?: number; n?: number; errors: number; firstError?: string | undefined }
 
 async function sequential(o: ConnOpts, count: number, seconds: number): Promise<Phase> {
   const lat: number[] = []; let errors = 0; let firstError: string | undefined;
@@ -164,7 +164,7 @@ async function concurrent(o: ConnOpts, count: number, par: number, seconds: numb
   return { rate: lat.length / secs, p50: pct(lat, 50), p90: pct(lat, 90), n: lat.length, errors, firstError };
 }
 
-interface Throughput { mbps?: number; hwmKB?: number; procs?: number; error?: string }
+interface Throughput { mbps?: number; hwmKB?: number | undefined; procs?: number; error?: string | undefined }
 
 /** Push `mb` MiB through the echo prog and read it back; sample the connection's peak RSS before closing. */
 function throughput(o: ConnOpts, ss: SuperServer, mb: number, seconds: number): Promise<Throughput> {

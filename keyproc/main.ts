@@ -34,8 +34,6 @@ export { MAX_PEM } from './read';
 /** sign13: after a TLS 1.3 CHAIN; sign12: after a CHAIN for TLS 1.2 and older. */
 type State = 'select' | 'sign13' | 'sign12' | 'done';
 
-class Fatal extends Error {}
-
 function errText(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   return err && err.code ? err.code : err instanceof Error ? err.message : String(e);
@@ -44,7 +42,7 @@ function errText(e: unknown): string {
 class KeyProcess {
   private state: State = 'select';
   private readonly reader = new FrameReader();
-  private selected?: { key: crypto.KeyObject; scheme: number };
+  private selected?: { key: crypto.KeyObject; scheme: number } | undefined;
   private violation = false;
 
   constructor(

@@ -13,7 +13,7 @@ export interface NetprocFds {
   progIn: Socket; // fd 6: prog's stdin
   progOut: Socket; // fd 7: prog's stdout
   /** Delayed encryption's descriptors (wire/starttls.ts); absent without it. */
-  startTls?: StartTlsFds;
+  startTls?: StartTlsFds | undefined;
 }
 
 export type StartTlsFds =

@@ -28,7 +28,7 @@ export interface SessionOptions {
   /** -p: read a PROXY header of this version first; 0: none. */
   proxyVersion?: 0 | 1 | 2;
   /** With -a: the client certificate's identity, for the facts delayed encryption reports. */
-  identify?: (leafDer: Uint8Array) => PeerIdentity;
+  identify?: ((leafDer: Uint8Array) => PeerIdentity) | undefined;
 }
 
 /** getsockname/getpeername on the client socket, for prog's TCP* variables; null if fd 0 is no TCP socket. */

@@ -45,8 +45,8 @@ function configure(argv: string[]): { o: ServerOptions; log: Logger } {
 
 interface Prepared {
   engine: ReturnType<typeof engineConfig>;
-  user?: ProgUser;
-  clientAuth?: ClientAuthState;
+  user?: ProgUser | undefined;
+  clientAuth?: ClientAuthState | undefined;
   jailDir: string;
 }
 

@@ -41,8 +41,8 @@ function engineOrExit(opts: Options, log: Logger): ReturnType<typeof engineConfi
 interface Prepared {
   /** keyproc's, then netproc's. */
   jails: JailSpec[];
-  user?: ProgUser;
-  clientAuth?: ClientAuthState;
+  user?: ProgUser | undefined;
+  clientAuth?: ClientAuthState | undefined;
 }
 
 /** What is checked and decided before any process starts; any failure ends us here. */

@@ -29,7 +29,7 @@ export interface Outcome {
 }
 
 /** The client's identity (with -a) and the user prog runs as (-u, or -U from that identity). Throws with the reason. */
-function whoIsThere(opts: Options, info: HandshakeReport, user: ProgUser | undefined, clientAuth: ClientAuthState | undefined): { identity: PeerIdentity | null; user?: ProgUser } {
+function whoIsThere(opts: Options, info: HandshakeReport, user: ProgUser | undefined, clientAuth: ClientAuthState | undefined): { identity: PeerIdentity | null; user?: ProgUser | undefined } {
   if (!clientAuth) {
     if (info.peerCertificates) throw new Error('netproc reported a client certificate nobody asked for');
     return { identity: null, user };

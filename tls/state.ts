@@ -14,7 +14,7 @@ export interface EngineOptions {
    * chain verifyChain accepts plus a CertificateVerify that proves its key;
    * without it nothing on the wire changes.
    */
-  clientAuth?: ClientAuth;
+  clientAuth?: ClientAuth | undefined;
   /** Not configuration, a knob tests turn down: send our own KeyUpdate once this many records went out under one key. */
   keyUpdateAfterRecords?: number;
   /**

@@ -56,7 +56,7 @@ async function direct<T>(args: string[], client: (port: number) => Promise<T>, t
 
 /** A Node TLS 1.3 client on `port`: handshake, then `then(socket)`; resolves with what it saw. */
 function tlsClient(port: number, then: (s: tls.TLSSocket) => void = () => {}) {
-  return new Promise<{ secure: boolean; data: string; error?: string; ended: boolean; ms: number }>((resolve) => {
+  return new Promise<{ secure: boolean; data: string; error?: string | undefined; ended: boolean; ms: number }>((resolve) => {
     const t0 = Date.now();
     let data = ''; let secure = false; let error: string | undefined; let ended = false;
     const s = tls.connect({ port, host: '127.0.0.1', servername: 'localhost', ca: fs.readFileSync(cert.caCert), minVersion: 'TLSv1.3' });

@@ -76,7 +76,7 @@ function clientHello(sni: Buffer): Buffer {
 
 /** Send a ClientHello with `sni`; resolve with the records' types, the first alert (if in clear) and how it ended. */
 function rawHello(port: number, sni: Buffer) {
-  return new Promise<{ types: number[]; alert?: number; closed: boolean; ms: number; bytes: Buffer }>((resolve) => {
+  return new Promise<{ types: number[]; alert?: number | undefined; closed: boolean; ms: number; bytes: Buffer }>((resolve) => {
     const t0 = Date.now(); const got: Buffer[] = [];
     const s = net.connect(port, '127.0.0.1', () => s.write(clientHello(sni)));
     s.on('data', (d) => got.push(d));

@@ -225,7 +225,7 @@ t.test('-P 1 / -P 2 without TCP* variables: UNKNOWN / LOCAL and a log line', asy
       if (p.kind === 'more') return null;
       return Buffer.from(JSON.stringify(p.kind === 'done' ? { addresses: p.addresses, length: p.length } : p));
     });
-    const env = { ...process.env, TCPREMOTEIP: '127.0.0.1', TCPREMOTEPORT: 'x', TCPLOCALIP: undefined, TCPLOCALPORT: '443' };
+    const env: NodeJS.ProcessEnv = { ...process.env, TCPREMOTEIP: '127.0.0.1', TCPREMOTEPORT: 'x', TCPLOCALIP: undefined, TCPLOCALPORT: '443' };
     delete env.TCPLOCALIP;
     const r = await run([...NO_TAP_LOADER, TCP, '-v', '-P', String(version), '127.0.0.1', String(b.port)], { env, timeoutMs: 10000 });
     t.equal(r.code, 0, describe(r));

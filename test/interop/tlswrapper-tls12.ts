@@ -330,7 +330,7 @@ interface Session {
   fromClient: Rec[];
   fromServer: Rec[];
   /** Resolves with the handshake's outcome, once the socket has closed or `ms` passed. */
-  outcome: Promise<{ secure: boolean; error?: string; serverClosed: boolean; ms: number }>;
+  outcome: Promise<{ secure: boolean; error?: string | undefined; serverClosed: boolean; ms: number }>;
   keylog: Promise<Buffer>;
   /** Close both ends (the TLS socket and the TCP connection to the wrapper). */
   close(): void;
@@ -656,9 +656,9 @@ async function renegotiation(t: Test, w: Wrapper): Promise<void> {
   const c = await nodeTlsConnect({ port: e.port, caFile: cert.caCert, tls: '1.2' });
   await c.send('one\n');
   await c.readUntil('one\n');
-  const res = await new Promise<{ err?: string; ok: boolean }>((resolve) => {
+  const res = await new Promise<{ err?: string | undefined; ok: boolean }>((resolve) => {
     const tm = setTimeout(() => resolve({ err: 'no answer in 3 s', ok: false }), 3000);
-    const done = (r: { err?: string; ok: boolean }) => { clearTimeout(tm); resolve(r); };
+    const done = (r: { err?: string | undefined; ok: boolean }) => { clearTimeout(tm); resolve(r); };
     c.socket.once('error', (err) => done({ err: `error event: ${err.message}`, ok: false }));
     c.closed.then(() => done({ err: 'closed', ok: false }));
     const ok = c.socket.renegotiate({ rejectUnauthorized: true }, (err) => done({ err: err?.message, ok: !err }));

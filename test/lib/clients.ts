@@ -24,32 +24,32 @@ export interface ClientCommon {
   /** SNI name and the name verified in the certificate. Default 'localhost'. */
   servername?: string;
   /** Root CA file; with it the chain and the name are verified. */
-  caFile?: string;
+  caFile?: string | undefined;
   /** Pin one version; default: the client's own range. */
   tls?: TlsVersion;
   input?: string | Buffer;
   until?: string | RegExp | number;
   timeoutMs?: number;
   /** Client certificate (PEM file, leaf first; gnutls and Node send every certificate in it) and its key file. */
-  certFile?: string;
-  keyFile?: string;
+  certFile?: string | undefined;
+  keyFile?: string | undefined;
 }
 
 export interface ClientResult extends RunResult {
   /** Application data received (stdout, decoded as utf8). */
   data: string;
   /** Negotiated protocol as the client printed it, normalised to 'TLSv1.2' / 'TLSv1.3' when known. */
-  protocol?: string;
+  protocol?: string | undefined;
   /** Cipher suite name as the client printed it. */
-  cipher?: string;
+  cipher?: string | undefined;
   /** Key exchange group, e.g. 'X25519', 'P-256' (openssl), as printed. */
-  group?: string;
+  group?: string | undefined;
   /** openssl: "Signature type"; gnutls: the signature part of the description. */
-  signature?: string;
+  signature?: string | undefined;
   /** Whether the client reported a verified peer. */
-  verified?: boolean;
+  verified?: boolean | undefined;
   /** openssl: the "Peer certificate" subject line, e.g. 'CN = localhost'. */
-  peer?: string;
+  peer?: string | undefined;
 }
 
 // ---------------------------------------------------------------- openssl
@@ -68,7 +68,7 @@ export interface OpensslOptions extends ClientCommon {
   /** Extra raw arguments. */
   extra?: string[];
   /** Intermediates s_client sends after the leaf of certFile (-cert_chain). */
-  chainFile?: string;
+  chainFile?: string | undefined;
 }
 
 /** `openssl s_client -brief`: data on stdout, the brief summary on stderr (parsed). */
@@ -188,8 +188,8 @@ export interface NodeTlsOptions {
   host?: string;
   servername?: string;
   /** CA file path or PEM text; with it the server is verified, without it not. */
-  caFile?: string;
-  ca?: string;
+  caFile?: string | undefined;
+  ca?: string | undefined;
   tls?: TlsVersion;
   minVersion?: tls.SecureVersion;
   maxVersion?: tls.SecureVersion;
@@ -198,10 +198,10 @@ export interface NodeTlsOptions {
   sigalgs?: string;
   /** Handshake deadline. Default 10000 ms. */
   timeoutMs?: number;
-  session?: Buffer;
+  session?: Buffer | undefined;
   /** Client certificate: PEM text (leaf first, intermediates after it, all sent) and its key. */
-  cert?: string | Buffer;
-  key?: string | Buffer;
+  cert?: string | Buffer | undefined;
+  key?: string | Buffer | undefined;
 }
 
 export interface NodeTlsClient {

@@ -8,13 +8,13 @@ import * as path from 'node:path';
 
 export interface RunOptions {
   /** Bytes written to stdin. */
-  input?: string | Buffer;
+  input?: string | Buffer | undefined;
   /**
    * Keep stdin open after `input` until stdout matches this (a string, a
    * RegExp, or a byte count), then close stdin. Without it, stdin is closed
    * right after `input` is written.
    */
-  until?: string | RegExp | number;
+  until?: string | RegExp | number | undefined;
   /** After stdin is closed (see `until`), wait this long for the child to exit, then kill it. Default: the rest of timeoutMs. */
   graceMs?: number;
   /** Hard deadline: the process group is killed after this. Default 20000. */

@@ -405,7 +405,7 @@ t.test('TLS 1.2: the client CertificateVerify is checked', async (t) => {
     ['ecdsa_sha1 (not offered): illegal_parameter', (c) => [() => msgs.certificate12([p256.certDer]), () => c.clientKeyExchange(), () => c.certificateVerify(p256.key, 0x0203)], 47],
     ['rsa_pss_rsae_sha256 for a P-256 key: illegal_parameter', (c) => [() => msgs.certificate12([p256.certDer]), () => c.clientKeyExchange(), () => c.certificateVerify(rsa2048.key, 0x0804)], 47],
     ['ClientKeyExchange without a Certificate: unexpected_message', (c) => [() => c.clientKeyExchange()], 10],
-    ['empty certificate list: handshake_failure', (c) => [() => msgs.certificate12([])], 40],
+    ['empty certificate list: handshake_failure', () => [() => msgs.certificate12([])], 40],
     ['11 certificates: bad_certificate', () => [() => msgs.certificate12(Array.from({ length: 11 }, () => p256.certDer))], 42],
     ['not issued by the CA: unknown_ca', () => [() => msgs.certificate12([pki.stranger.certDer])], 48],
   ];

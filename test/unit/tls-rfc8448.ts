@@ -18,7 +18,7 @@ import {
   Transcript,
 } from '../../tls/keyschedule';
 import { serverHello } from '../../tls/messages';
-import { Deframer, plaintextRecord, type RawRecord } from '../../tls/record';
+import { Deframer, type RawRecord } from '../../tls/record';
 import { RecordProtection } from '../../tls/protection13';
 import { select } from '../../tls/selection';
 import { suiteByCode } from '../../tls/tables';
