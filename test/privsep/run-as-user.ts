@@ -10,7 +10,10 @@ import * as tls from 'node:tls';
 import { leafCert } from '../lib/certs';
 import { clientCert, combinedAnchorFile } from '../lib/clientcerts';
 import { hasStackTrace, runDirect } from '../lib/direct';
-import { runSync } from '../lib/sh';
+import { nodeTlsConnect } from '../lib/clients';
+import { ours } from '../lib/ours';
+import { runSync, waitFor } from '../lib/sh';
+import { serve } from '../lib/superserver';
 
 t.setTimeout(90000);
 const server = leafCert('p256', ['localhost']);
@@ -97,4 +100,20 @@ t.test('-u user: supplementary groups too', async (t) => {
 
 t.test('-u root: refused', async (t) => {
   refused(t, await connect(['-u', 'root', '-f', server.pem, ...SHOW], null), '-u root', /privileged account 'root'/);
+});
+
+// The same through tlswrapper-server: one server, a connection per certificate.
+t.test('through tlswrapper-server: -U picks the user per connection; root refused, the server goes on', async (t) => {
+  const s = await serve(t, 'tlswrapper-server', ours(['-v', '-a', anchors, '-U', 'commonName', '-f', server.pem, ...SHOW]));
+  const viaServer = async (client: { certFile: string; keyFile: string }): Promise<string> => {
+    const n = await nodeTlsConnect({ port: s.port, ca: pem(server.caCert), servername: 'localhost', tls: '1.3', cert: pem(client.certFile), key: pem(client.keyFile) });
+    return (await n.readToClose()).toString();
+  };
+  const out = await viaServer(byCN);
+  asUser(t, { out, code: 0, stderr: '' }, '-U commonName through tlswrapper-server');
+  t.equal(await viaServer(rootCN), '', 'CN=root: no prog output');
+  await waitFor(() => /privileged account 'root'/.test(s.output()), 10000);
+  t.match(s.output(), /^tlswrapper-server: #2: fatal: refusing privileged account 'root'/m, 'the log line says why, for that connection');
+  asUser(t, { out: await viaServer(byCN), code: 0, stderr: '' }, 'the next connection still runs as its user');
+  t.notOk(hasStackTrace(s.output()), 'no stack trace');
 });
