@@ -1,6 +1,9 @@
 // Side-by-side figures for TLS wrappers under tcpserver on 127.0.0.1:
 // Debian's tlswrapper, stunnel4 (inetd mode) and ours (bin/tlswrapper); the
-// `-a` rows (debian-a, ours-a) add client-certificate authentication.
+// `-a` rows (debian-a, ours-a) add client-certificate authentication; the
+// `ours-server` rows are bin/tlswrapper-server, our own listener with spare
+// process sets, in place of tcpserver. `node -e 0` is timed in the same run
+// as the unit that start-up figures compare against.
 // Run through bench/run.mjs (which bundles this file with esbuild); see bench/README.md.
 //
 // Loopback only, every loop bounded by a count and a time limit. No thresholds.
@@ -10,8 +13,9 @@ import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { leafCert, type KeyType, type LeafCert } from '../test/lib/certs';
 import { clientCert } from '../test/lib/clientcerts';
-import { connectionForClient, connections, sumHWM } from '../test/lib/procs';
-import { startSuperServer, type SuperServer } from '../test/lib/superserver';
+import { spawnSync } from 'node:child_process';
+import { connectionForClient, connections, pssKB, serverConnectionForClient, sumHWM } from '../test/lib/procs';
+import { startSuperServer, type SuperServer, type SuperServerKind } from '../test/lib/superserver';
 
 interface Args {
   only: string[];
@@ -25,7 +29,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { only: ['debian', 'debian-a', 'stunnel', 'ours', 'ours-a'], seq: 100, conc: 200, par: 8, mb: 50, key: 'p256', phaseSeconds: 20, json: false };
+  const a: Args = { only: ['debian', 'debian-a', 'stunnel', 'ours', 'ours-a', 'ours-server', 'ours-server-a'], seq: 100, conc: 200, par: 8, mb: 50, key: 'p256', phaseSeconds: 20, json: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]; const v = () => argv[++i];
     switch (k) {
@@ -39,7 +43,7 @@ function parseArgs(argv: string[]): Args {
       case '--json': a.json = true; break;
       case '--quick': a.seq = 20; a.conc = 40; a.mb = 5; a.phaseSeconds = 8; break;
       case '-h': case '--help':
-        console.log('usage: node bench/run.mjs [--quick] [--only debian,debian-a,stunnel,ours,ours-a] [--seq N] [--conc N] [--par N] [--mb N] [--key p256|rsa2048|p384|p521|ed25519] [--phase-seconds S] [--json]');
+        console.log('usage: node bench/run.mjs [--quick] [--only debian,debian-a,stunnel,ours,ours-a,ours-server,ours-server-a] [--seq N] [--conc N] [--par N] [--mb N] [--key p256|rsa2048|p384|p521|ed25519] [--phase-seconds S] [--json]');
         process.exit(0);
       // eslint-disable-next-line no-fallthrough
       default: throw new Error(`unknown option ${k}`);
@@ -59,6 +63,8 @@ interface Impl {
   clientAuth?: boolean;
   /** argv run by tcpserver for each connection, with `prog` as the inner program. */
   argv(cert: LeafCert, prog: string[], anchor: string): string[] | string;
+  /** What accepts the connections: tcpserver (default) or our own tlswrapper-server (then argv must be ours). */
+  kind?: SuperServerKind;
 }
 
 function stunnelConf(cert: LeafCert, prog: string[], dir: string): string {
@@ -87,6 +93,8 @@ const IMPLS: Record<string, Impl> = {
   } },
   ours: { name: 'ours (bin/tlswrapper)', versions: ['1.2', '1.3'], argv: (c, prog) => ours(['-f', c.pem, ...prog]) },
   'ours-a': { name: 'ours -a (client certificate)', versions: ['1.2', '1.3'], clientAuth: true, argv: (c, prog, anchor) => ours(['-a', anchor, '-f', c.pem, ...prog]) },
+  'ours-server': { name: 'ours (tlswrapper-server)', versions: ['1.2', '1.3'], kind: 'tlswrapper-server', argv: (c, prog) => ours(['-f', c.pem, ...prog]) },
+  'ours-server-a': { name: 'ours -a (tlswrapper-server)', versions: ['1.2', '1.3'], kind: 'tlswrapper-server', clientAuth: true, argv: (c, prog, anchor) => ours(['-a', anchor, '-f', c.pem, ...prog]) },
 };
 
 let tmp: string | undefined;
@@ -164,7 +172,7 @@ async function concurrent(o: ConnOpts, count: number, par: number, seconds: numb
   return { rate: lat.length / secs, p50: pct(lat, 50), p90: pct(lat, 90), n: lat.length, errors, firstError };
 }
 
-interface Throughput { mbps?: number; hwmKB?: number | undefined; procs?: number; error?: string | undefined }
+interface Throughput { mbps?: number; hwmKB?: number | undefined; pssKB?: number | undefined; procs?: number; error?: string | undefined }
 
 /** Push `mb` MiB through the echo prog and read it back; sample the connection's peak RSS before closing. */
 function throughput(o: ConnOpts, ss: SuperServer, mb: number, seconds: number): Promise<Throughput> {
@@ -190,9 +198,10 @@ function throughput(o: ConnOpts, ss: SuperServer, mb: number, seconds: number): 
       if (got >= total) {
         const secs = (Date.now() - t0) / 1000;
         // This connection's processes only (earlier ones may still be exiting).
-        const conn = connectionForClient(ss.pid, o.port, s.localPort ?? 0);
+        const find = ss.kind === 'tlswrapper-server' ? serverConnectionForClient : connectionForClient;
+        const conn = find(ss.pid, o.port, s.localPort ?? 0);
         const procs = conn?.procs ?? [];
-        finish({ mbps: mb / secs, hwmKB: conn ? sumHWM(procs) : undefined, procs: procs.length,
+        finish({ mbps: mb / secs, hwmKB: conn ? sumHWM(procs) : undefined, pssKB: conn ? procs.reduce((a, p) => a + pssKB(p.pid), 0) : undefined, procs: procs.length,
           error: conn ? undefined : `connection's processes not found (${connections(ss.pid).length} open)` });
       }
     });
@@ -211,9 +220,9 @@ interface Row {
 const f1 = (x: number | undefined, d = 1) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
 
 function printTable(rows: Row[], a: Args): void {
-  const head = ['implementation', 'TLS', `seq hs/s`, 'seq p50/p90 ms', `conc(${a.par}) hs/s`, 'conc p50/p90 ms', `echo MB/s (${a.mb} MiB)`, 'peak RSS/conn MiB (procs)', 'errors'];
+  const head = ['implementation', 'TLS', `seq hs/s`, 'seq p50/p90 ms', `conc(${a.par}) hs/s`, 'conc p50/p90 ms', `echo MB/s (${a.mb} MiB)`, 'peak RSS/conn MiB (procs)', 'PSS/conn MiB', 'errors'];
   const body = rows.map((r) => {
-    if (r.error) return [r.impl, r.version, '-', '-', '-', '-', '-', '-', r.error];
+    if (r.error) return [r.impl, r.version, '-', '-', '-', '-', '-', '-', '-', r.error];
     const errs = [
       r.seq?.errors ? `seq ${r.seq.errors}× ${r.seq.firstError}` : '',
       r.conc?.errors ? `conc ${r.conc.errors}× ${r.conc.firstError}` : '',
@@ -224,6 +233,7 @@ function printTable(rows: Row[], a: Args): void {
       f1(r.seq?.rate), r.seq?.n ? `${f1(r.seq.p50)}/${f1(r.seq.p90)}` : '-',
       f1(r.conc?.rate), r.conc?.n ? `${f1(r.conc.p50)}/${f1(r.conc.p90)}` : '-',
       f1(r.tp?.mbps), r.tp?.hwmKB !== undefined ? `${f1(r.tp.hwmKB / 1024)} (${r.tp.procs})` : '-',
+      r.tp?.pssKB !== undefined ? f1(r.tp.pssKB / 1024) : '-',
       errs ? errs.slice(0, 160) : '',
     ];
   });
@@ -232,6 +242,17 @@ function printTable(rows: Row[], a: Args): void {
   console.log(line(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
   for (const b of body) console.log(line(b));
+}
+
+/** A bare Node start, the yardstick for start-up figures: \`node -e 0\`, wall time of each of n runs. */
+function nodeStartMs(n = 11): { p50: number; min: number; n: number } {
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    spawnSync(process.execPath, ['-e', '0'], { stdio: 'ignore', env: {} });
+    ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return { p50: pct(ms, 50), min: Math.min(...ms), n };
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -244,6 +265,8 @@ export async function main(argv: string[]): Promise<void> {
   const started = Date.now();
   console.log(`# ${os.cpus().length} cpus, node ${process.version}, key ${a.key}, tcpserver on 127.0.0.1; ` +
     `seq ${a.seq}, conc ${a.conc} at ${a.par}, echo ${a.mb} MiB through cat; each phase ≤ ${a.phaseSeconds} s`);
+  const unit = nodeStartMs();
+  console.log(`# the unit, measured now: \`node -e 0\` p50 ${f1(unit.p50)} ms (min ${f1(unit.min)}, ${unit.n} runs)`);
   for (const id of a.only) {
     const impl = IMPLS[id];
     if (!impl) { rows.push({ impl: id, version: '-', error: 'unknown implementation' }); continue; }
@@ -251,7 +274,9 @@ export async function main(argv: string[]): Promise<void> {
     if (typeof argvOrErr === 'string') { rows.push({ impl: impl.name, version: impl.versions.join(','), error: argvOrErr }); continue; }
     let ss: SuperServer | undefined;
     try {
-      ss = await startSuperServer('tcpserver', argvOrErr, { cwd: repoRoot });
+      ss = await startSuperServer(impl.kind ?? 'tcpserver', argvOrErr, { cwd: repoRoot });
+      // tlswrapper-server: let its spare sets finish starting before the clock runs.
+      if (impl.kind === 'tlswrapper-server') await new Promise((r) => setTimeout(r, 1500));
       for (const version of impl.versions) {
         const o: ConnOpts = { port: ss.port, ca, version, timeoutMs: 10000, ...(impl.clientAuth ? clientPems : {}) };
         const row: Row = { impl: impl.name, version };

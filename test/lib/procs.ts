@@ -291,3 +291,31 @@ export function searchMemory(pid: number, needles: Buffer[], opts: { maxHits?: n
   }
   return res;
 }
+
+/** Proportional set size (kB) from /proc/PID/smaps_rollup: shared pages (the Node binary) split among their users. */
+export function pssKB(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * One connection of tlswrapper-server: its netproc (the server's child that
+ * holds the client's socket) and the processes that are neither a netproc
+ * nor a keyproc waiting as root (prog and what it started; the connection's
+ * keyproc once jailed). The spare sets and the server itself are not counted.
+ */
+export function serverConnectionForClient(serverPid: number, serverPort: number, clientPort: number): Connection | null {
+  const inode = serverSocketInode(serverPort, clientPort);
+  if (inode === null) return null;
+  const target = `socket:[${inode}]`;
+  const procs = descendants(serverPid).map(procInfo).filter((p): p is ProcInfo => p !== null);
+  const netproc = procs.find((p) => Object.values(openFds(p.pid)).includes(target));
+  if (!netproc) return null;
+  const isNode = (p: ProcInfo, script: string) => p.cmdline.some((w) => w.endsWith(`/dist/${script}`));
+  const others = procs.filter((p) => !isNode(p, 'netproc.js') && !(isNode(p, 'keyproc.js') && p.uid[0] === 0));
+  return { pid: netproc.pid, procs: [netproc, ...others] };
+}

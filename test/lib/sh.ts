@@ -153,5 +153,9 @@ export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 5000, ste
   }
 }
 
-/** Repository root (the folder holding package.json), found from this file. */
-export const repoRoot: string = path.resolve(__dirname, '..', '..');
+/**
+ * Repository root (the folder holding package.json), found from this file;
+ * bench/run.mjs runs a bundle of these helpers from a temporary folder and
+ * names the repository in TLSWRAPPER_REPO.
+ */
+export const repoRoot: string = process.env.TLSWRAPPER_REPO ?? path.resolve(__dirname, '..', '..');
