@@ -183,11 +183,14 @@ function setLimit(resource: string, value: number): void {
   });
 }
 
-/** The lowest descriptor number not in use: where the next descriptor goes. */
+/**
+ * The lowest descriptor number not in use: where the next descriptor goes.
+ * Asked of the kernel itself (open takes the lowest free number); a listing
+ * of /proc/self/fd would count its own directory descriptor as taken.
+ */
 function lowestFreeFd(): number {
-  const used = new Set(fs.readdirSync('/proc/self/fd').map(Number));
-  let fd = 0;
-  while (used.has(fd)) fd++;
+  const fd = fs.openSync('/dev/null', 'r');
+  fs.closeSync(fd);
   return fd;
 }
 

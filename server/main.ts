@@ -144,10 +144,15 @@ class Server {
 
   private arrive(socket: Socket): void {
     socket.on('error', () => {});
-    const verdict = this.stopping ? 'refuse-full' : this.admission.arrive(socket);
+    if (this.stopping) {
+      this.log.debug(`${socket.remoteAddress}: closed: the server is stopping`);
+      socket.destroy();
+      return;
+    }
+    const verdict = this.admission.arrive(socket);
     if (verdict === 'refuse-ip') this.log.warning(`${socket.remoteAddress}: too many connections from this address (-C ${this.o.maxPerIp})`);
     if (verdict === 'refuse-full') this.log.warning(`${socket.remoteAddress}: too many connections waiting`);
-    if (verdict.startsWith('refuse')) socket.destroy();
+    if (verdict === 'refuse-ip' || verdict === 'refuse-full') socket.destroy();
   }
 
   private async run(socket: Socket, ip: string): Promise<void> {

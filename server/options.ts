@@ -10,7 +10,7 @@ export { UsageError };
 export const USAGE = 'tlswrapper-server [ -c limit ] [ -C perip ] [ -w spares ] host port [tlswrapper options] prog';
 
 export interface ServerOptions {
-  /** -c: connections at once; past it the server stops accepting and the kernel's backlog holds the rest. */
+  /** -c: connections at once; past it new connections wait unread (server/admission.ts) until one ends. */
   maxConnections: number;
   /** -C: connections at once from one client IP address (0: no limit); past it a new one is closed at once. */
   maxPerIp: number;
@@ -27,7 +27,7 @@ export const DEFAULTS = { maxConnections: 40, maxPerIp: 0, spares: 2 } as const;
 const LIMITS: Record<'c' | 'C' | 'w', { name: string; min: number; max: number }> = {
   c: { name: 'connection limit', min: 1, max: 10000 },
   C: { name: 'per-IP connection limit', min: 0, max: 10000 },
-  w: { name: 'number of spare process sets', min: 0, max: 100 },
+  w: { name: 'number of spare process sets', min: 1, max: 100 },
 };
 
 function count(letter: 'c' | 'C' | 'w', text: string): number {

@@ -76,7 +76,7 @@ class SpareSet {
 
 export class SparePool {
   private readonly sets = new Set<SpareSet>();
-  private readonly waiting: ((c: Children) => void)[] = [];
+  private readonly waiting: { resolve: (c: Children) => void; reject: (e: Error) => void }[] = [];
   private retryMs = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private refillTimer: NodeJS.Timeout | undefined;
@@ -88,7 +88,7 @@ export class SparePool {
     private readonly log: Logger,
   ) {}
 
-  /** Fill the pool (at least one set, so that a connection always has one coming). */
+  /** Fill the pool (its size is at least 1: a connection always has a set coming). */
   start(): void {
     this.fill();
   }
@@ -97,8 +97,9 @@ export class SparePool {
   take(): Promise<Children> {
     const ready = [...this.sets].find((s) => s.ready);
     if (ready) return Promise.resolve(this.use(ready));
-    return new Promise((resolve) => {
-      this.waiting.push(resolve);
+    if (this.closed) return Promise.reject(new Error('the server is stopping'));
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
       this.fill();
     });
   }
@@ -116,6 +117,7 @@ export class SparePool {
     clearTimeout(this.retryTimer);
     clearTimeout(this.refillTimer);
     for (const s of this.sets) s.lose('the server is stopping');
+    for (const w of this.waiting.splice(0)) w.reject(new Error('the server is stopping'));
   }
 
   /** Start the sets the pool lacks now (a connection's handshake is done: the CPU is free again). */
@@ -136,7 +138,7 @@ export class SparePool {
   /** Start sets until the pool holds its size plus one for each connection that waits. */
   private fill(): void {
     if (this.closed || this.retryTimer) return;
-    const want = Math.max(this.size, 1) + this.waiting.length;
+    const want = this.size + this.waiting.length;
     while (this.sets.size < want) {
       const config = this.config();
       const children = startChildren(config.key, config.net);
@@ -148,7 +150,7 @@ export class SparePool {
   private onReady(set: SpareSet): void {
     this.retryMs = 0;
     const next = this.waiting.shift();
-    if (next) next(this.use(set));
+    if (next) next.resolve(this.use(set));
   }
 
   private onLost(set: SpareSet, why: string): void {
