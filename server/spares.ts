@@ -23,6 +23,7 @@ const REFILL_LATEST_MS = 250;
 /** A set that failed before it was ready makes the next start wait this long, doubling up to the maximum. */
 const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 30_000;
+const STOPPING = 'the server is stopping';
 
 class SpareSet {
   ready = false;
@@ -76,7 +77,8 @@ class SpareSet {
 
 export class SparePool {
   private readonly sets = new Set<SpareSet>();
-  private readonly waiting: ((c: Children) => void)[] = [];
+  /** Connections waiting for a set to be ready; close() turns them away. */
+  private readonly waiting: { resolve: (c: Children) => void; reject: (e: Error) => void }[] = [];
   private retryMs = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private refillTimer: NodeJS.Timeout | undefined;
@@ -93,12 +95,13 @@ export class SparePool {
     this.fill();
   }
 
-  /** A ready set for a connection: at once if one is ready, else when the next one is. */
+  /** A ready set for a connection: at once if one is ready, else when the next one is; rejects once the pool is closed. */
   take(): Promise<Children> {
+    if (this.closed) return Promise.reject(new Error(STOPPING));
     const ready = [...this.sets].find((s) => s.ready);
     if (ready) return Promise.resolve(this.use(ready));
-    return new Promise((resolve) => {
-      this.waiting.push(resolve);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
       this.fill();
     });
   }
@@ -110,12 +113,15 @@ export class SparePool {
     });
   }
 
-  /** No more sets: end the spare ones. */
+  /** No more sets: end the spare ones; a connection still waiting for one gets none (its socket is closed). */
   close(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);
     clearTimeout(this.refillTimer);
-    for (const s of this.sets) s.lose('the server is stopping');
+    for (const s of this.sets) s.lose(STOPPING);
+    // No set will ever be ready for them: without this they would hold their
+    // clients (and keep the server from finishing) until the process ends.
+    for (const w of this.waiting.splice(0)) w.reject(new Error(STOPPING));
   }
 
   /** Start the sets the pool lacks now (a connection's handshake is done: the CPU is free again). */
@@ -148,7 +154,7 @@ export class SparePool {
   private onReady(set: SpareSet): void {
     this.retryMs = 0;
     const next = this.waiting.shift();
-    if (next) next(this.use(set));
+    if (next) next.resolve(this.use(set));
   }
 
   private onLost(set: SpareSet, why: string): void {
