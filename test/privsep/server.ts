@@ -531,6 +531,37 @@ t.test('SIGTERM: no new connections, spare sets end, the live connection finishe
   t.match(s.output(), /got SIGTERM/, 'and logged the signal');
 });
 
+t.test('SIGTERM while accepted connections wait for a process set: they are closed at once, the live one goes on', async (t) => {
+  const s = await startServer(t, ['-w', '1'], ['-v', '-f', cert.pem, 'cat']);
+  t.ok(await settled(s.pid, 1), 'settled');
+  // The one ready set goes to a live connection; the next ones must wait for
+  // sets that take (on 2 loaded cores) far longer to start than this takes.
+  const live = await echoConnection(s.port);
+  const waiting = await Promise.all(Array.from({ length: 6 }, () => tcpConnect(s.port)));
+  t.teardown(() => waiting.forEach((w) => w.destroy()));
+  const closed = waiting.map((w) => new Promise<void>((resolve) => w.once('close', () => resolve())));
+  // Accepted by the server (it holds the socket) and not yet handed to a netproc.
+  const held = () => {
+    const mine = new Set(Object.values(openFds(s.pid)));
+    return waiting.filter((w) => mine.has(`socket:[${serverSocketInode(s.port, w.localPort!)}]`));
+  };
+  await waitFor(() => held().length + kids(s.pid).netprocs.filter((p) => tcpFds(p.pid).length > 0).length === 7, CONNECT_MS, 10);
+  const pending = held();
+  process.kill(s.pid, 'SIGTERM');
+  t.ok(pending.length > 0, `${pending.length} of 6 connections were waiting for a set when SIGTERM came`);
+  const all = await Promise.race([Promise.all(pending.map((w) => closed[waiting.indexOf(w)])).then(() => true), sleep(10_000).then(() => false)]);
+  t.ok(all, 'every connection that was waiting is closed at once');
+  await live.send('still here\n');
+  await t.resolves(live.readUntil('still here\n', CONNECT_MS), 'the live connection goes on');
+  const exit = once(s.proc, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  live.socket.end();
+  // Connections that did get a set before the signal (handed, no ClientHello) end with the client.
+  for (const w of waiting) if (!pending.includes(w)) w.destroy();
+  const [code] = await Promise.race([exit, sleep(SETTLE_MS).then(() => [null] as const)]);
+  t.equal(code, 0, 'then the server exits 0');
+  t.match(s.output(), /stopped/, 'having finished its work, not merely run out of it');
+});
+
 t.test('a second SIGTERM ends the live connections at once', async (t) => {
   const s = await startServer(t, ['-w', '1'], ['-f', cert.pem, 'cat']);
   t.ok(await settled(s.pid, 1), 'settled');
