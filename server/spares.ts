@@ -41,6 +41,9 @@ class SpareSet {
         this.onReady(this);
       } else this.lose(`netproc sent an unexpected message`);
     });
+    // A netproc that died may be seen to close its channel before its exit
+    // is reported: such a set must not be taken for a connection meanwhile.
+    netproc.on('disconnect', () => this.lose('netproc closed its IPC channel'));
     for (const [name, child] of [['netproc', netproc], ['keyproc', keyproc]] as const) {
       child.on('exit', (code, signal) => this.lose(`${name} exited with ${signal ? `signal ${signal}` : `status ${code}`}`));
       child.on('error', (e) => this.lose(`${name}: ${e.message}`));
@@ -61,6 +64,7 @@ class SpareSet {
     this.gone = true;
     const { netproc, keyproc } = this.children;
     netproc.removeAllListeners('message');
+    netproc.removeAllListeners('disconnect');
     for (const child of [netproc, keyproc]) {
       child.removeAllListeners('exit');
       child.removeAllListeners('error');
@@ -69,10 +73,14 @@ class SpareSet {
   }
 
   end(): void {
-    const c = this.children;
-    for (const child of [c.netproc, c.keyproc]) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    for (const s of [c.ctl, c.progIn, c.progOut, ...c.progControl]) s.destroy();
+    endSet(this.children);
   }
+}
+
+/** A set's processes killed, the server's ends of its sockets closed. */
+function endSet(c: Children): void {
+  for (const child of [c.netproc, c.keyproc]) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const s of [c.ctl, c.progIn, c.progOut, ...c.progControl]) s.destroy();
 }
 
 export class SparePool {
@@ -106,11 +114,29 @@ export class SparePool {
     });
   }
 
-  /** Hand the socket to a set's netproc; the server's copy of the socket is closed once it is sent. */
+  /**
+   * Hand the socket to a set's netproc; the server's copy of the socket is
+   * closed once it is sent. On failure the socket is still the server's.
+   *
+   * keepOpen, and our copy closed here: without it Node keeps the copy until
+   * netproc acknowledges the handle, which a netproc that died meanwhile never
+   * does (Node even reports the failed write as a success), so the server
+   * would hold the client's connection for good; and a send that fails would
+   * take the socket with it.
+   */
   static handOver(children: Children, socket: Socket): Promise<void> {
     return new Promise((resolve, reject) => {
-      children.netproc.send(HandoffMsg.CONNECTION, socket, { keepOpen: false }, (e) => (e ? reject(e) : resolve()));
+      children.netproc.send(HandoffMsg.CONNECTION, socket, { keepOpen: true }, (e) => {
+        if (e) return reject(e);
+        socket.destroy();
+        resolve();
+      });
     });
+  }
+
+  /** A set taken for a connection that could not be handed it: nothing of it may stay behind. */
+  static discard(children: Children): void {
+    endSet(children);
   }
 
   /** No more sets: end the spare ones; a connection still waiting for one gets none (its socket is closed). */
