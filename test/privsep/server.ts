@@ -393,6 +393,38 @@ t.test('faults: whatever process dies, the server goes on and its pool returns t
   });
 });
 
+t.test('a spare netproc that dies as its set is taken: the server keeps neither the client nor its -c place', async (t) => {
+  // The server is stopped (SIGSTOP) while a client connects and then the one
+  // spare netproc is killed: when it runs again, it sees the connection
+  // before it sees that netproc's end, takes the set and sends the socket
+  // into a channel nobody reads.
+  const s = await startServer(t, ['-w', '1', '-c', '1'], ['-v', '-f', cert.pem, 'cat']);
+  const k = await settled(s.pid, 1);
+  if (!k) return t.fail(`no ready spare set: ${describeKids(s.pid)}`);
+  const fdsBefore = Object.keys(openFds(s.pid)).length;
+  process.kill(s.pid, 'SIGSTOP');
+  let raw: net.Socket;
+  try {
+    raw = await tcpConnect(s.port);
+    await sleep(200);
+    process.kill(k.netprocs[0].pid, 'SIGKILL');
+    await waitFor(() => !alive(k.netprocs[0].pid), 5000);
+  } finally {
+    process.kill(s.pid, 'SIGCONT');
+  }
+  t.teardown(() => raw.destroy());
+  const clientPort = raw.localPort!;
+  const { outcome } = tlsOver(raw);
+  const got = await outcome;
+  t.not(got, 'timeout', `the client is not left hanging (${got})`);
+  const kept = await waitFor(() => tcpFds(s.pid).length === 1 && serverSocketInode(s.port, clientPort) === null, SETTLE_MS);
+  t.ok(kept, `the server keeps no copy of the connection (its TCP sockets: ${tcpFds(s.pid).length}; the connection's server side: ${serverSocketInode(s.port, clientPort) === null ? 'gone' : 'still there'})`);
+  // With -c 1 a connection that never finishes would block every later one.
+  await t.resolves(oneEcho(s.port), 'its -c place is free: the next connection completes');
+  t.ok(await settled(s.pid, 1), `back to one ready spare set (${describeKids(s.pid)})`);
+  t.equal(Object.keys(openFds(s.pid)).length, fdsBefore, `the server holds as many descriptors as before (${fdsBefore})`);
+});
+
 // ---------------------------------------------------------------- 4. stability
 
 /** Open descriptors, children (not zombies) and resident memory (kB) of the server process. */
