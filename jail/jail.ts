@@ -114,7 +114,7 @@ export function enterJail(spec: JailSpec, options: JailOptions = {}): void {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0 || process.geteuid!() !== 0)
     throw new JailError('spec', 'must start as root');
 
-  // Counted while /proc is still there.
+  // Counted before the chroot, while /dev/null is still there.
   const nofile = options.oneSlotLeft ? step('nofile', () => lowestFreeFd() + 1) : 0;
 
   // 4. chroot: posix.chroot does chdir(dir) then chroot(dir).
@@ -185,8 +185,10 @@ function setLimit(resource: string, value: number): void {
 
 /**
  * The lowest descriptor number not in use: where the next descriptor goes.
- * Asked of the kernel itself (open takes the lowest free number); a listing
- * of /proc/self/fd would count its own directory descriptor as taken.
+ * The kernel gives a new descriptor the lowest free number, so opening one
+ * and closing it again tells. (Listing /proc/self/fd would not: the listing
+ * holds a descriptor of its own, the lowest free one, and would make that
+ * number look taken, leaving two slots instead of one.)
  */
 function lowestFreeFd(): number {
   const fd = fs.openSync('/dev/null', 'r');

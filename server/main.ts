@@ -21,6 +21,8 @@ import { parseServerOptions, UsageError, USAGE, type ServerOptions } from './opt
 import { SparePool } from './spares';
 
 const PROGRAM = 'tlswrapper-server';
+/** Sets tried for one connection before it is given up (each failure is a set that died as it was taken). */
+const HANDOVER_ATTEMPTS = 3;
 
 /**
  * What a super-server would have said about the connection means nothing
@@ -161,8 +163,7 @@ class Server {
     const log = createLogger(this.o.tlswrapper.verbosity, `#${id}`, PROGRAM);
     let children: Children;
     try {
-      children = await this.pool.take();
-      await SparePool.handOver(children, socket);
+      children = await this.handOver(socket, log, peer);
     } catch (e) {
       log.warning(`${peer}: unable to hand the connection to a process set: ${errText(e)}`);
       socket.destroy();
@@ -178,6 +179,26 @@ class Server {
     }, this.p.user, this.p.clientAuth, { reportHandshake: false, onHandshake: () => this.pool.refill() });
     this.live.add(supervisor);
     supervisor.start();
+  }
+
+  /**
+   * A ready set's netproc gets the socket. A set whose netproc died just
+   * before (its end not seen yet) fails to take it while the socket is still
+   * ours: that set is ended and another one is tried.
+   */
+  private async handOver(socket: Socket, log: Logger, peer: string): Promise<Children> {
+    for (let attempt = 1; ; attempt++) {
+      const children = await this.pool.take();
+      try {
+        await SparePool.handOver(children, socket);
+        return children;
+      } catch (e) {
+        SparePool.discard(children);
+        // The client may have gone meanwhile.
+        if (socket.destroyed || attempt >= HANDOVER_ATTEMPTS) throw e;
+        log.debug(`${peer}: netproc ${children.netproc.pid} could not take the connection (${errText(e)}), trying another set`);
+      }
+    }
   }
 
   /** Stopping and nothing left running: done. */

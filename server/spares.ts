@@ -23,6 +23,7 @@ const REFILL_LATEST_MS = 250;
 /** A set that failed before it was ready makes the next start wait this long, doubling up to the maximum. */
 const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 30_000;
+const STOPPING = 'the server is stopping';
 
 class SpareSet {
   ready = false;
@@ -40,6 +41,9 @@ class SpareSet {
         this.onReady(this);
       } else this.lose(`netproc sent an unexpected message`);
     });
+    // A netproc that died may be seen to close its channel before its exit
+    // is reported: such a set must not be taken for a connection meanwhile.
+    netproc.on('disconnect', () => this.lose('netproc closed its IPC channel'));
     for (const [name, child] of [['netproc', netproc], ['keyproc', keyproc]] as const) {
       child.on('exit', (code, signal) => this.lose(`${name} exited with ${signal ? `signal ${signal}` : `status ${code}`}`));
       child.on('error', (e) => this.lose(`${name}: ${e.message}`));
@@ -60,6 +64,7 @@ class SpareSet {
     this.gone = true;
     const { netproc, keyproc } = this.children;
     netproc.removeAllListeners('message');
+    netproc.removeAllListeners('disconnect');
     for (const child of [netproc, keyproc]) {
       child.removeAllListeners('exit');
       child.removeAllListeners('error');
@@ -68,14 +73,19 @@ class SpareSet {
   }
 
   end(): void {
-    const c = this.children;
-    for (const child of [c.netproc, c.keyproc]) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    for (const s of [c.ctl, c.progIn, c.progOut, ...c.progControl]) s.destroy();
+    endSet(this.children);
   }
+}
+
+/** A set's processes killed, the server's ends of its sockets closed. */
+function endSet(c: Children): void {
+  for (const child of [c.netproc, c.keyproc]) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const s of [c.ctl, c.progIn, c.progOut, ...c.progControl]) s.destroy();
 }
 
 export class SparePool {
   private readonly sets = new Set<SpareSet>();
+  /** Connections waiting for a set to be ready; close() turns them away. */
   private readonly waiting: { resolve: (c: Children) => void; reject: (e: Error) => void }[] = [];
   private retryMs = 0;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -88,36 +98,56 @@ export class SparePool {
     private readonly log: Logger,
   ) {}
 
-  /** Fill the pool (its size is at least 1: a connection always has a set coming). */
+  /** Fill the pool (at least one set, so that a connection always has one coming). */
   start(): void {
     this.fill();
   }
 
-  /** A ready set for a connection: at once if one is ready, else when the next one is. */
+  /** A ready set for a connection: at once if one is ready, else when the next one is; rejects once the pool is closed. */
   take(): Promise<Children> {
+    if (this.closed) return Promise.reject(new Error(STOPPING));
     const ready = [...this.sets].find((s) => s.ready);
     if (ready) return Promise.resolve(this.use(ready));
-    if (this.closed) return Promise.reject(new Error('the server is stopping'));
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
       this.fill();
     });
   }
 
-  /** Hand the socket to a set's netproc; the server's copy of the socket is closed once it is sent. */
+  /**
+   * Hand the socket to a set's netproc; the server's copy of the socket is
+   * closed once it is sent. On failure the socket is still the server's.
+   *
+   * keepOpen, and our copy closed here: without it Node keeps the copy until
+   * netproc acknowledges the handle, which a netproc that died meanwhile never
+   * does (Node even reports the failed write as a success), so the server
+   * would hold the client's connection for good; and a send that fails would
+   * take the socket with it.
+   */
   static handOver(children: Children, socket: Socket): Promise<void> {
     return new Promise((resolve, reject) => {
-      children.netproc.send(HandoffMsg.CONNECTION, socket, { keepOpen: false }, (e) => (e ? reject(e) : resolve()));
+      children.netproc.send(HandoffMsg.CONNECTION, socket, { keepOpen: true }, (e) => {
+        if (e) return reject(e);
+        socket.destroy();
+        resolve();
+      });
     });
   }
 
-  /** No more sets: end the spare ones. */
+  /** A set taken for a connection that could not be handed it: nothing of it may stay behind. */
+  static discard(children: Children): void {
+    endSet(children);
+  }
+
+  /** No more sets: end the spare ones; a connection still waiting for one gets none (its socket is closed). */
   close(): void {
     this.closed = true;
     clearTimeout(this.retryTimer);
     clearTimeout(this.refillTimer);
-    for (const s of this.sets) s.lose('the server is stopping');
-    for (const w of this.waiting.splice(0)) w.reject(new Error('the server is stopping'));
+    for (const s of this.sets) s.lose(STOPPING);
+    // No set will ever be ready for them: without this they would hold their
+    // clients (and keep the server from finishing) until the process ends.
+    for (const w of this.waiting.splice(0)) w.reject(new Error(STOPPING));
   }
 
   /** Start the sets the pool lacks now (a connection's handshake is done: the CPU is free again). */
@@ -138,7 +168,7 @@ export class SparePool {
   /** Start sets until the pool holds its size plus one for each connection that waits. */
   private fill(): void {
     if (this.closed || this.retryTimer) return;
-    const want = this.size + this.waiting.length;
+    const want = Math.max(this.size, 1) + this.waiting.length;
     while (this.sets.size < want) {
       const config = this.config();
       const children = startChildren(config.key, config.net);

@@ -91,7 +91,8 @@ export class Supervisor {
   private watchChildren(): void {
     const c = this.c;
     // netproc's last control message may still be in flight when its exit is seen.
-    const ctlClosed = new Promise<void>((resolve) => c.ctl.on('close', () => resolve()));
+    // (A server's set may reach us with it closed already: its netproc died as the set was taken.)
+    const ctlClosed = c.ctl.closed ? Promise.resolve() : new Promise<void>((resolve) => c.ctl.on('close', () => resolve()));
     this.watch(c.keyproc, 'keyproc', undefined, c.logsDone);
     this.watch(c.netproc, 'netproc', () => this.onNetprocExit(), Promise.all([ctlClosed, c.logsDone]).then(() => {}));
   }
@@ -116,6 +117,11 @@ export class Supervisor {
         this.finishWhenIdle();
       });
     });
+    // Node reports an exit once, to the listeners there were then: a child of
+    // a server's spare set can die while the set is handed its connection,
+    // before this listener exists. Without this the connection would never
+    // finish (and hold its -c place for good).
+    if (child.exitCode !== null || child.signalCode !== null) setImmediate(() => child.emit('exit', child.exitCode, child.signalCode));
   }
 
   private finishWhenIdle(): void {
