@@ -12,6 +12,7 @@ import { lookupUser, type ProgUser } from '../lib/progrun';
 import { engineConfig } from '../src/algorithms';
 import type { Children } from '../src/connection';
 import { ClientAuthState, readAnchorFile } from '../src/peer';
+import { normaliseIp } from '../src/prog';
 import { Supervisor, type Outcome } from '../src/supervisor';
 import { CtlMsg, encodeAnchors, MAX_CTL_FRAME } from '../wire/ctl';
 import { encodeFrame } from '../wire/frame';
@@ -158,7 +159,9 @@ class Server {
   }
 
   private async run(socket: Socket, ip: string): Promise<void> {
-    const peer = `${socket.remoteAddress?.includes(':') ? `[${socket.remoteAddress}]` : socket.remoteAddress}:${socket.remotePort}`;
+    // An IPv4 client of a :: listener is shown as IPv4, as prog's TCPREMOTEIP shows it.
+    const ip4or6 = normaliseIp(socket.remoteAddress) ?? '?';
+    const peer = `${ip4or6.includes(':') ? `[${ip4or6}]` : ip4or6}:${socket.remotePort}`;
     const id = ++this.serial;
     const log = createLogger(this.o.tlswrapper.verbosity, `#${id}`, PROGRAM);
     let children: Children;

@@ -81,15 +81,17 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
  */
 export function isListening(port: number, host = '127.0.0.1'): boolean {
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
-  const hexHost = host.split('.').reverse().map((b) => Number(b).toString(16).toUpperCase().padStart(2, '0')).join('');
-  for (const file of ['/proc/net/tcp']) {
+  // IPv6: only the wildcard (::) is told apart here, as all zeros in /proc/net/tcp6.
+  const v6 = host.includes(':');
+  const hexHost = v6 ? '0'.repeat(32) : host.split('.').reverse().map((b) => Number(b).toString(16).toUpperCase().padStart(2, '0')).join('');
+  for (const file of [v6 ? '/proc/net/tcp6' : '/proc/net/tcp']) {
     let s = '';
     try { s = fs.readFileSync(file, 'utf8'); } catch { continue; }
     for (const line of s.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
       if (f.length < 4) continue;
       const [addr, p] = f[1].split(':');
-      if (p === hexPort && f[3] === '0A' && (addr === hexHost || addr === '00000000')) return true;
+      if (p === hexPort && f[3] === '0A' && (addr === hexHost || /^0+$/.test(addr))) return true;
     }
   }
   return false;

@@ -650,3 +650,23 @@ t.test('usage errors: exit 100, one line; a busy port: exit 111, one line', asyn
   }, 5000);
   t.same(left, [], 'a busy port: no process of its spare sets is left');
 });
+
+// ---------------------------------------------------------------- IPv6
+
+t.test(':: listens on every address: a client over ::1 and one over 127.0.0.1, each seen as it is', async (t) => {
+  const port = await freePort();
+  const argv = [...NO_TAP_LOADER, TLSWRAPPER_SERVER, '-w', '1', '::', String(port), '-v', '-J', jailDir, '-f', cert.pem, 'sh', '-c', 'echo "$TCPREMOTEIP $TCPLOCALIP"'];
+  const s = await startListener('tlswrapper-server', argv, '::', port, { startTimeoutMs: SETTLE_MS });
+  if (typeof s === 'string') {
+    t.fail(s);
+    return;
+  }
+  t.teardown(() => s.stop());
+  for (const [host, want] of [['::1', '::1 ::1'], ['127.0.0.1', '127.0.0.1 127.0.0.1']] as const) {
+    const c = await nodeTlsConnect({ port, host, servername: 'localhost', tls: '1.3' });
+    t.equal((await c.readToClose()).toString().trim(), want, `over ${host}: prog's TCPREMOTEIP and TCPLOCALIP`);
+  }
+  await waitFor(() => (s.output().match(/status 0/g) ?? []).length >= 2, CONNECT_MS);
+  t.match(s.output(), /^tlswrapper-server: #\d+: info: \[::1\]:\d+: sni=localhost TLSv1\.3 /m, 'the log line names the IPv6 client');
+  t.match(s.output(), /^tlswrapper-server: #\d+: info: 127\.0\.0\.1:\d+: sni=localhost TLSv1\.3 /m, 'and the IPv4 one as IPv4');
+});
