@@ -71,7 +71,7 @@ export class Session {
   ) {
     this.proxyVersion = options.proxyVersion ?? 0;
     this.proxyPending = this.proxyVersion !== 0;
-    this.key = new KeyClient(fds.toKey, fds.fromKey, (a) => this.onKeyAnswer(a), (m) => this.fail(m));
+    this.key = new KeyClient(fds.toKey, fds.fromKey, (a) => this.onKeyAnswer(a), (m) => this.keyprocFailed(m));
     ({ toProg: this.toProg, fromProg: this.fromProg } = tlsPhasePipes(fds));
     this.touch();
     this.wireNetwork();
@@ -260,6 +260,18 @@ export class Session {
       return;
     }
     if (!this.inboundDone && !this.toProg.write(data)) this.fds.netIn.pause();
+  }
+
+  /**
+   * keyproc died or broke its protocol. Before the handshake is done the
+   * client is owed an alert (internal_error), as for any failure of ours,
+   * not a bare close; after it keyproc has nothing more to do for us.
+   */
+  private keyprocFailed(message: string): void {
+    if (this.handshakeDone) return this.fail(message);
+    this.handle(this.engine.abort(message));
+    // The engine may already be finished (a fatal alert went out): then this ends us.
+    this.fail(message);
   }
 
   private onKeyAnswer(a: KeyAnswer): void {

@@ -54,6 +54,10 @@ export class Supervisor {
   private handshakeSeen = false;
   private handshakeDeadline: NodeJS.Timeout | undefined;
   private handshake: HandshakeReport | null = null;
+  /** netproc or keyproc ended by a signal or with a non-zero status: the connection failed, whatever prog says. */
+  private ownFailure = false;
+  /** We are ending the children ourselves: their deaths by our signal are no news. */
+  private killing = false;
 
   constructor(
     private readonly opts: Options,
@@ -67,9 +71,9 @@ export class Supervisor {
     this.delayed = opts.startTls !== 'no';
   }
 
-  /** The exit status so far: prog's once it exited, 111 until then. */
+  /** The exit status so far: prog's once it exited, 111 until then, and 111 if one of our own processes failed. */
   get exitStatus(): number {
-    return this.status;
+    return this.ownFailure ? EXIT_FAILURE : this.status;
   }
 
   start(): void {
@@ -93,8 +97,11 @@ export class Supervisor {
     // netproc's last control message may still be in flight when its exit is seen.
     // (A server's set may reach us with it closed already: its netproc died as the set was taken.)
     const ctlClosed = c.ctl.closed ? Promise.resolve() : new Promise<void>((resolve) => c.ctl.on('close', () => resolve()));
-    this.watch(c.keyproc, 'keyproc', undefined, c.logsDone);
-    this.watch(c.netproc, 'netproc', () => this.onNetprocExit(), Promise.all([ctlClosed, c.logsDone]).then(() => {}));
+    this.watch(c.keyproc, 'keyproc', (code, signal) => this.onOwnExit('keyproc', code, signal), c.logsDone);
+    this.watch(c.netproc, 'netproc', (code, signal) => {
+      this.onOwnExit('netproc', code, signal);
+      this.onNetprocExit();
+    }, Promise.all([ctlClosed, c.logsDone]).then(() => {}));
   }
 
   // 'exit', not 'close': 'close' also waits for every pipe the child was
@@ -125,11 +132,25 @@ export class Supervisor {
   }
 
   private finishWhenIdle(): void {
-    if (this.running.size === 0) this.finish({ status: this.status, handshake: this.handshake });
+    if (this.running.size === 0) this.finish({ status: this.exitStatus, handshake: this.handshake });
   }
 
   private killAll(signal: NodeJS.Signals = 'SIGTERM'): void {
+    this.killing = true;
     for (const child of this.running) child.kill(signal);
+  }
+
+  /**
+   * One of our own processes ended. A signal we did not send (kill -9, a
+   * crash) is said at the default verbosity; a non-zero status was the
+   * process's own decision, with its own log line. Either way the connection
+   * failed: exit 111, whatever prog returns.
+   */
+  private onOwnExit(name: string, code: number | null, signal: NodeJS.Signals | null): void {
+    if (signal) {
+      this.ownFailure = true;
+      if (!this.killing) this.log.fatal(`${name} was killed by signal ${signal}`);
+    } else if (code !== 0) this.ownFailure = true;
   }
 
   /** prog will not run: the entry lets go of its pipes. */

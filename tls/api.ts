@@ -94,6 +94,8 @@ export interface ServerEngine {
   provideCertificate(chain: Uint8Array[], scheme: number): EngineEvent[];
   refuseCertificate(alert: number): EngineEvent[];
   provideSignature(signature: Uint8Array): EngineEvent[];
+  /** Our side failed (keyproc died, say): a fatal alert goes out (internal_error unless told), then the fatal event. */
+  abort(message: string, alert?: number): EngineEvent[];
   /** Encrypt application data (split into records as needed). Only after handshakeDone. */
   sendAppData(data: Uint8Array): void;
   /** Queue close_notify; nothing more may be sent after it. */

@@ -120,6 +120,12 @@ export class TlsServerEngine implements ServerEngine, Connection {
     });
   }
 
+  abort(message: string, alert: number = Alert.internalError): EngineEvent[] {
+    return this.guard(() => {
+      throw new TlsAlert(fatalAlertCode(alert), message);
+    });
+  }
+
   provideSignature(signature: Uint8Array): EngineEvent[] {
     return this.guard(() => {
       const s = this.state;

@@ -42,13 +42,16 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
   });
 }
 
-t.test('SIGKILL to netproc: prog sees EOF, the entry exits with prog\'s status', async (t) => {
+// Issue 12: a crash of our own process fails the connection whatever prog
+// returns (cat exits 0 on EOF here), with one line saying so at the default level.
+t.test('SIGKILL to netproc: prog sees EOF, the entry exits 111 with one fatal line', async (t) => {
   const { run, s, pids } = await liveConnection();
   const netproc = pids.find((p) => readStat(p) && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('netproc.js'))!;
   t.ok(netproc, 'found netproc');
   process.kill(netproc, 'SIGKILL');
   const exit = await run.exit;
-  t.equal(exit.code, 0, 'cat ended on EOF with 0');
+  t.equal(exit.code, 111, 'exit 111, though cat ended on EOF with 0');
+  t.same(run.stderr().trim().split('\n'), ['tlswrapper: fatal: netproc was killed by signal SIGKILL'], 'one fatal line');
   t.same(alive(pids), [], 'nothing left');
   s.destroy();
 });
@@ -60,4 +63,23 @@ t.test('the client vanishes mid-connection: everything ends', async (t) => {
   const exit = await run.exit;
   t.equal(exit.code, 0, 'cat ended on EOF with 0');
   t.same(alive(pids), [], 'nothing left');
+});
+
+// Issue 12: keyproc dying mid-handshake is a failure of ours: the client gets
+// internal_error, not a bare close, and the entry exits 111 saying why.
+t.test('SIGKILL to keyproc before the name: the client gets internal_error, exit 111', async (t) => {
+  const run = await runDirect(['-f', cert.pem, 'cat']);
+  const keyproc = await waitFor(() => descendants(run.child.pid!).find((p) => readStat(p) && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('keyproc.js')), 10000);
+  t.ok(keyproc, 'found keyproc');
+  process.kill(keyproc!, 'SIGKILL');
+  await waitFor(() => readStat(keyproc!)?.state === 'Z' || readStat(keyproc!) === null, 5000);
+  const err = await new Promise<Error & { code?: string }>((resolve) => {
+    const c = tls.connect({ socket: run.client, rejectUnauthorized: false });
+    c.once('error', resolve);
+    c.once('secureConnect', () => resolve(Object.assign(new Error('handshake succeeded'), { code: 'none' })));
+  });
+  t.equal(err.code, 'ERR_SSL_TLSV1_ALERT_INTERNAL_ERROR', `the client got internal_error (${err.message})`);
+  const exit = await run.exit;
+  t.equal(exit.code, 111, 'exit 111');
+  t.match(run.stderr(), /^tlswrapper: fatal: keyproc was killed by signal SIGKILL$/m, 'one fatal line says what happened');
 });
