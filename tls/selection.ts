@@ -134,5 +134,16 @@ export function checkSecondClientHello(
     throw new TlsAlert(Alert.illegalParameter, 'second ClientHello key_share is not the one requested');
   }
   if (second.earlyData) throw new TlsAlert(Alert.illegalParameter, 'early_data after HelloRetryRequest');
+  // RFC 8446 4.1.2: the second ClientHello is the first with only the
+  // key_share, early_data, cookie (if the HelloRetryRequest had one: ours
+  // never does) and padding changed. A different name would switch the
+  // certificate mid-handshake.
+  if (!sameBytes(first.serverName, second.serverName)) throw new TlsAlert(Alert.illegalParameter, 'second ClientHello changed server_name');
+  if (second.hasCookie) throw new TlsAlert(Alert.illegalParameter, 'second ClientHello has a cookie we never sent');
   return shares[0];
+}
+
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -410,6 +410,19 @@ t.test('HelloRetryRequest', async (t) => {
     e.feed(plaintextRecord(22, first));
     t.equal(fatalOf(e.feed(plaintextRecord(22, second(0x0017, point, new Uint8Array(0))))), 47);
   });
+  // RFC 8446 4.1.2: only key_share, early_data, cookie (when sent) and padding may change.
+  t.test('a changed server_name', async (t) => {
+    const e = createServerEngine(p256cfg);
+    e.feed(plaintextRecord(22, first));
+    const exts = [sniExt('other.example'), ...defaultExtensions(point, 0x0017).filter(([ty]) => ty !== 0)];
+    t.equal(fatalOf(e.feed(plaintextRecord(22, clientHello({ sessionId: new Uint8Array(32).fill(1), extensions: exts })))), 47);
+  });
+  t.test('a cookie we never sent', async (t) => {
+    const e = createServerEngine(p256cfg);
+    e.feed(plaintextRecord(22, first));
+    const exts = [...defaultExtensions(point, 0x0017), ext(44, new ByteWriter().vector(2, Uint8Array.of(1, 2, 3)).finish())];
+    t.equal(fatalOf(e.feed(plaintextRecord(22, clientHello({ sessionId: new Uint8Array(32).fill(1), extensions: exts })))), 47);
+  });
   t.test('an invalid point', async (t) => {
     const e = createServerEngine(p256cfg);
     e.feed(plaintextRecord(22, first));
