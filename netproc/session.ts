@@ -61,6 +61,8 @@ export class Session {
   private proxyPending: boolean;
   private proxyBytes: Buffer = Buffer.alloc(0);
   private proxy: ProxyAddresses | null = null;
+  /** The client's SNI name as checked (lib/hostname.ts), or null without one. */
+  private serverName: string | null = null;
 
   constructor(
     private readonly fds: NetprocFds,
@@ -183,6 +185,8 @@ export class Session {
             this.handle(this.engine.refuseCertificate(Alert.unrecognizedName));
             return;
           }
+          // prog is told the name keyproc looked up: lowercase, without a trailing dot.
+          this.serverName = ev.serverName === null ? null : name.name;
           this.key.select({ version: ev.version, serverName: ev.serverName ?? '', schemes: ev.signatureSchemes, keyClasses: ev.keyClasses, curves: ev.curves });
           break;
         }
@@ -192,14 +196,16 @@ export class Session {
         case 'needSignature12':
           this.key.sign12(ev);
           break;
-        case 'handshakeDone':
+        case 'handshakeDone': {
           clearTimeout(this.handshakeTimer);
           this.handshakeDone = true;
           this.key.close();
-          this.fds.ctl.write(encodeFrame(CtlMsg.HANDSHAKE_DONE, encodeHandshakeDone(ev.info, socketAddresses(this.fds.netIn), this.proxy), MAX_CTL_FRAME));
-          this.sendFacts(ev.info);
+          const info = { ...ev.info, serverName: this.serverName };
+          this.fds.ctl.write(encodeFrame(CtlMsg.HANDSHAKE_DONE, encodeHandshakeDone(info, socketAddresses(this.fds.netIn), this.proxy), MAX_CTL_FRAME));
+          this.sendFacts(info);
           this.fromProg.resume();
           break;
+        }
         case 'appData':
           this.deliver(ev.data);
           break;

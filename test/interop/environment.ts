@@ -150,3 +150,13 @@ t.test('subject escaping and the commonName', { skip: proxySkip }, async (t) => 
     t.same(Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('SSL_PEER_CERT_') && k !== 'SSL_PEER_CERT_HASH')), want, subject);
   }
 });
+
+// Issue 12: prog is told the name keyproc looked up (lowercase, no trailing
+// dot), not the client's spelling of it.
+t.test('SSL_TLS_SNI_SERVERNAME is the name as looked up: Env.Test. gives env.test', { skip: proxySkip }, async (t) => {
+  const s = await serve(t, 'tcpserver', argv([]), { env: ENV, cwd: '/' });
+  const n = await nodeTlsConnect({ port: s.port, servername: 'Env.Test.', tls: '1.3' });
+  const env = envOf((await n.readToClose()).toString());
+  t.equal(env.SSL_TLS_SNI_SERVERNAME, 'env.test');
+  t.notOk(hasStackTrace(s.output()), 'no stack trace');
+});
