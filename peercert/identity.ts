@@ -19,7 +19,8 @@ export interface PeerIdentity {
   subject: string;
   /**
    * Every commonName value, in order, raw; null for one that is no string or
-   * holds a control character (it is there, but unusable as a name).
+   * holds a control or other unprintable character (names.ts hasUnprintable:
+   * it is there, but unusable as a name and never given to prog).
    */
   commonNames: (string | null)[];
   /** Every emailAddress (PKCS#9) value of the subject, in order; same rule. */

@@ -54,9 +54,15 @@ export function nameAttributes(name: Name): NameAttribute[][] {
 // Control, format, private-use, unassigned, surrogate and line/paragraph separator code points.
 const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}]/u;
 
-/** Does the string hold a control character (C0, DEL, C1: NUL, newline, escape...)? */
-export function hasControl(s: string): boolean {
-  return /\p{Cc}/u.test(s);
+/**
+ * Does the string hold a character that must never reach a log or prog's
+ * environment raw: a control (C0, DEL, C1), a format character (U+202E
+ * RIGHT-TO-LEFT OVERRIDE...), a line or paragraph separator (U+2028, U+2029),
+ * a private-use, unassigned or surrogate code point? The subject shows such
+ * characters as \XX; a commonName or emailAddress holding one is unusable.
+ */
+export function hasUnprintable(s: string): boolean {
+  return UNPRINTABLE.test(s);
 }
 
 const hexBytes = (s: string) => Array.from(Buffer.from(s, 'utf8'), (b) => '\\' + b.toString(16).toUpperCase().padStart(2, '0')).join('');
@@ -82,12 +88,13 @@ export function formatName(name: Name): string {
 
 /**
  * Every value of attributes of this type, in order: the raw string, or null
- * for one that is no string or holds a control character (it still counts).
+ * for one that is no string or holds an unprintable character (it still
+ * counts): the same rule as the subject's escaping.
  */
 export function attributeValues(name: Name, type: string): (string | null)[] {
   const out: (string | null)[] = [];
   for (const rdn of nameAttributes(name)) {
-    for (const a of rdn) if (a.type === type) out.push(a.text !== null && !hasControl(a.text) ? a.text : null);
+    for (const a of rdn) if (a.type === type) out.push(a.text !== null && !hasUnprintable(a.text) ? a.text : null);
   }
   return out;
 }

@@ -143,11 +143,15 @@ t.test('subject escaping and the commonName', { skip: proxySkip }, async (t) => 
     ['/O=A\\, B/CN=x+UID=y', { SSL_PEER_CERT_SUBJECT: 'O=A\\, B, CN=x+UID=y', SSL_PEER_CERT_CN: 'x' }],
     ['/CN=first/OU=#hash/CN=q"uote;semi<gt>', { SSL_PEER_CERT_SUBJECT: 'CN=first, OU=\\#hash, CN=q\\"uote\\;semi\\<gt\\>', SSL_PEER_CERT_CN: 'q"uote;semi<gt>' }],
     ['/CN=tab\there', { SSL_PEER_CERT_SUBJECT: 'CN=tab\\09here' }],
+    // Issue 12: the same rule for the commonName as for the subject: no raw
+    // right-to-left override or line separator reaches prog.
+    ['/CN=abc\u202egnp.exe', { SSL_PEER_CERT_SUBJECT: 'CN=abc\\E2\\80\\AEgnp.exe' }],
+    ['/CN=line\u2028two', { SSL_PEER_CERT_SUBJECT: 'CN=line\\E2\\80\\A8two' }],
   ] as const) {
     const c = clientCert({ ca: 'ecdsa', subject });
     const n = await nodeTlsConnect({ port: s.port, ca, tls: '1.3', cert: pem(c.chainFile), key: pem(c.keyFile) });
     const env = envOf((await n.readToClose()).toString());
-    t.same(Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('SSL_PEER_CERT_') && k !== 'SSL_PEER_CERT_HASH')), want, subject);
+    t.same(Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('SSL_PEER_CERT_') && k !== 'SSL_PEER_CERT_HASH')), want, subject.replace(/[^\x20-\x7e]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`));
   }
 });
 
