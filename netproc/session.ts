@@ -45,6 +45,12 @@ export class Session {
   private outboundDone = false; // close_notify queued, network write side ending
   private exiting = false;
   private handshakeTimer?: NodeJS.Timeout;
+  /**
+   * When the connection began here: -T counts from it through the PROXY
+   * header and the handshake. (With delayed encryption the handshake gets
+   * its own -T from prog's request.)
+   */
+  private readonly began = Date.now();
   private idleTimer?: NodeJS.Timeout;
   /** Delayed encryption: the plaintext phase while it lasts. */
   private cleartext: Cleartext | null = null;
@@ -80,12 +86,16 @@ export class Session {
     fds.ctl.on('end', () => this.fail('the entry process went away'));
     fds.ctl.on('error', () => this.fail('the entry process went away'));
     fds.ctl.resume();
-    if (!this.proxyPending) this.connected();
+    // -p: the header is part of the handshake's time (a trickled header is ended at -T).
+    if (this.proxyPending) this.handshakeTimer = setTimeout(() => this.fail('timeout waiting for the PROXY header'), this.timeouts.handshakeSeconds * 1000);
+    else this.connected();
     fds.netIn.resume();
   }
 
   /** The connection proper begins (after a PROXY header, if any): TLS at once, or plaintext first. */
   private connected(): void {
+    // The header is in; the handshake's own timer (or the plaintext phase) takes over.
+    clearTimeout(this.handshakeTimer);
     const control = this.fds.startTls;
     if (!control) return this.startTls();
     // prog starts now, so the entry needs the addresses now.
@@ -100,7 +110,9 @@ export class Session {
   }
 
   private startTls(request?: SwitchRequest): void {
-    this.handshakeTimer = setTimeout(() => this.fail('handshake timeout'), this.timeouts.handshakeSeconds * 1000);
+    clearTimeout(this.handshakeTimer);
+    const from = request ? Date.now() : this.began;
+    this.handshakeTimer = setTimeout(() => this.fail('handshake timeout'), Math.max(0, from + this.timeouts.handshakeSeconds * 1000 - Date.now()));
     this.wireProg();
     if (request) {
       this.log.debug(`prog asked for TLS${request.facts ? ' and the facts' : ''}`);

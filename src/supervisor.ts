@@ -54,7 +54,7 @@ export class Supervisor {
   private handshakeSeen = false;
   private handshakeDeadline: NodeJS.Timeout | undefined;
   private handshake: HandshakeReport | null = null;
-  /** netproc or keyproc ended by a signal or with a non-zero status: the connection failed, whatever prog says. */
+  /** netproc or keyproc was killed by a signal: the connection failed, whatever prog says. */
   private ownFailure = false;
   /** We are ending the children ourselves: their deaths by our signal are no news. */
   private killing = false;
@@ -71,7 +71,7 @@ export class Supervisor {
     this.delayed = opts.startTls !== 'no';
   }
 
-  /** The exit status so far: prog's once it exited, 111 until then, and 111 if one of our own processes failed. */
+  /** The exit status so far: prog's once it exited, 111 until then, and 111 if one of our own processes was killed. */
   get exitStatus(): number {
     return this.ownFailure ? EXIT_FAILURE : this.status;
   }
@@ -141,16 +141,17 @@ export class Supervisor {
   }
 
   /**
-   * One of our own processes ended. A signal we did not send (kill -9, a
-   * crash) is said at the default verbosity; a non-zero status was the
-   * process's own decision, with its own log line. Either way the connection
-   * failed: exit 111, whatever prog returns.
+   * One of our own processes ended. Killed by a signal we did not send (kill
+   * -9, a crash): the connection failed, exit 111 whatever prog returns, and
+   * one line at the default verbosity says so. A non-zero status is the
+   * process's own verdict on the connection (a handshake that failed, a
+   * timeout), logged by it; prog's status still stands when prog ran (as
+   * delayed encryption documents).
    */
-  private onOwnExit(name: string, code: number | null, signal: NodeJS.Signals | null): void {
-    if (signal) {
-      this.ownFailure = true;
-      if (!this.killing) this.log.fatal(`${name} was killed by signal ${signal}`);
-    } else if (code !== 0) this.ownFailure = true;
+  private onOwnExit(name: string, _code: number | null, signal: NodeJS.Signals | null): void {
+    if (!signal) return;
+    this.ownFailure = true;
+    if (!this.killing) this.log.fatal(`${name} was killed by signal ${signal}`);
   }
 
   /** prog will not run: the entry lets go of its pipes. */

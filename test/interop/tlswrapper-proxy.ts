@@ -118,3 +118,24 @@ t.test('-p with anything but 1 or 2: usage error, exit 100', async (t) => {
     run.client.destroy();
   }
 });
+
+// Issue 12: the PROXY header is part of the handshake's time. A header
+// trickled a byte a second is ended by netproc itself at -T (exit 111 with its
+// reason at -vv), not by the entry's backstop after it.
+t.test('-p: a trickled header is ended at -T by netproc', async (t) => {
+  const run = await runDirect(['-vv', '-T', '2', '-p', '1', '-f', cert.pem, progs.env], { deadlineMs: 20000 });
+  const header = Buffer.from('PROXY TCP4 192.0.2.10 198.51.100.20 40001 443\r\n');
+  let i = 0;
+  const trickle = setInterval(() => {
+    if (i < header.length && !run.client.destroyed) run.client.write(header.subarray(i, ++i));
+  }, 500);
+  const t0 = Date.now();
+  const exit = await run.exit;
+  clearInterval(trickle);
+  const secs = (Date.now() - t0) / 1000;
+  t.equal(exit.code, 111, 'exit 111');
+  // Roomy for a loaded machine (netproc's own start counts here); the reason below is what tells netproc's timer from the entry's backstop.
+  t.ok(secs < 10, `ended long before the header would be complete (${secs.toFixed(1)} s; the header takes ${header.length / 2} s)`);
+  t.match(run.stderr(), /timeout waiting for the PROXY header/, 'netproc says why');
+  run.client.destroy();
+});
