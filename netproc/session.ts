@@ -67,6 +67,8 @@ export class Session {
   private proxyPending: boolean;
   private proxyBytes: Buffer = Buffer.alloc(0);
   private proxy: ProxyAddresses | null = null;
+  /** The client sent close_notify (so its TCP close is no news). */
+  private closeNotifySeen = false;
   /** The client's SNI name as checked (lib/hostname.ts), or null without one. */
   private serverName: string | null = null;
 
@@ -135,7 +137,7 @@ export class Session {
     netIn.on('end', () => {
       if (this.cleartext) return this.cleartext.networkEnd();
       if (!this.handshakeDone) return this.fail('client closed the connection during the handshake');
-      this.log.debug('client closed the connection without close_notify');
+      this.log.debug(this.closeNotifySeen ? 'client closed the connection after its close_notify' : 'client closed the connection without close_notify');
       this.endProgIn();
     });
     netIn.on('error', (e) => this.fail(`network: ${e.message}`));
@@ -222,6 +224,7 @@ export class Session {
           this.deliver(ev.data);
           break;
         case 'peerClosed':
+          this.closeNotifySeen = true;
           this.endProgIn();
           break;
         case 'fatal': {

@@ -4,7 +4,7 @@
 import type { EngineConfig } from './api';
 import type { ClientHello, KeyShareEntry } from './clienthello';
 import { TlsAlert } from './errors';
-import { Alert, groupByCode, ProtocolVersion, SignalingSuite, suite12ByCode, suiteByCode, type CipherSuite, type NamedGroup } from './tables';
+import { Alert, groupByCode, ProtocolVersion, SignalingSuite, suite12ByCode, suiteByCode, versionByCode, type CipherSuite, type NamedGroup } from './tables';
 
 export type Selection =
   /** The client sent a usable key share: go on with a ServerHello. */
@@ -57,6 +57,11 @@ export function negotiateVersion(cfg: EngineConfig, ch: ClientHello): number {
   for (const v of legacy) {
     const offered = ch.supportedVersions ? ch.supportedVersions.includes(v) : ch.legacyVersion >= v;
     if (offered) return v;
+  }
+  // An old client below our minimum: say so (checkTls13 would blame a missing TLS 1.3).
+  if (theirs !== 0 && theirs < cfg.minVersion && theirs < ProtocolVersion.tls13) {
+    const name = (v: number) => versionByCode(v)?.name ?? `0x${v.toString(16).padStart(4, '0')}`;
+    throw new TlsAlert(Alert.protocolVersion, `client offers ${name(theirs)} at most, below our minimum ${name(cfg.minVersion)} (-m)`);
   }
   return ProtocolVersion.tls13;
 }

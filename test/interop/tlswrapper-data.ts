@@ -334,6 +334,19 @@ t.test('under tcpserver', { skip: missing ?? false }, async (t) => {
     c.destroy();
   });
 
+  // Issue 12: the log said "without close_notify" after a close_notify too.
+  await t.test('close_notify, then FIN: the log says so, not "without close_notify"', async (t) => {
+    const s = await serve(t, 'tcpserver', ours(['-vv', '-f', cert.pem, 'sh', '-c', 'wc -c | tr -d " "']));
+    const c = await nodeTlsConnect({ port: s.port, caFile: cert.caCert, tls: '1.3' });
+    await c.send('12345');
+    c.socket.end(); // close_notify, then FIN
+    t.equal((await c.readToClose()).toString(), '5\n', 'prog saw the 5 bytes and EOF');
+    await waitFor(() => /client closed the connection/.test(s.output()), 5000);
+    t.match(s.output(), /^tlswrapper: netproc: debug: client closed the connection after its close_notify$/m);
+    t.notMatch(s.output(), /without close_notify/);
+    c.destroy();
+  });
+
   await t.test('prog reading nothing and writing a lot, then exiting', async (t) => {
     const s = await serve(t, 'tcpserver', ours(['-f', cert.pem, 'sh', '-c', 'head -c 5000000 /dev/zero; echo end']));
     const c = await nodeTlsConnect({ port: s.port, caFile: cert.caCert, tls: '1.3' });

@@ -444,6 +444,13 @@ t.test('version negotiation', async (t) => {
     ];
     for (const [what, ch, config, alert] of cases) t.equal(helloResult(ch, config).alert, alert, what);
   });
+  // Issue 12: the log says what was wrong, not that TLS 1.3 was missing.
+  t.test('a client below -m is told protocol_version, and the reason names both versions', async (t) => {
+    const r = helloResult(clientHello({ version: 0x0302 }), cfg);
+    t.equal(r.alert, 70);
+    const fatal = r.events.find((e) => e.type === 'fatal');
+    t.match(fatal?.type === 'fatal' ? fatal.message : '', /client offers TLSv1\.1 at most, below our minimum TLSv1\.2/);
+  });
   t.test('FALLBACK_SCSV from a client at our best version is fine', async (t) => {
     const r = helloResult(clientHello({ suites: [0xc02b, 0x5600] }), { ...cfg, maxVersion: 0x0303 });
     t.same(r.events.map((e) => e.type), ['needCertificate']);
