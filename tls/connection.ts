@@ -25,6 +25,9 @@ import { RecordProtection } from './protection13';
 import type { Connection, EngineOptions, State } from './state';
 import { Alert, alertName, ContentType, HandshakeType, Limits, ProtocolVersion, type CipherSuite, type NamedGroup } from './tables';
 
+/** Warning alerts we take before calling it a flood. */
+const MAX_WARNING_ALERTS = 4;
+
 /** Early data we skip without being able to read it (RFC 8446 4.2.10), in ciphertext bytes. */
 const EARLY_DATA_SKIP_LIMIT = 1 << 16;
 /** Input we hold while waiting for keyproc; a client has no reason to send more. */
@@ -57,6 +60,8 @@ export class TlsServerEngine implements ServerEngine, Connection {
   private ccsReceived = false;
   private ccsSent = false;
   private complete = false;
+  /** user_canceled alerts after the handshake, each announcing a close_notify that never came. */
+  private warningAlerts = 0;
   private earlyDataBudget = 0;
   /** A fatal alert was sent or received: nothing more happens. */
   private dead = false;
@@ -389,13 +394,24 @@ export class TlsServerEngine implements ServerEngine, Connection {
   private handleAlert(content: Uint8Array): void {
     if (content.length !== 2) throw new TlsAlert(Alert.decodeError, 'alert record is not 2 bytes');
     const code = content[1];
+    // Before the handshake is done a close_notify or user_canceled means the
+    // client gives up (RFC 8446 6.1): the connection ends now, not at -T.
+    if (!this.complete && (code === Alert.closeNotify || code === Alert.userCanceled)) {
+      this.dead = true;
+      this.emit({ type: 'fatal', alert: code, received: true, message: `peer sent ${alertName(code)} during the handshake` });
+      return;
+    }
     if (code === Alert.closeNotify) {
       this.peerClosed = true;
       this.emit({ type: 'peerClosed' });
       return;
     }
-    // user_canceled is a warning announcing a close_notify (RFC 8446 6.1).
-    if (code === Alert.userCanceled) return;
+    // user_canceled is a warning announcing a close_notify (RFC 8446 6.1); a
+    // peer that keeps sending it is flooding us (OpenSSL stops at 5 too).
+    if (code === Alert.userCanceled) {
+      if (++this.warningAlerts > MAX_WARNING_ALERTS) throw new TlsAlert(Alert.unexpectedMessage, 'too many warning alerts');
+      return;
+    }
     this.dead = true;
     this.emit({ type: 'fatal', alert: code, received: true, message: `peer sent ${alertName(code)}` });
   }

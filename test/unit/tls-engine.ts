@@ -656,3 +656,25 @@ t.test('a certificate chain over 2^14 spans records', async (t) => {
   t.equal(c.flight[0], 11, 'Certificate first');
   t.equal((c.flight[1] << 16) | (c.flight[2] << 8) | c.flight[3], 1 + 3 + (3 + 40000 + 2) + (3 + 2 + 2));
 });
+
+// Issue 12: alerts that were waited out until -T, or taken without bound.
+t.test('close_notify or user_canceled before the handshake is done ends it at once', async (t) => {
+  for (const code of [0, 90]) {
+    const e = createServerEngine(cfg);
+    const ev = e.feed(plaintextRecord(21, Uint8Array.of(1, code)));
+    t.match(ev, [{ type: 'fatal', alert: code, received: true }], `alert ${code} before the ClientHello: the connection is over`);
+    t.equal(e.takeOutput().length, 0, 'nothing sent back');
+  }
+  const c = new MiniClient();
+  c.hello();
+  // Input waits while keyproc works; the alert is read once its answers are in.
+  t.same(c.feed(c.writeHs.seal(21, Uint8Array.of(1, 90))), [], 'queued while keyproc works');
+  const ev = [...c.engine.provideCertificate([Uint8Array.of(0x30, 0)], 0x0807), ...c.engine.provideSignature(new Uint8Array(64).fill(1))];
+  t.match(ev.filter((e) => e.type === 'fatal'), [{ type: 'fatal', alert: 90, received: true }], 'user_canceled in the middle of the handshake');
+});
+
+t.test('user_canceled after the handshake: a few are taken, a flood is unexpected_message', async (t) => {
+  const c = connected(t);
+  for (let i = 0; i < 4; i++) t.same(c.feed(c.writeApp.seal(21, Uint8Array.of(1, 90))), [], `warning ${i + 1}: taken`);
+  t.equal(fatalOf(c.feed(c.writeApp.seal(21, Uint8Array.of(1, 90)))), 10, 'the fifth: unexpected_message');
+});
