@@ -147,3 +147,11 @@ t.test('a ClientHello split over many one-byte records still works', async (t) =
   t.equal(bytes[5], 2, 'ServerHello');
   await run.exit;
 });
+
+// Issue 12: a plaintext close_notify or user_canceled before the ClientHello
+// was waited out until -T (here 30 s); the client is giving up, so we stop now.
+t.test('close_notify or user_canceled before the ClientHello: ended at once, not at -T', async (t) => {
+  for (const [name, code] of [['close_notify', 0], ['user_canceled', 90]] as const) {
+    await expectRejected(t, name, (r) => r.client.write(record(ALERT, Buffer.from([1, code]))), { closeOnly: true, withinMs: 15000, args: ['-vv', '-T', '30'] });
+  }
+});
