@@ -5,17 +5,15 @@
 // connection's path. One process set serves one connection, as before.
 import { resolve } from 'node:path';
 import type { Server as NetServer, Socket } from 'node:net';
-import { ensureJailDir, jailIdsForUser, randomJailIds, type JailIds } from '../jail/jail';
+import { ensureJailDir, jailIdsForUser } from '../jail/jail';
 import { EXIT_OK, EXIT_USAGE } from '../lib/exitcodes';
 import { createLogger, errText, fatalExit, printable, type Logger } from '../lib/log';
 import { lookupUser, type ProgUser } from '../lib/progrun';
-import { engineConfig } from '../src/algorithms';
 import type { Children } from '../src/connection';
+import { engineOrExit, jailSpecs, launch, type Engine } from '../src/launch';
 import { ClientAuthState, readAnchorFile } from '../src/peer';
-import { normaliseIp } from '../src/prog';
+import { normaliseIp, REMOVED_WITH_PROXY, TCP_VARIABLES } from '../src/prog';
 import { Supervisor, type Outcome } from '../src/supervisor';
-import { CtlMsg, encodeAnchors, MAX_CTL_FRAME } from '../wire/ctl';
-import { encodeFrame } from '../wire/frame';
 import { Admission } from './admission';
 import { listen } from './listener';
 import { parseServerOptions, UsageError, USAGE, type ServerOptions } from './options';
@@ -30,10 +28,7 @@ const HANDOVER_ATTEMPTS = 3;
  * here (we may ourselves run under one): prog learns its addresses from the
  * socket.
  */
-const SUPER_SERVER_VARIABLES = [
-  'TCPLOCALIP', 'TCPLOCALPORT', 'TCPLOCALHOST', 'TCPREMOTEIP', 'TCPREMOTEPORT', 'TCPREMOTEHOST', 'TCPREMOTEINFO',
-  'TCPLOCALADDR', 'TCPREMOTEADDR', 'TCPCONCURRENCY', 'REMOTE_ADDR', 'REMOTE_PORT', 'PROTO',
-];
+const SUPER_SERVER_VARIABLES = [...TCP_VARIABLES, ...REMOVED_WITH_PROXY, 'TCPLOCALHOST', 'TCPLOCALADDR', 'TCPCONCURRENCY'];
 
 function configure(argv: string[]): { o: ServerOptions; log: Logger } {
   try {
@@ -47,64 +42,34 @@ function configure(argv: string[]): { o: ServerOptions; log: Logger } {
 }
 
 interface Prepared {
-  engine: ReturnType<typeof engineConfig>;
+  engine: Engine;
   user?: ProgUser | undefined;
   clientAuth?: ClientAuthState | undefined;
-  jailDir: string;
 }
 
 /** Everything checked once, before the first process set starts. */
 function prepare(o: ServerOptions, log: Logger): Prepared {
   const opts = o.tlswrapper;
-  let engine: ReturnType<typeof engineConfig>;
-  try {
-    engine = engineConfig(opts);
-  } catch (e) {
-    if (e instanceof UsageError) fatalExit(log, e.message, EXIT_USAGE);
-    throw e;
-  }
+  const engine = engineOrExit(opts, log);
   try {
     if (process.getuid?.() !== 0) throw new Error('must run as root: each connection\'s processes are jailed (chroot, their own uid) and keyproc reads the keys');
     const clientAuth = opts.anchorFile ? new ClientAuthState(opts.anchorFile, readAnchorFile(opts.anchorFile)) : undefined;
     // Loaded now, not on the first connection's path.
     clientAuth?.load();
-    const jailDir = resolve(opts.jailDir);
-    ensureJailDir(jailDir);
+    ensureJailDir(resolve(opts.jailDir));
     // -j: checked now, so a typo stops the server, not every connection.
     if (opts.jailUser) jailIdsForUser(opts.jailUser);
     const user = opts.user ? lookupUser(opts.user) : undefined;
     for (const name of SUPER_SERVER_VARIABLES) delete process.env[name];
-    return { engine, user, clientAuth, jailDir };
+    return { engine, user, clientAuth };
   } catch (e) {
     return fatalExit(log, errText(e));
   }
 }
 
-/** A spare set's configuration: its own jail ids (random, or -j's), the rest as tlswrapper would have it. */
-function setConfig(o: ServerOptions, p: Prepared) {
-  const opts = o.tlswrapper;
-  return () => {
-    const ids: JailIds[] = opts.jailUser ? [jailIdsForUser(opts.jailUser), jailIdsForUser(opts.jailUser)] : randomJailIds(2);
-    const [keyJail, netJail] = ids.map((id) => ({ ...id, dir: p.jailDir }));
-    return {
-      key: { certs: opts.certs, jail: keyJail, verbosity: opts.verbosity },
-      net: {
-        engine: p.engine,
-        jail: netJail,
-        verbosity: opts.verbosity,
-        handshakeTimeout: opts.handshakeTimeout,
-        timeout: opts.timeout,
-        proxyVersion: opts.proxyVersion,
-        clientAuth: p.clientAuth !== undefined,
-        startTls: opts.startTls,
-        network: 'handoff' as const,
-      },
-      // netproc waits for the anchors before it jails itself.
-      start: (c: Children) => {
-        if (p.clientAuth) c.ctl.write(encodeFrame(CtlMsg.ANCHORS, encodeAnchors(p.clientAuth.ders), MAX_CTL_FRAME));
-      },
-    };
-  };
+/** A spare set: its own jail ids (random, or -j's), the rest as tlswrapper would start it, waiting for its connection. */
+function startSet(o: ServerOptions, p: Prepared): () => Children {
+  return () => launch(o.tlswrapper, p.engine, jailSpecs(o.tlswrapper), p.clientAuth, 'handoff');
 }
 
 /** The one line a connection leaves at -v. */
@@ -127,7 +92,7 @@ class Server {
     private readonly log: Logger,
   ) {
     this.admission = new Admission(o.maxConnections, o.maxPerIp, (socket, ip) => void this.run(socket, ip));
-    this.pool = new SparePool(o.spares, setConfig(o, p), log);
+    this.pool = new SparePool(o.spares, startSet(o, p), log);
   }
 
   async start(): Promise<void> {

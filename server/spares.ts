@@ -5,14 +5,12 @@
 // used again; a set that dies or misbehaves before it is used is replaced,
 // never handed a client.
 import type { Socket } from 'node:net';
-import { startChildren, type Children } from '../src/connection';
-import type { KeyprocConfig } from '../keyproc/config';
-import type { NetprocConfig } from '../netproc/config';
+import type { Children } from '../src/connection';
 import type { Logger } from '../lib/log';
 import { HandoffMsg } from '../wire/handoff';
 
-/** One set's configuration, made fresh for each (its own jail ids). */
-export type SetConfig = () => { key: KeyprocConfig; net: NetprocConfig; start?: (c: Children) => void };
+/** Starts one set (src/launch.ts), each with its own jail ids. */
+export type StartSet = () => Children;
 
 /**
  * A set taken for a connection is replaced once that connection's handshake
@@ -55,7 +53,7 @@ class SpareSet {
     if (this.gone) return;
     this.gone = true;
     this.ready = false;
-    this.end();
+    endSet(this.children);
     this.onLost(this, why);
   }
 
@@ -70,10 +68,6 @@ class SpareSet {
       child.removeAllListeners('error');
     }
     return this.children;
-  }
-
-  end(): void {
-    endSet(this.children);
   }
 }
 
@@ -94,11 +88,11 @@ export class SparePool {
 
   constructor(
     private readonly size: number,
-    private readonly config: SetConfig,
+    private readonly startSet: StartSet,
     private readonly log: Logger,
   ) {}
 
-  /** Fill the pool (at least one set, so that a connection always has one coming). */
+  /** Fill the pool (-w is at least 1, so a connection always has a set coming). */
   start(): void {
     this.fill();
   }
@@ -168,12 +162,9 @@ export class SparePool {
   /** Start sets until the pool holds its size plus one for each connection that waits. */
   private fill(): void {
     if (this.closed || this.retryTimer) return;
-    const want = Math.max(this.size, 1) + this.waiting.length;
+    const want = this.size + this.waiting.length;
     while (this.sets.size < want) {
-      const config = this.config();
-      const children = startChildren(config.key, config.net);
-      config.start?.(children);
-      this.sets.add(new SpareSet(children, (s) => this.onReady(s), (s, why) => this.onLost(s, why)));
+      this.sets.add(new SpareSet(this.startSet(), (s) => this.onReady(s), (s, why) => this.onLost(s, why)));
     }
   }
 

@@ -89,6 +89,9 @@ export function tcpVariables(env: NodeJS.ProcessEnv, socket: SocketAddresses | n
     ?? fromFacts(socket);
 }
 
+/** The connection variables we set (tcpserver's names), from a confirmed source only. */
+export const TCP_VARIABLES = ['PROTO', 'TCPLOCALIP', 'TCPLOCALPORT', 'TCPREMOTEIP', 'TCPREMOTEPORT'] as const;
+
 /**
  * With a PROXY header's addresses, what the super-server says about the
  * remote side describes the proxy, not the client: these go.
@@ -111,9 +114,8 @@ export function progEnvironment(
   for (const name of REMOVED_VARIABLES) delete env[name];
   if (info.proxy) for (const name of REMOVED_WITH_PROXY) delete env[name];
   const tcp = tcpVariables(base, info.socket, info.proxy);
-  const tcpNames = ['PROTO', 'TCPLOCALIP', 'TCPLOCALPORT', 'TCPREMOTEIP', 'TCPREMOTEPORT'] as const;
   // Never an inherited value that no source confirmed.
-  for (const name of tcpNames) delete env[name];
+  for (const name of TCP_VARIABLES) delete env[name];
   if (tcp) Object.assign(env, tcp);
   // Only what this connection says: nothing inherited.
   for (const name of TLS_VARIABLES) delete env[name];

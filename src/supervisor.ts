@@ -97,9 +97,9 @@ export class Supervisor {
     // netproc's last control message may still be in flight when its exit is seen.
     // (A server's set may reach us with it closed already: its netproc died as the set was taken.)
     const ctlClosed = c.ctl.closed ? Promise.resolve() : new Promise<void>((resolve) => c.ctl.on('close', () => resolve()));
-    this.watch(c.keyproc, 'keyproc', (code, signal) => this.onOwnExit('keyproc', code, signal), c.logsDone);
-    this.watch(c.netproc, 'netproc', (code, signal) => {
-      this.onOwnExit('netproc', code, signal);
+    this.watch(c.keyproc, 'keyproc', (_code, signal) => this.onOwnExit('keyproc', signal), c.logsDone);
+    this.watch(c.netproc, 'netproc', (_code, signal) => {
+      this.onOwnExit('netproc', signal);
       this.onNetprocExit();
     }, Promise.all([ctlClosed, c.logsDone]).then(() => {}));
   }
@@ -148,7 +148,7 @@ export class Supervisor {
    * timeout), logged by it; prog's status still stands when prog ran (as
    * delayed encryption documents).
    */
-  private onOwnExit(name: string, _code: number | null, signal: NodeJS.Signals | null): void {
+  private onOwnExit(name: string, signal: NodeJS.Signals | null): void {
     if (!signal) return;
     this.ownFailure = true;
     if (!this.killing) this.log.fatal(`${name} was killed by signal ${signal}`);

@@ -19,7 +19,7 @@ import t, { type Test } from 'tap';
 import { leafCert } from '../lib/certs';
 import { nodeTlsConnect, type NodeTlsClient } from '../lib/clients';
 import { NO_TAP_LOADER } from '../lib/ours';
-import { children, cmdline, openFds, procInfo, readLimits, readStat, readStatus, serverSocketInode, type ProcInfo } from '../lib/procs';
+import { children, cmdline, openFds, procInfo, readLimits, readStat, readStatus, serverConnectionForClient, serverSocketInode, type ProcInfo } from '../lib/procs';
 import { run, sleep, waitFor } from '../lib/sh';
 import { freePort, isListening, startListener, TLSWRAPPER_SERVER, type SuperServer } from '../lib/superserver';
 
@@ -167,11 +167,8 @@ function keyprocOf(netprocPid: number, keyprocs: ProcInfo[]): ProcInfo | undefin
 
 /** The netproc (of this server) that holds the server side of the client whose local port is clientPort. */
 async function netprocFor(serverPid: number, serverPort: number, clientPort: number): Promise<ProcInfo | undefined> {
-  return waitFor(() => {
-    const inode = serverSocketInode(serverPort, clientPort);
-    if (inode === null) return undefined;
-    return kids(serverPid).netprocs.find((p) => Object.values(openFds(p.pid)).includes(`socket:[${inode}]`));
-  }, CONNECT_MS, 50);
+  // serverConnectionForClient puts the netproc that holds the socket first.
+  return waitFor(() => serverConnectionForClient(serverPid, serverPort, clientPort)?.procs[0], CONNECT_MS, 50);
 }
 
 function checkJailed(t: Test, p: ProcInfo, what: string, nofile: 'zero' | 'one slot'): void {
