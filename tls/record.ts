@@ -65,6 +65,10 @@ export class ByteQueue {
     this.head += n;
     this.size -= n;
     if (this.head === this.chunks[this.first].length) {
+      // Let go of the spent chunk at once: the queue rarely empties while data
+      // flows (records straddle reads), and a 64 KiB read kept here until the
+      // array is compacted would hold up to 1024 of them.
+      this.chunks[this.first] = EMPTY;
       this.first++;
       this.head = 0;
       if (this.first === this.chunks.length) {
