@@ -17,6 +17,7 @@ import { validateServerName } from '../lib/hostname';
 import { printable } from '../lib/log';
 import type { EngineEvent, HandshakeInfo, ServerEngine } from '../tls/api';
 import { Alert } from '../tls/tables';
+import { GarbageBudget } from './garbage';
 
 
 export interface SessionTimeouts {
@@ -40,6 +41,7 @@ function socketAddresses(s: Socket): SocketAddresses | null {
 
 export class Session {
   private readonly key: KeyClient;
+  private readonly garbage = new GarbageBudget();
   private handshakeDone = false;
   private inboundDone = false; // prog's stdin is closed (or broken)
   private outboundDone = false; // close_notify queued, network write side ending
@@ -130,6 +132,7 @@ export class Session {
     const { netIn, netOut } = this.fds;
     netIn.on('data', (chunk: Buffer) => {
       this.touch();
+      this.garbage.moved(chunk.length);
       if (this.proxyPending) this.readProxyHeader(chunk);
       else if (this.cleartext) this.cleartext.fromNetwork(chunk);
       else this.handle(this.engine.feed(chunk));
@@ -171,6 +174,7 @@ export class Session {
     const [progIn, progOut] = [this.toProg, this.fromProg];
     progIn.on('drain', () => netIn.resume());
     progOut.on('data', (chunk: Buffer) => {
+      this.garbage.moved(chunk.length);
       this.engine.sendAppData(chunk);
       if (!this.flush()) progOut.pause();
     });

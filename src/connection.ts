@@ -35,9 +35,12 @@ export interface Children {
   logsDone: Promise<void>;
 }
 
+/** Node's own flags for each process: netproc collects its garbage as data flows (netproc/garbage.ts). */
+const NODE_FLAGS: Record<string, string[]> = { 'netproc.js': ['--expose-gc'] };
+
 function startNode(script: string, config: object, stdio: Parameters<typeof spawn>[2]['stdio']): ChildProcess {
   // An empty environment: NODE_OPTIONS and friends must not reach the jailed processes.
-  return spawn(process.execPath, [join(__dirname, script), JSON.stringify(config)], { stdio, env: {} });
+  return spawn(process.execPath, [...(NODE_FLAGS[script] ?? []), join(__dirname, script), JSON.stringify(config)], { stdio, env: {} });
 }
 
 /**
