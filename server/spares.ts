@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import type { Children } from '../src/connection';
 import type { Logger } from '../lib/log';
 import { HandoffMsg } from '../wire/handoff';
+import { raise, startLowered } from './priority';
 
 /** Starts one set (src/launch.ts), each with its own jail ids. */
 export type StartSet = () => Children;
@@ -26,12 +27,15 @@ const STOPPING = 'the server is stopping';
 class SpareSet {
   ready = false;
   private gone = false;
+  private lowered: boolean;
 
   constructor(
     readonly children: Children,
     private readonly onReady: (s: SpareSet) => void,
     private readonly onLost: (s: SpareSet, why: string) => void,
+    lowered: boolean,
   ) {
+    this.lowered = lowered;
     const { netproc, keyproc } = children;
     netproc.on('message', (m: unknown) => {
       if (m === HandoffMsg.READY && !this.ready) {
@@ -57,8 +61,16 @@ class SpareSet {
     this.onLost(this, why);
   }
 
+  /** Needed now (a connection has it, or waits for it): back at the server's priority. */
+  raise(): void {
+    if (!this.lowered) return;
+    this.lowered = false;
+    raise([this.children.netproc.pid, this.children.keyproc.pid]);
+  }
+
   /** The set leaves the pool for good; from now on it is the connection's. */
   takeOut(): Children {
+    this.raise();
     this.gone = true;
     const { netproc, keyproc } = this.children;
     netproc.removeAllListeners('message');
@@ -104,6 +116,7 @@ export class SparePool {
     if (ready) return Promise.resolve(this.use(ready));
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
+      for (const s of this.sets) s.raise();
       this.fill();
     });
   }
@@ -159,12 +172,17 @@ export class SparePool {
     return children;
   }
 
-  /** Start sets until the pool holds its size plus one for each connection that waits. */
+  /**
+   * Start sets until the pool holds its size plus one for each connection
+   * that waits: at a low priority (server/priority.ts) while nobody waits.
+   */
   private fill(): void {
     if (this.closed || this.retryTimer) return;
     const want = this.size + this.waiting.length;
     while (this.sets.size < want) {
-      this.sets.add(new SpareSet(this.startSet(), (s) => this.onReady(s), (s, why) => this.onLost(s, why)));
+      const lowered = this.waiting.length === 0;
+      const children = lowered ? startLowered(this.startSet) : this.startSet();
+      this.sets.add(new SpareSet(children, (s) => this.onReady(s), (s, why) => this.onLost(s, why), lowered));
     }
   }
 

@@ -42,7 +42,7 @@ function whoIsThere(opts: Options, info: HandshakeReport, user: ProgUser | undef
 export interface SupervisorOptions {
   /** false: the caller logs the outcome's handshake itself (one line per connection). */
   reportHandshake: boolean;
-  /** Called once the handshake is done (prog is about to start). */
+  /** Called once the handshake is done, after prog was started (or refused). */
   onHandshake?: () => void;
 }
 
@@ -198,9 +198,17 @@ export class Supervisor {
   }
 
   private onHandshakeDone(info: HandshakeReport): void {
+    try {
+      this.afterHandshake(info);
+    } finally {
+      // After prog: the client's first bytes need prog more than anything else needs the CPU.
+      this.options.onHandshake?.();
+    }
+  }
+
+  private afterHandshake(info: HandshakeReport): void {
     clearTimeout(this.handshakeDeadline);
     this.handshake = info;
-    this.options.onHandshake?.();
     const done = `handshake done: ${info.version} ${info.cipher} ${info.group}${info.serverName ? ` sni=${info.serverName}` : ''}`;
     if (this.options.reportHandshake) this.log.info(done);
     else this.log.debug(done);

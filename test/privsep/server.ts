@@ -171,6 +171,20 @@ async function netprocFor(serverPid: number, serverPort: number, clientPort: num
   return waitFor(() => serverConnectionForClient(serverPid, serverPort, clientPort)?.procs[0], CONNECT_MS, 50);
 }
 
+/** The nice values of all of a process's threads (/proc/PID/task/TID/stat, field 19), distinct and sorted. */
+function niceValues(pid: number): number[] {
+  const values = new Set<number>();
+  let tids: string[] = [];
+  try { tids = fs.readdirSync(`/proc/${pid}/task`); } catch { return []; }
+  for (const tid of tids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      values.add(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    } catch { /* the thread ended */ }
+  }
+  return [...values].sort((a, b) => a - b);
+}
+
 function checkJailed(t: Test, p: ProcInfo, what: string, nofile: 'zero' | 'one slot'): void {
   t.ok(p.uid.length === 4 && p.uid.every((u) => u === p.uid[0] && u !== 0), `${what}: uid ${p.uid.join(' ')}: one non-root id in all four`);
   t.ok(p.gid.length === 4 && p.gid.every((g) => g === p.gid[0] && g !== 0), `${what}: gid ${p.gid.join(' ')}: one non-root id in all four`);
@@ -255,6 +269,9 @@ t.test('a spare set before any client: netproc jailed with one descriptor slot a
     t.ok(p.cmdline.some((a) => a.includes('"network":"handoff"')), `spare netproc ${i + 1}: waits for a handed-over connection`);
   }
   t.not(k.netprocs[0].uid[0], k.netprocs[1].uid[0], 'each spare netproc has its own jail id');
+  // A spare set must not take the CPU from live connections (server/priority.ts).
+  const serverNice = niceValues(s.pid)[0];
+  for (const p of [...k.netprocs, ...k.keyprocs]) t.same(niceValues(p.pid), [serverNice + 10], `spare ${k.netprocs.includes(p) ? 'netproc' : 'keyproc'} ${p.pid}: every thread at nice ${serverNice + 10}, below the server's ${serverNice}`);
   for (const [i, p] of k.keyprocs.entries()) {
     t.same(p.uid, [0, 0, 0, 0], `spare keyproc ${i + 1}: still root, waiting for the name`);
     t.equal(p.root, '/', `spare keyproc ${i + 1}: not chrooted yet`);
@@ -290,6 +307,9 @@ t.test('a live connection: netproc jailed with no slot left, holding the client;
   const noChannel = await waitFor(() => openFds(net1.pid)[8] === undefined, 5000);
   t.ok(spareFds[8]?.startsWith('socket:') && noChannel, 'the IPC channel (fd 8) was open while spare and is closed now');
   checkJailed(t, procInfo(net1.pid)!, 'netproc with its connection', 'zero');
+  const serverNice = niceValues(s.pid)[0];
+  t.same(niceValues(net1.pid), [serverNice], `netproc with its connection: every thread back at the server's nice ${serverNice}`);
+  t.same(niceValues(spareKey.pid), [serverNice], `its keyproc: every thread back at the server's nice ${serverNice}`);
   t.same(tcpFds(s.pid).length, 1, 'the server kept no copy of the connection (only its listening socket)');
   const key1 = procInfo(spareKey.pid)!;
   t.same(key1.uid, [0, 0, 0, 0], 'keyproc: root until the client names the host');
@@ -445,6 +465,38 @@ async function sequential(t: Test, port: number, n: number, tag: string): Promis
   }
   return failed;
 }
+
+/** Anonymous resident memory (the malloc and V8 heaps, not the shared Node binary), kB. */
+function rssAnonKb(pid: number): number {
+  return parseInt(readStatus(pid).RssAnon ?? 'NaN', 10);
+}
+
+t.test('a connection\'s netproc stays small while data flows: 32 MiB echoed through prog', async (t) => {
+  // Measured on Node 20: netproc grew by ~80 MiB echoing 50 MiB while the
+  // record deframer kept spent socket reads, and by ~40 MiB while its
+  // garbage waited for V8's own GC; now by ~7 MiB (netproc/garbage.ts).
+  const MIB = 32;
+  const s = await startServer(t, ['-w', '1'], ['-f', cert.pem, 'cat']);
+  const raw = await tcpConnect(s.port);
+  t.teardown(() => raw.destroy());
+  const np = await netprocFor(s.pid, s.port, raw.localPort!);
+  if (!np) { t.fail(`no netproc holds the connection: ${describeKids(s.pid)}`); return; }
+  const { tls: c, outcome } = tlsOver(raw);
+  t.equal(await outcome, 'secure', 'the handshake completes');
+  const idle = rssAnonKb(np.pid);
+  const total = MIB * 1024 * 1024;
+  let got = 0;
+  const echoed = new Promise<void>((resolve, reject) => {
+    c.on('data', (d: Buffer) => { got += d.length; if (got >= total) resolve(); });
+    c.once('close', () => reject(new Error(`closed after ${got} bytes`)));
+  });
+  const chunk = crypto.randomBytes(64 * 1024);
+  for (let sent = 0; sent < total; sent += chunk.length) if (!c.write(chunk)) await once(c, 'drain');
+  await echoed;
+  const after = rssAnonKb(np.pid);
+  t.ok(after - idle < 16 * 1024, `netproc's anonymous memory ${idle} kB after the handshake -> ${after} kB after ${MIB} MiB each way: grew by less than 16 MiB`);
+  c.end();
+});
 
 t.test('stability: 200 sequential and 40 concurrent connections leave no descriptor, child or memory behind', async (t) => {
   const W = 2;
