@@ -1,7 +1,8 @@
 // keyproc's configuration: JSON in process.argv[2], written by the entry:
 //   { "certs": [{ "kind": "file" | "dir", "path": "/abs/or/rel" }, ...],
 //     "jail": { "uid": N, "gid": N, "dir": "/abs" },
-//     "verbosity": 0..4 }          // 0 -q, 1 -Q (default), 2 -v, 3 -vv, 4 -vvv
+//     "verbosity": 0..4,           // 0 -q, 1 -Q (default), 2 -v, 3 -vv, 4 -vvv
+//     "rehearse": true }           // optional: a spare set's keyproc (warmup.ts)
 import type { CertSource } from './paths';
 import type { JailSpec } from '../jail/jail';
 
@@ -9,6 +10,8 @@ export interface KeyprocConfig {
   certs: CertSource[];
   jail: JailSpec;
   verbosity: number;
+  /** tlswrapper-server's spare sets: go through the signing code once while waiting (warmup.ts). */
+  rehearse?: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -25,7 +28,7 @@ export function parseConfig(json: string | undefined): KeyprocConfig {
   } catch (e) {
     throw new ConfigError(`configuration is not JSON (${(e as Error).message})`);
   }
-  const c = raw as { certs?: unknown; jail?: { uid?: unknown; gid?: unknown; dir?: unknown }; verbosity?: unknown };
+  const c = raw as { certs?: unknown; jail?: { uid?: unknown; gid?: unknown; dir?: unknown }; verbosity?: unknown; rehearse?: unknown };
   if (!c || typeof c !== 'object') throw new ConfigError('configuration is not an object');
   if (!Array.isArray(c.certs) || c.certs.length === 0) throw new ConfigError('no certificate sources (-f/-d)');
   const certs: CertSource[] = c.certs.map((s: unknown, i: number) => {
@@ -43,5 +46,6 @@ export function parseConfig(json: string | undefined): KeyprocConfig {
   const verbosity = c.verbosity === undefined ? 1 : c.verbosity;
   if (typeof verbosity !== 'number' || !Number.isInteger(verbosity) || verbosity < 0 || verbosity > 4)
     throw new ConfigError('verbosity must be 0..4');
-  return { certs, jail: { uid: j.uid, gid: j.gid, dir: j.dir }, verbosity };
+  if (c.rehearse !== undefined && typeof c.rehearse !== 'boolean') throw new ConfigError('rehearse must be true or false');
+  return { certs, jail: { uid: j.uid, gid: j.gid, dir: j.dir }, verbosity, ...(c.rehearse ? { rehearse: true } : {}) };
 }

@@ -27,6 +27,7 @@ import { parseKeyAndChain } from '../lib/pem';
 import { versionSupported } from './schemes';
 import { selectChain, type Loaded } from './select';
 import { certificateVerifyContent13, serverKeyExchangeContent12 } from './content';
+import { rehearseSigning } from './warmup';
 
 export const EXIT = { ok: EXIT_OK, protocol: EXIT_USAGE, fatal: EXIT_FAILURE } as const;
 export { MAX_PEM } from './read';
@@ -271,6 +272,13 @@ async function main(): Promise<void> {
     process.exit(EXIT.fatal);
   }
   setVerbosity(config.verbosity);
+  if (config.rehearse) {
+    try {
+      rehearseSigning();
+    } catch (e) {
+      log('debug', `signing rehearsal: ${errText(e)}`);
+    }
+  }
   let input: net.Socket, output: net.Socket;
   try {
     await prepareForJail();

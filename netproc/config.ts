@@ -25,6 +25,11 @@ export interface NetprocConfig {
    * the IPC channel (netproc-handoff.ts).
    */
   network: 'fds' | 'handoff';
+  /**
+   * A spare set started while no client waits: rehearse a handshake before
+   * the jail (netproc/warmup.ts), keyproc its signing (keyproc/warmup.ts).
+   */
+  rehearse?: boolean;
 }
 
 export function readNetprocConfig(): NetprocConfig {

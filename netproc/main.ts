@@ -9,13 +9,21 @@ import { receiveConnection } from './handoff';
 import { EXIT_FAILURE } from '../lib/exitcodes';
 import { Session } from './session';
 import { createServerEngine } from '../tls/engine';
-import { warmUpCrypto } from './warmup';
+import { collectAll } from './garbage';
+import { rehearseHandshake, warmUpCrypto } from './warmup';
 
 async function main(): Promise<void> {
   const config = readNetprocConfig();
   const log = createLogger(config.verbosity, 'netproc');
   try {
     warmUpCrypto();
+    // A spare set of tlswrapper-server that nobody waits for yet has time to
+    // spare before its client; under a super-server the client is waiting.
+    if (config.rehearse) {
+      const failed = rehearseHandshake(config.engine);
+      if (failed) log.debug(`handshake rehearsal: ${failed}`);
+      collectAll();
+    }
     await prepareForJail();
     const local = openLocalFds(config.startTls);
     // Under a super-server the connection is already there: wrap it before the jail.

@@ -17,7 +17,7 @@ import { Supervisor, type Outcome } from '../src/supervisor';
 import { Admission } from './admission';
 import { listen } from './listener';
 import { parseServerOptions, UsageError, USAGE, type ServerOptions } from './options';
-import { SparePool } from './spares';
+import { SparePool, type StartSet } from './spares';
 
 const PROGRAM = 'tlswrapper-server';
 /** Sets tried for one connection before it is given up (each failure is a set that died as it was taken). */
@@ -68,8 +68,8 @@ function prepare(o: ServerOptions, log: Logger): Prepared {
 }
 
 /** A spare set: its own jail ids (random, or -j's), the rest as tlswrapper would start it, waiting for its connection. */
-function startSet(o: ServerOptions, p: Prepared): () => Children {
-  return () => launch(o.tlswrapper, p.engine, jailSpecs(o.tlswrapper), p.clientAuth, 'handoff');
+function startSet(o: ServerOptions, p: Prepared): StartSet {
+  return (rehearse) => launch(o.tlswrapper, p.engine, jailSpecs(o.tlswrapper), p.clientAuth, 'handoff', rehearse);
 }
 
 /** The one line a connection leaves at -v. */

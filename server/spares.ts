@@ -10,8 +10,11 @@ import type { Logger } from '../lib/log';
 import { HandoffMsg } from '../wire/handoff';
 import { raise, startLowered } from './priority';
 
-/** Starts one set (src/launch.ts), each with its own jail ids. */
-export type StartSet = () => Children;
+/**
+ * Starts one set (src/launch.ts), each with its own jail ids; rehearse: it
+ * has time to warm up (no connection waits for it).
+ */
+export type StartSet = (rehearse: boolean) => Children;
 
 /**
  * A set taken for a connection is replaced once that connection's handshake
@@ -174,14 +177,16 @@ export class SparePool {
 
   /**
    * Start sets until the pool holds its size plus one for each connection
-   * that waits: at a low priority (server/priority.ts) while nobody waits.
+   * that waits: while nobody waits, at a low priority (server/priority.ts)
+   * and with time to rehearse a handshake.
    */
   private fill(): void {
     if (this.closed || this.retryTimer) return;
     const want = this.size + this.waiting.length;
     while (this.sets.size < want) {
+      // A set a connection already waits for starts at once, at full priority, without a rehearsal.
       const lowered = this.waiting.length === 0;
-      const children = lowered ? startLowered(this.startSet) : this.startSet();
+      const children = lowered ? startLowered(() => this.startSet(true)) : this.startSet(false);
       this.sets.add(new SpareSet(children, (s) => this.onReady(s), (s, why) => this.onLost(s, why), lowered));
     }
   }

@@ -33,10 +33,13 @@ export function jailSpecs(opts: Options): JailSpec[] {
   return ids.map((id) => ({ ...id, dir: resolve(opts.jailDir) }));
 }
 
-/** keyproc and netproc for one connection, and (-a) the anchors to netproc. */
-export function launch(opts: Options, engine: Engine, jails: JailSpec[], clientAuth: ClientAuthState | undefined, network: NetprocConfig['network']): Children {
+/**
+ * keyproc and netproc for one connection, and (-a) the anchors to netproc.
+ * rehearse: a spare set with time to spare (netproc/warmup.ts, keyproc/warmup.ts).
+ */
+export function launch(opts: Options, engine: Engine, jails: JailSpec[], clientAuth: ClientAuthState | undefined, network: NetprocConfig['network'], rehearse = false): Children {
   const children = startChildren(
-    { certs: opts.certs, jail: jails[0], verbosity: opts.verbosity },
+    { certs: opts.certs, jail: jails[0], verbosity: opts.verbosity, ...(rehearse ? { rehearse } : {}) },
     {
       engine,
       jail: jails[1],
@@ -47,6 +50,7 @@ export function launch(opts: Options, engine: Engine, jails: JailSpec[], clientA
       clientAuth: clientAuth !== undefined,
       startTls: opts.startTls,
       network,
+      ...(rehearse ? { rehearse } : {}),
     },
   );
   if (clientAuth) children.ctl.write(encodeFrame(CtlMsg.ANCHORS, encodeAnchors(clientAuth.ders), MAX_CTL_FRAME));

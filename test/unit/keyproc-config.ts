@@ -7,6 +7,8 @@ t.test('a good config round-trips; verbosity defaults to 1 (-Q)', async (t) => {
   t.same(parseConfig(JSON.stringify(good)), good);
   const { verbosity: _v, ...noVerbosity } = good;
   t.equal(parseConfig(JSON.stringify(noVerbosity)).verbosity, 1);
+  t.equal(parseConfig(JSON.stringify({ ...good, rehearse: true })).rehearse, true, 'a spare set rehearses');
+  t.notOk('rehearse' in parseConfig(JSON.stringify({ ...good, rehearse: false })), 'rehearse: false is the default');
 });
 
 t.test('bad configs are refused', async (t) => {
@@ -27,6 +29,7 @@ t.test('bad configs are refused', async (t) => {
     { ...good, jail: undefined },
     { ...good, verbosity: 5 },
     { ...good, verbosity: '2' },
+    { ...good, rehearse: 1 },
   ];
   for (const b of bad) {
     const json = b === undefined ? undefined : typeof b === 'string' ? b : JSON.stringify(b);
