@@ -20,6 +20,8 @@ import { startSuperServer, type SuperServer, type SuperServerKind } from '../tes
 interface Args {
   only: string[];
   seq: number;
+  paced: number;
+  gapMs: number;
   conc: number;
   par: number;
   mb: number;
@@ -29,21 +31,23 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { only: ['debian', 'debian-a', 'stunnel', 'ours', 'ours-a', 'ours-server', 'ours-server-a'], seq: 100, conc: 200, par: 8, mb: 50, key: 'p256', phaseSeconds: 20, json: false };
+  const a: Args = { only: ['debian', 'debian-a', 'stunnel', 'ours', 'ours-a', 'ours-server', 'ours-server-a'], seq: 100, paced: 20, gapMs: 300, conc: 200, par: 8, mb: 50, key: 'p256', phaseSeconds: 20, json: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]; const v = () => argv[++i];
     switch (k) {
       case '--only': a.only = v().split(','); break;
       case '--seq': a.seq = Number(v()); break;
+      case '--paced': a.paced = Number(v()); break;
+      case '--gap-ms': a.gapMs = Number(v()); break;
       case '--conc': a.conc = Number(v()); break;
       case '--par': a.par = Number(v()); break;
       case '--mb': a.mb = Number(v()); break;
       case '--key': a.key = v() as KeyType; break;
       case '--phase-seconds': a.phaseSeconds = Number(v()); break;
       case '--json': a.json = true; break;
-      case '--quick': a.seq = 20; a.conc = 40; a.mb = 5; a.phaseSeconds = 8; break;
+      case '--quick': a.seq = 20; a.paced = 10; a.conc = 40; a.mb = 5; a.phaseSeconds = 8; break;
       case '-h': case '--help':
-        console.log('usage: node bench/run.mjs [--quick] [--only debian,debian-a,stunnel,ours,ours-a,ours-server,ours-server-a] [--seq N] [--conc N] [--par N] [--mb N] [--key p256|rsa2048|p384|p521|ed25519] [--phase-seconds S] [--json]');
+        console.log('usage: node bench/run.mjs [--quick] [--only debian,debian-a,stunnel,ours,ours-a,ours-server,ours-server-a] [--seq N] [--paced N] [--gap-ms MS] [--conc N] [--par N] [--mb N] [--key p256|rsa2048|p384|p521|ed25519] [--phase-seconds S] [--json]');
         process.exit(0);
       // eslint-disable-next-line no-fallthrough
       default: throw new Error(`unknown option ${k}`);
@@ -148,10 +152,12 @@ function pct(xs: number[], p: number): number {
 
 interface Phase { rate?: number; p50?: number; p90?: number; n?: number; errors: number; firstError?: string | undefined }
 
-async function sequential(o: ConnOpts, count: number, seconds: number): Promise<Phase> {
+/** One connection after another; gapMs > 0: each starts that long after the last one ended (paced). */
+async function sequential(o: ConnOpts, count: number, seconds: number, gapMs = 0): Promise<Phase> {
   const lat: number[] = []; let errors = 0; let firstError: string | undefined;
   const t0 = Date.now();
   for (let i = 0; i < count && Date.now() - t0 < seconds * 1000; i++) {
+    if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
     try { lat.push(await oneConnection(o)); } catch (e) { errors++; firstError ??= errText(e); if (errors >= 5 && lat.length === 0) break; }
   }
   const secs = (Date.now() - t0) / 1000;
@@ -211,6 +217,7 @@ function throughput(o: ConnOpts, ss: SuperServer, mb: number, seconds: number): 
 interface Row {
   impl: string;
   version: string;
+  paced?: Phase;
   seq?: Phase;
   conc?: Phase;
   tp?: Throughput;
@@ -220,16 +227,18 @@ interface Row {
 const f1 = (x: number | undefined, d = 1) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
 
 function printTable(rows: Row[], a: Args): void {
-  const head = ['implementation', 'TLS', `seq hs/s`, 'seq p50/p90 ms', `conc(${a.par}) hs/s`, 'conc p50/p90 ms', `echo MB/s (${a.mb} MiB)`, 'peak RSS/conn MiB (procs)', 'PSS/conn MiB', 'errors'];
+  const head = ['implementation', 'TLS', `paced p50/p90 ms`, `seq hs/s`, 'seq p50/p90 ms', `conc(${a.par}) hs/s`, 'conc p50/p90 ms', `echo MB/s (${a.mb} MiB)`, 'peak RSS/conn MiB (procs)', 'PSS/conn MiB', 'errors'];
   const body = rows.map((r) => {
-    if (r.error) return [r.impl, r.version, '-', '-', '-', '-', '-', '-', '-', r.error];
+    if (r.error) return [r.impl, r.version, '-', '-', '-', '-', '-', '-', '-', '-', r.error];
     const errs = [
+      r.paced?.errors ? `paced ${r.paced.errors}× ${r.paced.firstError}` : '',
       r.seq?.errors ? `seq ${r.seq.errors}× ${r.seq.firstError}` : '',
       r.conc?.errors ? `conc ${r.conc.errors}× ${r.conc.firstError}` : '',
       r.tp?.error ? `echo: ${r.tp.error}` : '',
     ].filter(Boolean).join('; ');
     return [
       r.impl, r.version,
+      r.paced?.n ? `${f1(r.paced.p50)}/${f1(r.paced.p90)}` : '-',
       f1(r.seq?.rate), r.seq?.n ? `${f1(r.seq.p50)}/${f1(r.seq.p90)}` : '-',
       f1(r.conc?.rate), r.conc?.n ? `${f1(r.conc.p50)}/${f1(r.conc.p90)}` : '-',
       f1(r.tp?.mbps), r.tp?.hwmKB !== undefined ? `${f1(r.tp.hwmKB / 1024)} (${r.tp.procs})` : '-',
@@ -264,7 +273,7 @@ export async function main(argv: string[]): Promise<void> {
   const rows: Row[] = [];
   const started = Date.now();
   console.log(`# ${os.cpus().length} cpus, node ${process.version}, key ${a.key}, tcpserver on 127.0.0.1; ` +
-    `seq ${a.seq}, conc ${a.conc} at ${a.par}, echo ${a.mb} MiB through cat; each phase ≤ ${a.phaseSeconds} s`);
+    `paced ${a.paced} (${a.gapMs} ms apart), seq ${a.seq}, conc ${a.conc} at ${a.par}, echo ${a.mb} MiB through cat; each phase ≤ ${a.phaseSeconds} s`);
   const unit = nodeStartMs();
   console.log(`# the unit, measured now: \`node -e 0\` p50 ${f1(unit.p50)} ms (min ${f1(unit.min)}, ${unit.n} runs)`);
   for (const id of a.only) {
@@ -280,7 +289,9 @@ export async function main(argv: string[]): Promise<void> {
       for (const version of impl.versions) {
         const o: ConnOpts = { port: ss.port, ca, version, timeoutMs: 10000, ...(impl.clientAuth ? clientPems : {}) };
         const row: Row = { impl: impl.name, version };
-        process.stderr.write(`${impl.name} TLS ${version}: sequential…`);
+        process.stderr.write(`${impl.name} TLS ${version}: paced…`);
+        row.paced = await sequential(o, a.paced, a.phaseSeconds, a.gapMs);
+        process.stderr.write(' sequential…');
         row.seq = await sequential(o, a.seq, a.phaseSeconds);
         process.stderr.write(' concurrent…');
         row.conc = await concurrent(o, a.conc, a.par, a.phaseSeconds);
