@@ -124,7 +124,7 @@ export class Session {
       this.factsTo = request.facts ? tlsPhasePipes(this.fds).facts : null;
       // A prompt client's ClientHello may already be here.
       for (const chunk of request.early) this.handle(this.engine.feed(chunk));
-      this.fds.netIn.resume();
+      this.gateInbound();
     }
   }
 
@@ -170,9 +170,9 @@ export class Session {
 
   /** The TLS phase's plaintext pipes: prog's stdin/stdout, or (--ucspi-tls) SSLREADFD/SSLWRITEFD. */
   private wireProg(): void {
-    const { netOut, netIn } = this.fds;
+    const { netOut } = this.fds;
     const [progIn, progOut] = [this.toProg, this.fromProg];
-    progIn.on('drain', () => netIn.resume());
+    progIn.on('drain', () => this.gateInbound());
     progOut.on('data', (chunk: Buffer) => {
       this.garbage.moved(chunk.length);
       this.engine.sendAppData(chunk);
@@ -180,6 +180,7 @@ export class Session {
     });
     netOut.on('drain', () => {
       if (this.handshakeDone && !this.outboundDone) progOut.resume();
+      this.gateInbound();
     });
     progOut.on('end', () => this.endOutbound());
     progOut.on('error', () => this.endOutbound());
@@ -272,7 +273,7 @@ export class Session {
       this.holdAppData = false;
       for (const data of this.heldAppData.splice(0)) this.deliver(data);
       if (this.endAfterHold) this.endProgIn();
-      else if (!this.exiting && !this.toProg.writableNeedDrain) this.fds.netIn.resume();
+      else this.gateInbound();
     });
   }
 
@@ -281,10 +282,24 @@ export class Session {
     if (this.holdAppData) {
       // Held, and bounded: nothing more is read from the client until the facts are out.
       this.heldAppData.push(data);
-      this.fds.netIn.pause();
+      this.gateInbound();
       return;
     }
-    if (!this.inboundDone && !this.toProg.write(data)) this.fds.netIn.pause();
+    if (!this.inboundDone && !this.toProg.write(data)) this.gateInbound();
+  }
+
+  /**
+   * The client is read only while both ways out have room: prog's stdin
+   * (what we decrypt) and the client's socket (what the engine answers:
+   * KeyUpdates, alerts, the handshake). A client that sends and never reads
+   * is not read either, so nothing piles up here. The plaintext phase of
+   * delayed encryption paces itself (cleartext.ts).
+   */
+  private gateInbound(): void {
+    if (this.cleartext) return;
+    const held = this.exiting || this.inboundDone || this.holdAppData || this.toProg.writableNeedDrain || this.fds.netOut.writableNeedDrain;
+    if (held) this.fds.netIn.pause();
+    else this.fds.netIn.resume();
   }
 
   /**
@@ -310,7 +325,9 @@ export class Session {
     const out = this.engine.takeOutput();
     if (out.length === 0) return true;
     this.touch();
-    return this.fds.netOut.write(out);
+    const room = this.fds.netOut.write(out);
+    if (!room) this.gateInbound();
+    return room;
   }
 
   private endProgIn(): void {

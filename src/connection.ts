@@ -36,7 +36,7 @@ export interface Children {
 }
 
 /** Node's own flags for each process: netproc collects its garbage as data flows (netproc/garbage.ts). */
-const NODE_FLAGS: Record<string, string[]> = { 'netproc.js': ['--expose-gc'] };
+const NODE_FLAGS: Record<string, string[]> = { 'netproc.js': ['--expose-gc', '--max-semi-space-size=1'] };
 
 function startNode(script: string, config: object, stdio: Parameters<typeof spawn>[2]['stdio']): ChildProcess {
   // An empty environment: NODE_OPTIONS and friends must not reach the jailed processes.

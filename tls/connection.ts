@@ -27,6 +27,14 @@ import { Alert, alertName, ContentType, HandshakeType, Limits, ProtocolVersion, 
 
 /** Warning alerts we take before calling it a flood. */
 const MAX_WARNING_ALERTS = 4;
+/**
+ * Records that carry nothing, and KeyUpdates, a peer may send in a row
+ * without application data between them (BoringSSL's limits; OpenSSL stops
+ * at 32 empty records too). tlsfuzzer sends 32 KeyUpdates in a row and
+ * expects them answered. Beyond: a flood, unexpected_message.
+ */
+const MAX_EMPTY_RECORDS = 32;
+const MAX_KEY_UPDATES = 32;
 
 /** Early data we skip without being able to read it (RFC 8446 4.2.10), in ciphertext bytes. */
 const EARLY_DATA_SKIP_LIMIT = 1 << 16;
@@ -62,6 +70,9 @@ export class TlsServerEngine implements ServerEngine, Connection {
   private complete = false;
   /** user_canceled alerts after the handshake, each announcing a close_notify that never came. */
   private warningAlerts = 0;
+  /** Empty application data records, and KeyUpdates, since the last application data. */
+  private emptyRecords = 0;
+  private keyUpdates = 0;
   private earlyDataBudget = 0;
   /** A fatal alert was sent or received: nothing more happens. */
   private dead = false;
@@ -218,6 +229,7 @@ export class TlsServerEngine implements ServerEngine, Connection {
   }
 
   peerKeyUpdate(updateRequested: boolean): void {
+    if (++this.keyUpdates > MAX_KEY_UPDATES) throw new TlsAlert(Alert.unexpectedMessage, `more than ${MAX_KEY_UPDATES} KeyUpdates without application data`);
     const r = this.read;
     if (!r?.next) throw new TlsAlert(Alert.internalError, 'KeyUpdate without keys');
     this.read = r.next();
@@ -418,6 +430,12 @@ export class TlsServerEngine implements ServerEngine, Connection {
 
   private handleAppData(content: Uint8Array): void {
     if (!this.complete) throw new TlsAlert(Alert.unexpectedMessage, 'application data before the handshake is complete');
-    if (content.length > 0) this.emit({ type: 'appData', data: content });
+    if (content.length === 0) {
+      if (++this.emptyRecords > MAX_EMPTY_RECORDS) throw new TlsAlert(Alert.unexpectedMessage, `more than ${MAX_EMPTY_RECORDS} empty records in a row`);
+      return;
+    }
+    this.emptyRecords = 0;
+    this.keyUpdates = 0;
+    this.emit({ type: 'appData', data: content });
   }
 }

@@ -31,7 +31,10 @@ function extensions(list: [number, Uint8Array][]): Uint8Array {
   return w.finish();
 }
 
-function clientHello(suite: number, group: number, share: Uint8Array, scheme: number): Uint8Array {
+/** A TLS 1.3 ClientHello offering one suite, one group with its key share, and these signature schemes. */
+export function clientHello(suite: number, group: number, share: Uint8Array, schemes: readonly number[]): Uint8Array {
+  const schemeList = new ByteWriter();
+  for (const s of schemes) schemeList.u16(s);
   const body = new ByteWriter()
     .u16(ProtocolVersion.tls12)
     .bytes(new Uint8Array(32).fill(1)) // random
@@ -42,14 +45,14 @@ function clientHello(suite: number, group: number, share: Uint8Array, scheme: nu
       [ExtensionType.supportedVersions, new ByteWriter().vector(1, new ByteWriter().u16(ProtocolVersion.tls13).finish()).finish()],
       [ExtensionType.supportedGroups, new ByteWriter().vector(2, new ByteWriter().u16(group).finish()).finish()],
       [ExtensionType.keyShare, new ByteWriter().vector(2, new ByteWriter().u16(group).vector(2, share).finish()).finish()],
-      [ExtensionType.signatureAlgorithms, new ByteWriter().vector(2, new ByteWriter().u16(scheme).finish()).finish()],
+      [ExtensionType.signatureAlgorithms, new ByteWriter().vector(2, schemeList.finish()).finish()],
     ]))
     .finish();
   return handshakeMessage(HandshakeType.clientHello, body);
 }
 
 /** The server's key_share from its ServerHello body. */
-function serverShare(body: Uint8Array): Uint8Array {
+export function serverShare(body: Uint8Array): Uint8Array {
   const r = new ByteReader(body);
   r.u16();
   r.bytesOf(32);
@@ -94,7 +97,7 @@ class ScriptedClient {
   }
 
   run(): void {
-    const hello = clientHello(this.suite.code, this.group, this.share.publicKey, this.signer.scheme);
+    const hello = clientHello(this.suite.code, this.group, this.share.publicKey, [this.signer.scheme]);
     this.transcript.add(hello);
     this.feed(plaintextRecord(ContentType.handshake, hello, 0x0301));
     const serverHello = this.nextMessage(HandshakeType.serverHello);

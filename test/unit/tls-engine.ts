@@ -279,6 +279,34 @@ t.test('KeyUpdate from the client', async (t) => {
   });
 });
 
+t.test('floods after the handshake: 32 KeyUpdates or empty records in a row are taken, the 33rd is unexpected_message; application data starts the count again', async (t) => {
+  t.test('KeyUpdate', async (t) => {
+    const c = connected(t);
+    let secret = c.writeAppSecret;
+    let w = c.writeApp;
+    // Each KeyUpdate moves the client's sending keys on (RFC 8446 4.6.3).
+    const keyUpdate = () => {
+      const ev = c.feed(w.seal(22, Uint8Array.of(24, 0, 0, 1, 0)));
+      secret = nextTrafficSecret(c.suite, secret);
+      w = new RecordProtection(c.suite, trafficKeys(c.suite, secret));
+      return ev;
+    };
+    const run = (n: number) => Array.from({ length: n }, keyUpdate).flat();
+    t.same(run(32), [], '32 KeyUpdates in a row: taken (tlsfuzzer sends that many)');
+    t.same(c.feed(w.seal(23, Buffer.from('x'))), [{ type: 'appData', data: new Uint8Array(Buffer.from('x')) }], 'application data');
+    t.same(run(32), [], 'then 32 more: taken');
+    t.equal(fatalOf(keyUpdate()), 10, 'the 33rd in a row: unexpected_message');
+  });
+  t.test('empty application data records', async (t) => {
+    const c = connected(t);
+    const empty = () => c.feed(c.writeApp.seal(23, new Uint8Array(0)));
+    t.same(Array.from({ length: 32 }, empty).flat(), [], '32 empty records: taken (RFC 8446 5.1 allows them)');
+    t.same(c.feed(c.writeApp.seal(23, Buffer.from('x'))), [{ type: 'appData', data: new Uint8Array(Buffer.from('x')) }], 'application data');
+    t.same(Array.from({ length: 32 }, empty).flat(), [], 'then 32 more: taken');
+    t.equal(fatalOf(empty()), 10, 'the 33rd in a row: unexpected_message');
+  });
+});
+
 t.test('post-handshake messages other than KeyUpdate', async (t) => {
   const c = connected(t);
   t.equal(fatalOf(c.feed(c.writeApp.seal(22, Uint8Array.of(4, 0, 0, 0)))), 10);
