@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import t, { type Test } from 'tap';
+import { JAIL_DATA_LIMIT } from '../../jail/jail';
 import { leafCert } from '../lib/certs';
 import { runDirect, type DirectRun } from '../lib/direct';
 import { assertNoKeyInMemory, keyFoundWhereItIs } from '../lib/keymemory';
@@ -54,6 +55,7 @@ function checkJailed(t: Test, p: ProcInfo, jailDir: string, what: string): void 
   for (const name of ['Max open files', 'Max processes', 'Max file size', 'Max core file size']) {
     t.same([limits[name]?.soft, limits[name]?.hard], [0, 0], `${what}: ${name} 0/0`);
   }
+  t.same([limits['Max data size']?.soft, limits['Max data size']?.hard], [JAIL_DATA_LIMIT, JAIL_DATA_LIMIT], `${what}: Max data size ${JAIL_DATA_LIMIT}`);
 }
 
 /** Byte strings that exist only where the private key is: raw secrets, PKCS#8 DER, the PEM's base64. */

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { build } from 'esbuild';
-import { randomJailIds } from '../../jail/jail';
+import { JAIL_DATA_LIMIT, randomJailIds } from '../../jail/jail';
 
 const repo = path.resolve(__dirname, '../..');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'jail-enter-'));
@@ -65,8 +65,20 @@ const code = (f: () => unknown) => { try { f(); return 'ok'; } catch (e) { retur
   const key = crypto.createPrivateKey({ key: keyDer, format: 'der', type: 'pkcs8' });
   r.sign = crypto.verify('sha256', Buffer.from('m'), crypto.createPublicKey(key), crypto.sign('sha256', Buffer.from('m'), key));
   out('READY ' + JSON.stringify(r));
-  // Commands from the test: 'kill PID' tries signal 0 on PID; anything else answers ALIVE.
+  // Commands from the test: 'kill PID' tries signal 0 on PID; 'grow' holds
+  // 1 MiB buffers until an allocation fails (the data ceiling) and says how
+  // far it got; anything else answers ALIVE.
+  const held: Buffer[] = [];
   process.stdin.on('data', (d) => {
+    if (String(d).startsWith('grow')) {
+      try {
+        while (held.length < 1024) held.push(Buffer.alloc(1 << 20, 1));
+        out('GREW ' + held.length);
+      } catch (e) {
+        out('STOPPED ' + held.length + ' ' + (e as Error).message);
+      }
+      return;
+    }
     const m = /^kill ([0-9]+)/.exec(String(d));
     out(m ? 'KILL ' + code(() => process.kill(Number(m[1]), 0)) : 'ALIVE');
   });
@@ -156,6 +168,7 @@ t.test('a jailed child: ids, root, limits, no files, no spawn, threadpool alive'
     const [soft, hard] = procField(pid, 'limits', limit).slice(limit.length).trim().split(/\s+/);
     t.same([soft, hard], ['0', '0'], `${limit} 0/0`);
   }
+  t.same(procField(pid, 'limits', 'Max data size').slice('Max data size'.length).trim().split(/\s+/).slice(0, 2), [String(JAIL_DATA_LIMIT), String(JAIL_DATA_LIMIT)], 'Max data size: the ceiling');
 
   t.equal(res.cwd, '/');
   t.equal(res.open, 'EMFILE', 'cannot open a file (no fd left, and nothing to see)');
@@ -177,6 +190,23 @@ t.test('a jailed child: ids, root, limits, no files, no spawn, threadpool alive'
   r.child.stdin!.write('x');
   await new Promise((res) => setTimeout(res, 200));
   t.match(r.stdout(), /\nALIVE\n/, 'and the event loop still runs');
+  r.child.kill('SIGKILL');
+  await r.exited;
+});
+
+t.test('a jailed child that keeps growing stops at the data ceiling, far below what it asked for', async (t) => {
+  const r = run({ ...randomJailIds(1)[0], dir: jailDir('grow') });
+  t.match(await r.line, /^READY /);
+  const rss = Number(procField(r.child.pid!, 'status', 'VmRSS:').split(/\s+/)[1]);
+  r.child.stdin!.write('grow');
+  // Either Buffer.alloc fails (RangeError, the process goes on) or V8 aborts: both end the growth.
+  const ended = await Promise.race([
+    new Promise<string>((resolve) => r.child.stdout!.on('data', () => { if (/\n(GREW|STOPPED)/.test(r.stdout())) resolve(r.stdout()); })),
+    r.exited.then(() => `exit ${r.child.exitCode ?? r.child.signalCode}`),
+  ]);
+  const got = /\n(?:GREW|STOPPED) (\d+)/.exec(ended);
+  t.notMatch(ended, /\nGREW /, `it could not hold 1 GiB (at rest: ${rss} kB resident; ${ended.split('\n').filter(Boolean).pop()})`);
+  if (got) t.ok(Number(got[1]) < JAIL_DATA_LIMIT / (1 << 20), `it stopped at ${got[1]} MiB, below the ${JAIL_DATA_LIMIT / (1 << 20)} MiB ceiling`);
   r.child.kill('SIGKILL');
   await r.exited;
 });

@@ -11,7 +11,7 @@ import { build } from 'esbuild';
 import { encodeFrame, FrameReader, type Frame } from '../../wire/frame';
 import { KeyMsg, encodeSelect, encodeSign13, encodeSign12, decodeChain, decodeFail } from '../../wire/keyrpc';
 import { ProtocolVersion, type KeyClass } from '../../tls/registry';
-import { randomJailIds } from '../../jail/jail';
+import { JAIL_DATA_LIMIT, randomJailIds } from '../../jail/jail';
 import { certificateVerifyContent13 } from '../../keyproc/content';
 import { verifyByScheme } from '../../tls/signature';
 
@@ -206,6 +206,7 @@ t.test('SNI from a -d dir: CHAIN, jailed while waiting, signature verifies, exit
   t.equal(fs.readlinkSync(`/proc/${pid}/root`), fs.realpathSync(dir), 'chrooted into the jail dir');
   for (const limit of ['Max open files', 'Max processes', 'Max file size', 'Max core file size'])
     t.same(procLine(pid, 'limits', limit).slice(limit.length).trim().split(/\s+/).slice(0, 2), ['0', '0'], limit);
+  t.same(procLine(pid, 'limits', 'Max data size').slice('Max data size'.length).trim().split(/\s+/).slice(0, 2), [String(JAIL_DATA_LIMIT), String(JAIL_DATA_LIMIT)], 'Max data size: the ceiling');
 
   const hash = crypto.randomBytes(48);
   s.send(KeyMsg.SIGN13, encodeSign13(hash));

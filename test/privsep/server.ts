@@ -16,6 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import t, { type Test } from 'tap';
+import { JAIL_DATA_LIMIT } from '../../jail/jail';
 import { leafCert } from '../lib/certs';
 import { nodeTlsConnect, type NodeTlsClient } from '../lib/clients';
 import { NO_TAP_LOADER } from '../lib/ours';
@@ -191,6 +192,7 @@ function checkJailed(t: Test, p: ProcInfo, what: string, nofile: 'zero' | 'one s
   t.same(p.groups, [], `${what}: no supplementary groups`);
   t.equal(p.root, jailDir, `${what}: chrooted to the -J directory`);
   for (const name of ['Max processes', 'Max file size', 'Max core file size']) t.same(limit(p.pid, name), [0, 0], `${what}: ${name} 0/0`);
+  t.same(limit(p.pid, 'Max data size'), [JAIL_DATA_LIMIT, JAIL_DATA_LIMIT], `${what}: Max data size ${JAIL_DATA_LIMIT}`);
   const [soft, hard] = limit(p.pid, 'Max open files');
   if (nofile === 'zero') {
     t.same([soft, hard], [0, 0], `${what}: Max open files 0/0`);
