@@ -26,6 +26,12 @@ export interface NetprocConfig {
    */
   network: 'fds' | 'handoff';
   /**
+   * 'fds': when the connection began (the entry's start), ms since the
+   * epoch: -T counts from it, however late netproc itself got going.
+   * ('handoff': it comes with the connection.)
+   */
+  began?: number;
+  /**
    * A spare set started while no client waits: rehearse a handshake before
    * the jail (netproc/warmup.ts), keyproc its signing (keyproc/warmup.ts).
    */

@@ -30,9 +30,10 @@ async function main(): Promise<void> {
     const network = config.network === 'fds' ? openNetworkFds() : null;
     const auth = config.clientAuth ? await prepareClientAuth(local.ctl) : undefined;
     enterJail(config.jail, { oneSlotLeft: network === null });
-    const fds = { ...local, ...(network ?? (await receiveConnection())) };
+    const { began, ...connection } = network ? { ...network, began: config.began ?? Date.now() } : await receiveConnection();
+    const fds = { ...local, ...connection };
     const engine = createServerEngine(config.engine, { clientAuth: auth?.clientAuth });
-    const timeouts = { handshakeSeconds: config.handshakeTimeout, idleSeconds: config.timeout };
+    const timeouts = { handshakeSeconds: config.handshakeTimeout, idleSeconds: config.timeout, began };
     new Session(fds, engine, log, timeouts, { proxyVersion: config.proxyVersion, identify: auth?.identify });
   } catch (e) {
     log.fatal(`unable to start: ${(e as Error).message}`);

@@ -23,6 +23,8 @@ import { GarbageBudget } from './garbage';
 export interface SessionTimeouts {
   handshakeSeconds: number;
   idleSeconds: number;
+  /** When the connection began (the entry's start, the server's accept), ms since the epoch: -T counts from it. */
+  began: number;
 }
 
 export interface SessionOptions {
@@ -47,12 +49,6 @@ export class Session {
   private outboundDone = false; // close_notify queued, network write side ending
   private exiting = false;
   private handshakeTimer?: NodeJS.Timeout;
-  /**
-   * When the connection began here: -T counts from it through the PROXY
-   * header and the handshake. (With delayed encryption the handshake gets
-   * its own -T from prog's request.)
-   */
-  private readonly began = Date.now();
   private idleTimer?: NodeJS.Timeout;
   /** Delayed encryption: the plaintext phase while it lasts. */
   private cleartext: Cleartext | null = null;
@@ -91,7 +87,10 @@ export class Session {
     fds.ctl.on('error', () => this.fail('the entry process went away'));
     fds.ctl.resume();
     // -p: the header is part of the handshake's time (a trickled header is ended at -T).
-    if (this.proxyPending) this.handshakeTimer = setTimeout(() => this.fail('timeout waiting for the PROXY header'), this.timeouts.handshakeSeconds * 1000);
+    // -T counts from when the connection began (timeouts.began) through the
+    // PROXY header and the handshake. (With delayed encryption the handshake
+    // gets its own -T from prog's request.)
+    if (this.proxyPending) this.handshakeTimer = setTimeout(() => this.fail('timeout waiting for the PROXY header'), this.msUntilHandshakeDeadline(timeouts.began));
     else this.connected();
     fds.netIn.resume();
   }
@@ -115,8 +114,7 @@ export class Session {
 
   private startTls(request?: SwitchRequest): void {
     clearTimeout(this.handshakeTimer);
-    const from = request ? Date.now() : this.began;
-    this.handshakeTimer = setTimeout(() => this.fail('handshake timeout'), Math.max(0, from + this.timeouts.handshakeSeconds * 1000 - Date.now()));
+    this.handshakeTimer = setTimeout(() => this.fail('handshake timeout'), this.msUntilHandshakeDeadline(request ? Date.now() : this.timeouts.began));
     this.wireProg();
     if (request) {
       this.log.debug(`prog asked for TLS${request.facts ? ' and the facts' : ''}`);
@@ -351,6 +349,11 @@ export class Session {
 
   private maybeExit(): void {
     if (this.inboundDone && this.outboundDone) this.exit(EXIT_OK);
+  }
+
+  /** -T from `from`: how long is left (0 if it has passed: netproc itself may have started late). */
+  private msUntilHandshakeDeadline(from: number): number {
+    return Math.max(0, from + this.timeouts.handshakeSeconds * 1000 - Date.now());
   }
 
   private touch(): void {

@@ -69,7 +69,7 @@ function prepare(o: ServerOptions, log: Logger): Prepared {
 
 /** A spare set: its own jail ids (random, or -j's), the rest as tlswrapper would start it, waiting for its connection. */
 function startSet(o: ServerOptions, p: Prepared): StartSet {
-  return (rehearse) => launch(o.tlswrapper, p.engine, jailSpecs(o.tlswrapper), p.clientAuth, 'handoff', rehearse);
+  return (rehearse) => launch(o.tlswrapper, p.engine, jailSpecs(o.tlswrapper), p.clientAuth, { network: 'handoff', rehearse });
 }
 
 /** The one line a connection leaves at -v. */
@@ -109,8 +109,11 @@ class Server {
   }
 
   private listening: NetServer | undefined;
+  /** -T counts from accept, however long a connection then waits for its place (-c) or a process set. */
+  private readonly acceptedAt = new WeakMap<Socket, number>();
 
   private arrive(socket: Socket): void {
+    this.acceptedAt.set(socket, Date.now());
     socket.on('error', () => {});
     if (this.stopping) {
       this.log.debug(`${socket.remoteAddress}: closed: the server is stopping`);
@@ -129,9 +132,10 @@ class Server {
     const peer = `${ip4or6.includes(':') ? `[${ip4or6}]` : ip4or6}:${socket.remotePort}`;
     const id = ++this.serial;
     const log = createLogger(this.o.tlswrapper.verbosity, `#${id}`, PROGRAM);
+    const began = this.acceptedAt.get(socket) ?? Date.now();
     let children: Children;
     try {
-      children = await this.handOver(socket, log, peer);
+      children = await this.handOver(socket, began, log, peer);
     } catch (e) {
       log.warning(`${peer}: unable to hand the connection to a process set: ${errText(e)}`);
       socket.destroy();
@@ -144,7 +148,7 @@ class Server {
       log.info(summary(peer, outcome));
       this.admission.leave(ip);
       this.maybeDone();
-    }, this.p.user, this.p.clientAuth, { reportHandshake: false, onHandshake: () => this.pool.refill() });
+    }, this.p.user, this.p.clientAuth, { reportHandshake: false, began, onHandshake: () => this.pool.refill() });
     this.live.add(supervisor);
     supervisor.start();
   }
@@ -154,11 +158,11 @@ class Server {
    * before (its end not seen yet) fails to take it while the socket is still
    * ours: that set is ended and another one is tried.
    */
-  private async handOver(socket: Socket, log: Logger, peer: string): Promise<Children> {
+  private async handOver(socket: Socket, began: number, log: Logger, peer: string): Promise<Children> {
     for (let attempt = 1; ; attempt++) {
       const children = await this.pool.take();
       try {
-        await SparePool.handOver(children, socket);
+        await SparePool.handOver(children, socket, began);
         return children;
       } catch (e) {
         SparePool.discard(children);

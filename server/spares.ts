@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import type { Children } from '../src/connection';
 import type { Logger } from '../lib/log';
-import { HandoffMsg } from '../wire/handoff';
+import { connectionMessage, HandoffMsg } from '../wire/handoff';
 import { raise, startLowered } from './priority';
 
 /**
@@ -134,9 +134,9 @@ export class SparePool {
    * would hold the client's connection for good; and a send that fails would
    * take the socket with it.
    */
-  static handOver(children: Children, socket: Socket): Promise<void> {
+  static handOver(children: Children, socket: Socket, began: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      children.netproc.send(HandoffMsg.CONNECTION, socket, { keepOpen: true }, (e) => {
+      children.netproc.send(connectionMessage(began), socket, { keepOpen: true }, (e) => {
         if (e) return reject(e);
         socket.destroy();
         resolve();

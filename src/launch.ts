@@ -7,7 +7,6 @@ import { resolve } from 'node:path';
 import { jailIdsForUser, randomJailIds, type JailSpec } from '../jail/jail';
 import { EXIT_USAGE } from '../lib/exitcodes';
 import { fatalExit, type Logger } from '../lib/log';
-import type { NetprocConfig } from '../netproc/config';
 import { CtlMsg, encodeAnchors, MAX_CTL_FRAME } from '../wire/ctl';
 import { encodeFrame } from '../wire/frame';
 import { engineConfig } from './algorithms';
@@ -34,10 +33,15 @@ export function jailSpecs(opts: Options): JailSpec[] {
 }
 
 /**
- * keyproc and netproc for one connection, and (-a) the anchors to netproc.
- * rehearse: a spare set with time to spare (netproc/warmup.ts, keyproc/warmup.ts).
+ * Where the connection comes from: fds 0/1, under a super-server, with when
+ * it began (-T counts from then); or later over the IPC channel, to a spare
+ * set, which may rehearse while it waits (netproc/warmup.ts, keyproc/warmup.ts).
  */
-export function launch(opts: Options, engine: Engine, jails: JailSpec[], clientAuth: ClientAuthState | undefined, network: NetprocConfig['network'], rehearse = false): Children {
+export type Network = { network: 'fds'; began: number } | { network: 'handoff'; rehearse: boolean };
+
+/** keyproc and netproc for one connection, and (-a) the anchors to netproc. */
+export function launch(opts: Options, engine: Engine, jails: JailSpec[], clientAuth: ClientAuthState | undefined, how: Network): Children {
+  const rehearse = how.network === 'handoff' && how.rehearse;
   const children = startChildren(
     { certs: opts.certs, jail: jails[0], verbosity: opts.verbosity, ...(rehearse ? { rehearse } : {}) },
     {
@@ -49,7 +53,8 @@ export function launch(opts: Options, engine: Engine, jails: JailSpec[], clientA
       proxyVersion: opts.proxyVersion,
       clientAuth: clientAuth !== undefined,
       startTls: opts.startTls,
-      network,
+      network: how.network,
+      ...(how.network === 'fds' ? { began: how.began } : {}),
       ...(rehearse ? { rehearse } : {}),
     },
   );

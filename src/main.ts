@@ -51,8 +51,10 @@ function main(): void {
   const { opts, log } = configure(process.argv.slice(2));
   const engine = engineOrExit(opts, log);
   const prepared = prepare(opts, log);
-  const children = launch(opts, engine, prepared.jails, prepared.clientAuth, 'fds');
-  const supervisor = new Supervisor(opts, log, children, ({ status }) => process.exit(status), prepared.user, prepared.clientAuth);
+  // The super-server accepted the connection just before it started us: -T counts from our start.
+  const began = Math.floor(performance.timeOrigin);
+  const children = launch(opts, engine, prepared.jails, prepared.clientAuth, { network: 'fds', began });
+  const supervisor = new Supervisor(opts, log, children, ({ status }) => process.exit(status), prepared.user, prepared.clientAuth, { reportHandshake: true, began });
   supervisor.start();
   // Should the loop ever run dry with the status unset, exit with it, never a silent 0.
   process.on('beforeExit', () => process.exit(supervisor.exitStatus));

@@ -39,9 +39,14 @@ function whoIsThere(opts: Options, info: HandshakeReport, user: ProgUser | undef
   return { identity, user: lookupUser(userFromCertificate(identity, opts.userFrom)) };
 }
 
+/** After -T the entry gives netproc this long to end the connection itself (with its own log line) before it kills it. */
+const BACKSTOP_GRACE_MS = 500;
+
 export interface SupervisorOptions {
   /** false: the caller logs the outcome's handshake itself (one line per connection). */
   reportHandshake: boolean;
+  /** When the connection began (the entry's start, the server's accept), ms since the epoch: -T counts from it. */
+  began: number;
   /** Called once the handshake is done, after prog was started (or refused). */
   onHandshake?: () => void;
 }
@@ -64,9 +69,9 @@ export class Supervisor {
     private readonly log: Logger,
     private readonly c: Children,
     private readonly finish: (outcome: Outcome) => void,
-    private readonly user?: ProgUser,
-    private readonly clientAuth?: ClientAuthState,
-    private readonly options: SupervisorOptions = { reportHandshake: true },
+    private readonly user: ProgUser | undefined,
+    private readonly clientAuth: ClientAuthState | undefined,
+    private readonly options: SupervisorOptions,
   ) {
     this.delayed = opts.startTls !== 'no';
   }
@@ -77,11 +82,13 @@ export class Supervisor {
   }
 
   start(): void {
-    // Belt and braces: netproc enforces -T itself; this catches a netproc that hangs.
+    // Belt and braces: netproc enforces -T itself, from the same moment; this
+    // catches a netproc that hangs, or that has not even started by then.
+    const deadline = this.options.began + this.opts.handshakeTimeout * 1000 + BACKSTOP_GRACE_MS;
     this.handshakeDeadline = setTimeout(() => {
-      this.log.debug('handshake timeout');
+      this.log.info('handshake timeout');
       this.killAll('SIGKILL');
-    }, (this.opts.handshakeTimeout + 2) * 1000);
+    }, Math.max(0, deadline - Date.now()));
     this.watchChildren();
     this.readControl();
     this.loadAnchorsSoon();

@@ -148,6 +148,24 @@ t.test('timeouts', async (t) => {
     t.ok(r.client.ms >= 1900 && r.client.ms <= 4500, `closed after ${r.client.ms} ms`);
     t.notMatch(r.stderr, NO_STACK);
   });
+  await t.test('-T 2 under a burst of 16 silent clients at once (tcpserver): each is dropped within T + 1.5 s of its connect, however late its processes started', async (t) => {
+    // -T counts from the entry's start (netproc gets that moment), and the
+    // entry's own backstop is the same deadline (+0.5 s). It used to count from
+    // netproc's jail: under a burst the last clients went on for T plus their
+    // processes' start-up.
+    const s = await serve(t, 'tcpserver', ours(['-T', '2', '-f', cert.pem, 'cat']));
+    const clients = Array.from({ length: 16 }, () => new Promise<number>((resolve) => {
+      const sock = net.connect(s.port, '127.0.0.1');
+      let connected = 0;
+      sock.on('connect', () => (connected = Date.now()));
+      sock.on('error', () => {});
+      sock.on('close', () => resolve(connected ? Date.now() - connected : -1));
+      setTimeout(() => sock.destroy(), 30_000).unref();
+    }));
+    const ms = await Promise.all(clients);
+    t.ok(ms.every((m) => m >= 1900), `none before -T: ${ms.join(', ')} ms`);
+    t.ok(ms.every((m) => m <= 3500), `every one within T + 1.5 s of its connect (slowest ${Math.max(...ms)} ms)`);
+  });
   await t.test('-T 2: a client stuck half way through the handshake is dropped too', async (t) => {
     // The first 5 bytes of a ClientHello record header, then nothing.
     const r = await direct(['-T', '2', '-f', cert.pem, 'cat'], (port) => rawClient(port, Buffer.from([0x16, 0x03, 0x01, 0x01, 0x00])));

@@ -559,6 +559,21 @@ t.test('-c 1: a second client is accepted but waits, unread, until the first is 
   second.end();
 });
 
+t.test('-T counts from accept: a silent client that waited 1.5 s for its place (-c 1) is ended 2 s after its accept, not after its hand-over', async (t) => {
+  const s = await startServer(t, ['-w', '1', '-c', '1'], ['-T', '2', '-f', cert.pem, 'cat']);
+  t.ok(await settled(s.pid, 1), 'settled');
+  const first = await echoConnection(s.port);
+  const t0 = Date.now();
+  const silent = await tcpConnect(s.port);
+  t.teardown(() => silent.destroy());
+  const closed = new Promise<number>((resolve) => silent.once('close', () => resolve(Date.now() - t0)));
+  await sleep(1500);
+  first.socket.end();
+  await first.closed;
+  const ms = await Promise.race([closed, sleep(20_000).then(() => Infinity)]);
+  t.ok(ms >= 1900 && ms <= 3200, `closed ${ms} ms after its accept (-T 2; handed over after ~1.5 s)`);
+});
+
 t.test('-C 1: a second connection from the same address is closed at once; the first goes on', async (t) => {
   const s = await startServer(t, ['-w', '1', '-C', '1'], ['-v', '-f', cert.pem, 'cat']);
   t.ok(await settled(s.pid, 1), 'settled');
