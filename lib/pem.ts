@@ -17,29 +17,79 @@ export interface KeyAndChain {
   chain: Buffer[];
 }
 
-const BEGIN = /-----BEGIN ([A-Z0-9 ]{1,64})-----/g;
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const BEGIN = '-----BEGIN ';
+const DASHES = '-----';
+/** A label is short and plain (RFC 7468 3: printable ASCII). */
+const LABEL = /^[A-Z0-9 ]{1,64}$/;
 
-/** Every PEM block in the text, in order. Throws PemError on a broken block. */
-export function pemBlocks(text: string): PemBlock[] {
+/** base64 digit values by byte; -1: not a digit. */
+const DIGIT = new Int8Array(256).fill(-1);
+for (const [i, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries()) DIGIT[c.charCodeAt(0)] = i;
+const isSpace = (b: number) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+
+/**
+ * base64 of bytes[start, end), whitespace skipped, straight into a new
+ * Buffer: no JS string ever holds the text (a string cannot be wiped, and a
+ * key's base64 would stay in keyproc's memory). null if it is not base64.
+ */
+export function decodeBase64(bytes: Uint8Array, start: number, end: number): Buffer | null {
+  let digits = 0;
+  let padding = 0;
+  for (let i = start; i < end; i++) {
+    const b = bytes[i];
+    if (isSpace(b)) continue;
+    if (b === 0x3d) padding++;
+    else if (DIGIT[b] < 0 || padding > 0) return null; // a digit after '=' too
+    else digits++;
+  }
+  if (padding > 2 || (digits + padding) % 4 !== 0) return null;
+  const out = Buffer.alloc((digits * 3) >> 2);
+  let acc = 0;
+  let bits = 0;
+  let at = 0;
+  for (let i = start; i < end && at < out.length; i++) {
+    const v = DIGIT[bytes[i]];
+    if (v < 0) continue;
+    acc = ((acc << 6) | v) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[at++] = (acc >> bits) & 0xff;
+    }
+  }
+  acc = 0;
+  return out;
+}
+
+/**
+ * Every PEM block, in order. Throws PemError on a broken block. Works on the
+ * bytes (a string is taken as latin1): only labels become strings.
+ */
+export function pemBlocks(input: Uint8Array | string): PemBlock[] {
+  const bytes = typeof input === 'string' ? Buffer.from(input, 'latin1') : Buffer.from(input.buffer, input.byteOffset, input.length);
   const blocks: PemBlock[] = [];
-  BEGIN.lastIndex = 0;
-  for (;;) {
-    const m = BEGIN.exec(text);
-    if (!m) break;
-    const label = m[1];
+  for (let from = 0; ; ) {
+    const begin = bytes.indexOf(BEGIN, from, 'latin1');
+    if (begin < 0) break;
+    const labelStart = begin + BEGIN.length;
+    const labelEnd = bytes.indexOf(DASHES, labelStart, 'latin1');
+    const label = labelEnd < 0 ? '' : bytes.toString('latin1', labelStart, labelEnd);
+    if (!LABEL.test(label)) {
+      // Not a BEGIN line after all: look further.
+      from = labelStart;
+      continue;
+    }
+    const bodyStart = labelEnd + DASHES.length;
     const endMarker = `-----END ${label}-----`;
-    const bodyStart = m.index + m[0].length;
-    const end = text.indexOf(endMarker, bodyStart);
+    const end = bytes.indexOf(endMarker, bodyStart, 'latin1');
     if (end < 0) throw new PemError(`no END line for '${label}'`);
-    const body = text.slice(bodyStart, end);
-    if (body.includes(':')) throw new PemError(`'${label}' has headers (encrypted PEM is not supported)`);
-    const b64 = body.replace(/[\r\n\t ]/g, '');
-    if (!BASE64.test(b64) || b64.length % 4 !== 0) throw new PemError(`'${label}' is not valid base64`);
-    const der = Buffer.from(b64, 'base64');
+    const colon = bytes.indexOf(0x3a, bodyStart);
+    if (colon >= 0 && colon < end) throw new PemError(`'${label}' has headers (encrypted PEM is not supported)`);
+    const der = decodeBase64(bytes, bodyStart, end);
+    if (!der) throw new PemError(`'${label}' is not valid base64`);
     if (der.length === 0) throw new PemError(`'${label}' is empty`);
     blocks.push({ label, der });
-    BEGIN.lastIndex = end + endMarker.length;
+    from = end + endMarker.length;
   }
   return blocks;
 }
@@ -62,8 +112,7 @@ function spki(key: crypto.KeyObject): Buffer {
  * the private key's. Throws PemError with a message fit for a fatal log line.
  */
 export function parseKeyAndChain(bytes: Uint8Array): KeyAndChain {
-  const text = Buffer.from(bytes).toString('latin1');
-  const blocks = pemBlocks(text);
+  const blocks = pemBlocks(bytes);
   let key: crypto.KeyObject | undefined;
   const chain: Buffer[] = [];
   try {
@@ -96,7 +145,7 @@ export function parseKeyAndChain(bytes: Uint8Array): KeyAndChain {
       throw new PemError("the private key does not match the first certificate's public key");
     return { key, chain };
   } finally {
-    // Best effort: the DER copy of the key need not outlive the KeyObject.
+    // The DER of the key need not outlive the KeyObject (OpenSSL has its own copy).
     for (const b of blocks) if (b.label !== 'CERTIFICATE') b.der.fill(0);
   }
 }

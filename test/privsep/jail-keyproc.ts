@@ -14,6 +14,7 @@ import { ProtocolVersion, type KeyClass } from '../../tls/registry';
 import { JAIL_DATA_LIMIT, randomJailIds } from '../../jail/jail';
 import { certificateVerifyContent13 } from '../../keyproc/content';
 import { verifyByScheme } from '../../tls/signature';
+import { searchMemory } from '../lib/procs';
 
 const TLS13: number = ProtocolVersion.tls13;
 const TLS12: number = ProtocolVersion.tls12;
@@ -221,6 +222,35 @@ t.test('SNI from a -d dir: CHAIN, jailed while waiting, signature verifies, exit
   t.equal(await s.next(), null, 'nothing after SIGNATURE');
   t.equal(end.err, '', '-Q: no log lines for a normal connection');
 });
+
+/** The key's PEM block in a key+chain file: a 48-character run of its base64 (from the middle of a line), and its DER. */
+function keyNeedles(file: Buffer): { base64: Buffer; der: Buffer } {
+  const text = file.toString('latin1');
+  const m = /-----BEGIN ([A-Z ]*PRIVATE KEY)-----([\s\S]*?)-----END \1-----/.exec(text);
+  if (!m) throw new Error('no private key in the file');
+  const lines = m[2].split('\n').filter((l) => l.length >= 60);
+  return { base64: Buffer.from(lines[0].slice(8, 56), 'latin1'), der: Buffer.from(m[2].replace(/\s/g, ''), 'base64') };
+}
+
+for (const [kind, source, scheme] of [['p256', DIR, 0x0403], ['rsa', RSA, 0x0804]] as const) {
+  t.test(`${kind}: once the key is parsed, keyproc holds neither its PEM text nor its DER; it exits right after the signature`, async (t) => {
+    const s = startKeyproc([source]);
+    s.send(KeyMsg.SELECT, select(source === DIR ? 'host.example' : '', [scheme]));
+    const f = await s.next();
+    t.equal(f?.type, KeyMsg.CHAIN, 'CHAIN: the file was read and parsed');
+    const { base64, der } = keyNeedles(pem[kind]);
+    const leafDer = certsOf(pem[kind])[0];
+    const found = searchMemory(s.child.pid!, [base64, der, leafDer]);
+    t.ok(found.bytesRead > 1 << 20, `searched ${found.bytesRead} bytes of keyproc's memory`);
+    const hitsOf = (needle: number) => found.hits.filter((h) => h.needle === needle).length;
+    t.ok(hitsOf(2) > 0, 'control: the certificate, which keyproc keeps for CHAIN, is found');
+    t.equal(hitsOf(0), 0, 'no run of the key\'s base64 (the file was parsed as bytes and wiped)');
+    t.equal(hitsOf(1), 0, 'no copy of the key\'s DER (wiped once OpenSSL had it)');
+    s.send(KeyMsg.SIGN13, encodeSign13(crypto.randomBytes(32)));
+    t.equal((await s.next())?.type, KeyMsg.SIGNATURE);
+    t.equal((await s.done).code, 0, 'and it exits (with the key) right after the signature');
+  });
+}
 
 t.test('no SNI: -d sources skipped, the -f RSA file signs with the client-preferred PSS scheme', async (t) => {
   const s = startKeyproc([DIR, RSA]);

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { parseKeyAndChain, pemBlocks, PemError } from '../../lib/pem';
+import { decodeBase64, parseKeyAndChain, pemBlocks, PemError } from '../../lib/pem';
 import { chooseScheme, schemesForKey, keyKind } from '../../keyproc/schemes';
 import { ProtocolVersion, signatureSchemeByCode, type KeyClass } from '../../tls/registry';
 import { signByScheme, verifyByScheme } from '../../tls/signature';
@@ -173,4 +173,15 @@ t.test('bad files', async (t) => {
     }
   }
   t.ok(parseKeyAndChain(Buffer.from(read('p256').replace(/\n/g, '\r\n'), 'latin1')), 'CRLF line ends are fine');
+});
+
+t.test('decodeBase64: the bytes of base64 text, with line breaks, straight into a Buffer; anything else is refused', async (t) => {
+  for (let n = 0; n < 70; n++) {
+    const data = crypto.randomBytes(n);
+    const wrapped = Buffer.from(data.toString('base64').replace(/.{64}/g, '$&\r\n') + '\n', 'latin1');
+    t.same(decodeBase64(wrapped, 0, wrapped.length), data, `${n} bytes`);
+  }
+  const bytes = (s: string) => Buffer.from(s, 'latin1');
+  t.same(decodeBase64(bytes('xxQUJDxx'), 2, 6), Buffer.from('ABC'), 'only the range given');
+  for (const bad of ['QUJD=', 'QU=D', 'QUJ', 'QUJD====', 'QU*D', 'QUJD\0', 'Q=JD', 'QQ===']) t.equal(decodeBase64(bytes(bad), 0, bad.length), null, JSON.stringify(bad));
 });
