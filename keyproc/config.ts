@@ -1,4 +1,4 @@
-// keyproc's configuration: JSON in process.argv[2], written by the entry:
+// keyproc's configuration: JSON on fd 3, written by the entry (lib/configpipe.ts):
 //   { "certs": [{ "kind": "file" | "dir", "path": "/abs/or/rel" }, ...],
 //     "jail": { "uid": N, "gid": N, "dir": "/abs" },
 //     "verbosity": 0..4,           // 0 -q, 1 -Q (default), 2 -v, 3 -vv, 4 -vvv

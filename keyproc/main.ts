@@ -1,7 +1,7 @@
 // keyproc: the only process that ever holds the private key.
 //
-// fd 0: RPC frames from netproc; fd 1: RPC frames to netproc; fd 2: log.
-// argv[2]: JSON configuration (see config.ts).
+// fd 0: RPC frames from netproc; fd 1: RPC frames to netproc; fd 2: log;
+// fd 3: the JSON configuration from the entry (see config.ts), read to its end first.
 //
 // Flow: prepare the jail -> SELECT -> validate name, build candidate paths,
 // read the PEM files as root -> enter the jail -> parse the PEM files, pick the
@@ -28,6 +28,10 @@ import { versionSupported } from './schemes';
 import { selectChain, type Loaded } from './select';
 import { certificateVerifyContent13, serverKeyExchangeContent12 } from './content';
 import { rehearseSigning } from './warmup';
+import { readConfigPipe } from '../lib/configpipe';
+
+/** Where the entry writes keyproc's configuration (src/connection.ts). */
+const CONFIG_FD = 3;
 
 export const EXIT = { ok: EXIT_OK, protocol: EXIT_USAGE, fatal: EXIT_FAILURE } as const;
 export { MAX_PEM } from './read';
@@ -266,7 +270,7 @@ async function main(): Promise<void> {
   });
   let config: KeyprocConfig;
   try {
-    config = parseConfig(process.argv[2]);
+    config = parseConfig(await readConfigPipe(CONFIG_FD));
   } catch (e) {
     log('fatal', `bad configuration: ${errText(e)}`);
     process.exit(EXIT.fatal);

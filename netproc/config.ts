@@ -1,4 +1,5 @@
-// netproc's configuration, as the entry hands it over: JSON in argv[2].
+// netproc's configuration, as the entry hands it over: JSON in the first
+// frame on the ctl pipe (CONFIG, netproc/intake.ts).
 // netproc takes nothing from its environment (the entry clears it), so this
 // is all it knows. (keyproc's is keyproc/config.ts.)
 import type { JailSpec } from '../jail/jail';
@@ -38,8 +39,8 @@ export interface NetprocConfig {
   rehearse?: boolean;
 }
 
-export function readNetprocConfig(): NetprocConfig {
-  const text = process.argv[2];
-  if (!text) throw new Error('missing configuration argument');
-  return JSON.parse(text) as NetprocConfig;
+export function parseNetprocConfig(payload: Uint8Array): NetprocConfig {
+  const config = JSON.parse(Buffer.from(payload).toString('utf8')) as NetprocConfig;
+  if (!config || typeof config !== 'object' || !config.engine || !config.jail) throw new Error('configuration without engine or jail');
+  return config;
 }

@@ -52,10 +52,15 @@ export function openNetworkFds(): Pick<NetprocFds, 'netIn' | 'netOut'> {
   return { netIn: wrap(0, true), netOut: wrap(1, false) };
 }
 
-export function openLocalFds(startTls: StartTls = 'no'): LocalFds {
+/** fd 3, to and from the entry: the configuration comes on it first (netproc/intake.ts). */
+export function openCtl(): Socket {
+  return wrap(3, true, true);
+}
+
+export function openLocalFds(ctl: Socket, startTls: StartTls = 'no'): LocalFds {
   return {
     startTls: startTlsFds(startTls),
-    ctl: wrap(3, true, true), // read only to notice the entry going away
+    ctl, // after the intake, read only to notice the entry going away
     toKey: wrap(4, false),
     fromKey: wrap(5, true),
     progIn: wrap(6, false),

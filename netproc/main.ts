@@ -1,10 +1,13 @@
-// netproc: the only process that reads network bytes. It jails itself first,
-// then runs the TLS engine between the client, keyproc and prog.
+// netproc: the only process that reads network bytes. It takes its
+// configuration from the entry (fd 3), jails itself, then runs the TLS
+// engine between the client, keyproc and prog.
 import { enterJail, prepareForJail } from '../jail/jail';
-import { readNetprocConfig } from './config';
+import { parseNetprocConfig, type NetprocConfig } from './config';
 import { createLogger } from '../lib/log';
 import { prepareClientAuth } from './clientauth';
-import { openLocalFds, openNetworkFds } from './fds';
+import { openCtl, openLocalFds, openNetworkFds } from './fds';
+import { CtlIntake } from './intake';
+import { CtlMsg } from '../wire/ctl';
 import { receiveConnection } from './handoff';
 import { EXIT_FAILURE } from '../lib/exitcodes';
 import { Session } from './session';
@@ -13,7 +16,15 @@ import { collectAll } from './garbage';
 import { rehearseHandshake, warmUpCrypto } from './warmup';
 
 async function main(): Promise<void> {
-  const config = readNetprocConfig();
+  const ctl = openCtl();
+  const intake = new CtlIntake(ctl);
+  let config: NetprocConfig;
+  try {
+    config = parseNetprocConfig(await intake.next(CtlMsg.CONFIG, 'configuration'));
+  } catch (e) {
+    createLogger(1, 'netproc').fatal(`bad configuration: ${(e as Error).message}`);
+    process.exit(EXIT_FAILURE);
+  }
   const log = createLogger(config.verbosity, 'netproc');
   try {
     warmUpCrypto();
@@ -25,10 +36,11 @@ async function main(): Promise<void> {
       collectAll();
     }
     await prepareForJail();
-    const local = openLocalFds(config.startTls);
+    const local = openLocalFds(ctl, config.startTls);
     // Under a super-server the connection is already there: wrap it before the jail.
     const network = config.network === 'fds' ? openNetworkFds() : null;
-    const auth = config.clientAuth ? await prepareClientAuth(local.ctl) : undefined;
+    const auth = config.clientAuth ? await prepareClientAuth(intake) : undefined;
+    intake.close();
     enterJail(config.jail, { oneSlotLeft: network === null });
     const { began, ...connection } = network ? { ...network, began: config.began ?? Date.now() } : await receiveConnection();
     const fds = { ...local, ...connection };

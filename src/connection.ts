@@ -1,7 +1,7 @@
 // One connection's processes, wired as docs/design.md ("Processes and descriptors") draws them:
 //
-//   keyproc  stdio: [rpc in (netproc writes), rpc out (netproc reads), log pipe]
-//   netproc  stdio: [socket, socket, log pipe, ctl, rpc to keyproc, rpc from keyproc, prog stdin, prog stdout]
+//   keyproc  stdio: [rpc in (netproc writes), rpc out (netproc reads), log pipe, its configuration]
+//   netproc  stdio: [socket, socket, log pipe, ctl (its configuration first), rpc to keyproc, rpc from keyproc, prog stdin, prog stdout]
 //   prog     stdio: [the other end of netproc's fd 6, of fd 7, stderr]
 //
 // With delayed encryption netproc has more, and prog gets their other ends
@@ -17,6 +17,8 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { KeyprocConfig } from '../keyproc/config';
 import type { NetprocConfig } from '../netproc/config';
+import { CtlMsg, MAX_CTL_FRAME } from '../wire/ctl';
+import { encodeFrame } from '../wire/frame';
 import { START_TLS_FDS } from '../wire/starttls';
 
 const NETPROC_PROG_IN = 6;
@@ -38,9 +40,13 @@ export interface Children {
 /** Node's own flags for each process: netproc collects its garbage as data flows (netproc/garbage.ts). */
 const NODE_FLAGS: Record<string, string[]> = { 'netproc.js': ['--expose-gc', '--max-semi-space-size=1'] };
 
-function startNode(script: string, config: object, stdio: Parameters<typeof spawn>[2]['stdio']): ChildProcess {
-  // An empty environment: NODE_OPTIONS and friends must not reach the jailed processes.
-  return spawn(process.execPath, [...(NODE_FLAGS[script] ?? []), join(__dirname, script), JSON.stringify(config)], { stdio, env: {} });
+/**
+ * A Node child: its configuration goes on a pipe (below), not on its command
+ * line, where any local user could read it. An empty environment:
+ * NODE_OPTIONS and friends must not reach the jailed processes.
+ */
+function startNode(script: string, stdio: Parameters<typeof spawn>[2]['stdio']): ChildProcess {
+  return spawn(process.execPath, [...(NODE_FLAGS[script] ?? []), join(__dirname, script)], { stdio, env: {} });
 }
 
 /**
@@ -79,7 +85,9 @@ export function startChildren(keyConfig: KeyprocConfig, netConfig: NetprocConfig
   // a pipe it is only holding for another process.
   // stderr through the entry: a jailed process has RLIMIT_FSIZE 0, so it could
   // not write its log lines to a regular file (tcpserver ... 2>>log).
-  const keyproc = startNode('keyproc.js', keyConfig, ['pipe', 'pipe', 'pipe']);
+  // keyproc's fd 3: its configuration, to the end (lib/configpipe.ts).
+  const keyproc = startNode('keyproc.js', ['pipe', 'pipe', 'pipe', 'pipe']);
+  (keyproc.stdio[3] as Socket).end(JSON.stringify(keyConfig));
   const [toKey, fromKey] = [keyproc.stdin as Socket, keyproc.stdout as Socket];
   stopReading(fromKey);
   const control = START_TLS_FDS[netConfig.startTls];
@@ -87,12 +95,14 @@ export function startChildren(keyConfig: KeyprocConfig, netConfig: NetprocConfig
   // Under a super-server the connection is our fds 0/1; a spare set of
   // tlswrapper-server gets it later over the IPC channel (wire/handoff.ts).
   const network = handoff ? (['ignore', 'ignore'] as const) : [0, 1];
-  const netproc = startNode('netproc.js', netConfig, [
+  const netproc = startNode('netproc.js', [
     ...network, 'pipe', 'pipe', toKey, fromKey, 'pipe', 'pipe', ...control.netproc.map(() => 'pipe' as const), ...(handoff ? ['ipc' as const] : []),
   ]);
   toKey.destroy();
   fromKey.destroy();
   const pipes = netproc.stdio as unknown as Socket[];
+  // netproc's configuration: the first frame on its ctl pipe (netproc/intake.ts).
+  pipes[3].write(encodeFrame(CtlMsg.CONFIG, Buffer.from(JSON.stringify(netConfig)), MAX_CTL_FRAME));
   const [progIn, progOut] = [pipes[NETPROC_PROG_IN], pipes[NETPROC_PROG_OUT]];
   const progControl = control.netproc.map((fd) => pipes[fd]);
   for (const s of [progIn, progOut, ...progControl]) stopReading(s);

@@ -1,5 +1,7 @@
-// Control messages on netproc's fd 3. entry -> netproc: ANCHORS (with -a,
-// once, before netproc jails itself). netproc -> entry: CONNECTED (with
+// Control messages on netproc's fd 3. entry -> netproc: CONFIG (first, its
+// configuration as JSON: not on its command line, where any local user could
+// read it), then ANCHORS (with -a, once, before netproc jails itself).
+// netproc -> entry: CONNECTED (with
 // delayed encryption: the addresses, so prog can start before TLS),
 // HANDSHAKE_DONE. The
 // entry treats what netproc says as untrusted: it checks every field before
@@ -13,6 +15,7 @@ export const CtlMsg = {
   HANDSHAKE_DONE: 1,
   ANCHORS: 2,
   CONNECTED: 3,
+  CONFIG: 4,
 } as const;
 
 /**

@@ -75,6 +75,11 @@ for (const keyType of ['p256', 'rsa2048'] as const) {
     checkJailed(t, before.byRole('netproc')!, DEFAULT_JAIL, 'netproc before the first byte');
     t.equal(before.byRole('keyproc')!.uid[0], 0, 'keyproc waits for the name as root');
     t.equal(before.all.length, 2, 'no prog before the handshake');
+    // Any local user can read a command line (ps): the jail's ids and the key's path are not on it.
+    for (const role of ['netproc', 'keyproc'] as const) {
+      const argv = before.byRole(role)!.cmdline;
+      t.notOk(argv.some((a) => a.includes(cert.pem) || a.includes(String(before.byRole(role)!.uid[0])) || a.startsWith('{')), `${role}'s command line holds no configuration: ${argv.join(' ')}`);
+    }
 
     const s = await handshake(run);
     t.equal(await echo(s, 'ping\n'), 'ping\n', 'data round-trips through prog');

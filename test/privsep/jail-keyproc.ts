@@ -135,12 +135,14 @@ type Source = { kind: 'file' | 'dir'; path: string };
 function startKeyproc(sources: Source[], opts: { verbosity?: number; config?: string; strace?: string } = {}): Session {
   const jail = newJail();
   const config = opts.config ?? JSON.stringify({ certs: sources, jail, verbosity: opts.verbosity ?? 4 });
-  const node = [process.execPath, bundle, config];
+  const node = [process.execPath, bundle];
   const argv = ['-u', 'NODE_OPTIONS', ...(opts.strace ? ['strace', '-f', '-qq', '-e', 'trace=open,openat,openat2', '-o', opts.strace, ...node] : node)];
+  // fd 3: the configuration, as the entry writes it (lib/configpipe.ts).
   const child = spawn('/usr/bin/env', argv, {
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_PATH: path.join(repo, 'node_modules') },
   });
+  (child.stdio[3] as import('node:net').Socket).end(config);
   children.push(child);
   const reader = new FrameReader();
   const frames: Frame[] = [];
@@ -505,10 +507,11 @@ t.test('stderr on a regular file: RLIMIT_FSIZE=0 loses the log lines after the j
   const logFile = path.join(work, 'stderr.log');
   const fd = fs.openSync(logFile, 'w');
   const jail = newJail();
-  const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, bundle, JSON.stringify({ certs: [DIR], jail, verbosity: 4 })], {
-    stdio: ['pipe', 'pipe', fd],
+  const child = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, bundle], {
+    stdio: ['pipe', 'pipe', fd, 'pipe'],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_PATH: path.join(repo, 'node_modules') },
   });
+  (child.stdio[3] as import('node:net').Socket).end(JSON.stringify({ certs: [DIR], jail, verbosity: 4 }));
   children.push(child);
   fs.closeSync(fd);
   const reader = new FrameReader();

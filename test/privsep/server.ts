@@ -268,7 +268,7 @@ t.test('a spare set before any client: netproc jailed with one descriptor slot a
   for (const [i, p] of k.netprocs.entries()) {
     checkJailed(t, p, `spare netproc ${i + 1}`, 'one slot');
     t.same(tcpFds(p.pid), [], `spare netproc ${i + 1}: holds no TCP socket`);
-    t.ok(p.cmdline.some((a) => a.includes('"network":"handoff"')), `spare netproc ${i + 1}: waits for a handed-over connection`);
+    t.ok(openFds(p.pid)[8]?.startsWith('socket:'), `spare netproc ${i + 1}: waits for a handed-over connection on its IPC channel (fd 8)`);
   }
   t.not(k.netprocs[0].uid[0], k.netprocs[1].uid[0], 'each spare netproc has its own jail id');
   // A spare set must not take the CPU from live connections (server/priority.ts).
