@@ -404,6 +404,8 @@ export class TlsServerEngine implements ServerEngine, Connection {
   }
 
   private handleAlert(content: Uint8Array): void {
+    // RFC 8446 5.1: zero-length alert fragments must not be sent; 5.4: such a record is unexpected_message.
+    if (content.length === 0 && !this.tls12) throw new TlsAlert(Alert.unexpectedMessage, 'empty alert record');
     if (content.length !== 2) throw new TlsAlert(Alert.decodeError, 'alert record is not 2 bytes');
     const code = content[1];
     // Before the handshake is done a close_notify or user_canceled means the

@@ -47,6 +47,8 @@ export function clientMaxVersion(ch: ClientHello): number {
  * (RFC 7507 3).
  */
 export function negotiateVersion(cfg: EngineConfig, ch: ClientHello): number {
+  // RFC 8446 D.5: a ClientHello.legacy_version of 0x0300 (SSL 3.0) or less is refused outright.
+  if (ch.legacyVersion <= 0x0300) throw new TlsAlert(Alert.protocolVersion, `ClientHello legacy_version 0x${ch.legacyVersion.toString(16).padStart(4, '0')}`);
   const legacy = legacyVersions(cfg);
   const ours = tls13Enabled(cfg) ? ProtocolVersion.tls13 : legacy.length > 0 ? legacy[0] : cfg.maxVersion;
   const theirs = clientMaxVersion(ch);

@@ -146,8 +146,13 @@ export const Limits = {
   ciphertext: (1 << 14) + 256,
   /** TLSCiphertext.length in TLS 1.2 and below: 2^14 + 2048 (RFC 5246 6.2.3). */
   ciphertext12: (1 << 14) + 2048,
-  /** Largest handshake message we accept; a ClientHello is a few KiB at most. */
-  handshakeMessage: 1 << 16,
+  /**
+   * Largest handshake message we accept: OpenSSL's limit for a ClientHello
+   * (CLIENT_HELLO_MAX_LENGTH). A real one is a few KiB, but one padded past
+   * 64 KiB is still valid (tlsfuzzer sends one); a client's Certificate
+   * (-a) is bounded by clientChain too.
+   */
+  handshakeMessage: 131396,
   /**
    * Most certificates we take from a client (-a): a leaf and a few
    * intermediates is all a real chain has. The engine, peercert and the

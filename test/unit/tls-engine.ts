@@ -529,6 +529,25 @@ t.test('truncated ClientHellos: decode_error', async (t) => {
   t.throws(() => parseClientHello(lying), { name: 'Error' });
 });
 
+t.test('the ClientHello of a legal size is taken past 64 KiB, and what RFC 8446 refuses gets the alert it names', async (t) => {
+  // A valid hello of ~70 KiB (extensions are at most 64 KiB: padding, 21, of
+  // 60,000 bytes, and 5,000 cipher suites we do not know), in records of 2^14.
+  const suites = [0x1301, ...Array.from({ length: 5000 }, (_, i) => 0xfe00 + (i % 200))];
+  const big = clientHello({ suites, extensions: [...defaultExtensions(x25519Pair().raw), ext(21, new Uint8Array(60_000))] });
+  const e = createServerEngine(cfg);
+  const events: EngineEvent[] = [];
+  for (let i = 0; i < big.length; i += 1 << 14) events.push(...e.feed(plaintextRecord(22, big.subarray(i, i + (1 << 14)))));
+  t.match(events, [{ type: 'needCertificate' }], `a ClientHello of ${big.length} bytes is handled`);
+  // RFC 8446 D.5: legacy_version 0x0300 or less: protocol_version (70).
+  for (const version of [0x0300, 0x0200, 0x0002]) {
+    const { events: ev } = helloResult(clientHello({ version, extensions: defaultExtensions(x25519Pair().raw) }));
+    t.equal(fatalOf(ev), 70, `legacy_version 0x${version.toString(16).padStart(4, '0')}: protocol_version`);
+  }
+  // RFC 8446 5.1, 5.4: a zero-length alert record is unexpected_message (10), after the handshake too.
+  const c = connected(t);
+  t.equal(fatalOf(c.feed(c.writeApp.seal(21, new Uint8Array(0)))), 10, 'an empty alert record: unexpected_message');
+});
+
 t.test('record layer limits and hostile input', async (t) => {
   const feedAlert = (b: Uint8Array) => {
     const e = createServerEngine(cfg);
@@ -538,7 +557,7 @@ t.test('record layer limits and hostile input', async (t) => {
   };
   t.equal(feedAlert(Uint8Array.of(22, 3, 1, 0x41, 0x01)), 22, 'record length over 2^14+256');
   t.equal(feedAlert(concat(Uint8Array.of(22, 3, 1, 0x40, 0x01), new Uint8Array(0x4001))), 22, 'plaintext over 2^14');
-  t.equal(feedAlert(Uint8Array.of(22, 3, 1, 0, 4, 1, 0x01, 0, 1)), 50, 'handshake message over 64 KiB');
+  t.equal(feedAlert(Uint8Array.of(22, 3, 1, 0, 4, 1, 0x02, 0x01, 0x45)), 50, 'handshake message over 131396 bytes (OpenSSL\'s ClientHello limit)');
   t.equal(feedAlert(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')), 10, 'an HTTP request');
   t.equal(feedAlert(Uint8Array.of(22, 2, 0, 0, 4)), 50, 'record version 2.x');
   t.equal(feedAlert(Uint8Array.of(22, 3, 1, 0, 0)), 10, 'empty handshake record');
