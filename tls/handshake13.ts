@@ -2,8 +2,8 @@
 // of rustls; the first ClientHello is read in firstflight.ts, which calls
 // startHandshake once TLS 1.3 is chosen:
 //
-//   startHandshake: ServerHello, EncryptedExtensions, [CertificateRequest] → needCertificate
-//   AwaitCertificate → Certificate → needSignature
+//   startHandshake: key exchange → needCertificate (nothing sent yet)
+//   AwaitCertificate → ServerHello, EncryptedExtensions, [CertificateRequest], Certificate → needSignature
 //   AwaitSignature   → CertificateVerify, Finished
 //   [ExpectClientCertificate → ExpectClientCertificateVerify →]
 //   ExpectFinished → Traffic (KeyUpdate only)
@@ -45,7 +45,27 @@ function nameOf(bytes: Uint8Array | null): string | null {
   return bytes ? Buffer.from(bytes).toString('latin1') : null;
 }
 
-/** ServerHello, handshake keys, EncryptedExtensions; then ask for the certificate. */
+/** What the ClientHello settled, waiting for keyproc before anything is sent. */
+interface Hello {
+  ch: ClientHello;
+  transcript: Transcript;
+  suite: CipherSuite;
+  group: NamedGroup;
+  /** Our key share and the (EC)DHE secret, computed while keyproc works. */
+  publicKey: Uint8Array;
+  shared: Uint8Array;
+  serverName: string | null;
+  signatureSchemes: number[];
+}
+
+/**
+ * Ask keyproc for the certificate first, and send nothing yet: a client
+ * whose signature_algorithms no certificate of ours can serve gets a
+ * plaintext handshake_failure instead of a ServerHello and then an
+ * encrypted one (tlsfuzzer; OpenSSL decides before its ServerHello too).
+ * The key exchange is done now, so a bad key share fails before keyproc
+ * is asked anything.
+ */
 export function startHandshake(
   conn: Connection,
   ch: ClientHello,
@@ -56,13 +76,21 @@ export function startHandshake(
 ): State {
   const share = conn.newKeyShare(group);
   const shared = share.agree(peerShare.keyExchange);
-  const sh = msgs.serverHello(conn.random(32), ch.sessionId, suite.code, group.code, share.publicKey);
+  const hello: Hello = { ch, transcript, suite, group, publicKey: share.publicKey, shared, serverName: nameOf(ch.serverName), signatureSchemes: ch.signatureSchemes ?? [] };
+  conn.emit({ type: 'needCertificate', version: 0x0304, serverName: hello.serverName, signatureSchemes: hello.signatureSchemes, keyClasses: ['ec', 'ed25519', 'rsa'], curves: [] });
+  return new AwaitCertificate(hello);
+}
+
+/** ServerHello, handshake keys, EncryptedExtensions, [CertificateRequest]. */
+function sendServerHello(conn: Connection, h: Hello): Handshake {
+  const { ch, transcript, suite } = h;
+  const sh = msgs.serverHello(conn.random(32), ch.sessionId, suite.code, h.group.code, h.publicKey);
   transcript.add(sh);
   conn.sendHandshake(sh);
   if (ch.sessionId.length > 0) conn.sendCompatCcs();
 
   const schedule = new KeySchedule(suite);
-  const secrets = schedule.handshake(shared, transcript.current());
+  const secrets = schedule.handshake(h.shared, transcript.current());
   conn.requireRecordBoundary('ClientHello');
   conn.setWriteSecret(suite, secrets.serverHandshakeTraffic);
   conn.setReadSecret(suite, secrets.clientHandshakeTraffic);
@@ -78,41 +106,30 @@ export function startHandshake(
     transcript.add(cr);
     conn.sendHandshake(cr);
   }
-
-  const hs: Handshake = {
-    suite,
-    group,
-    serverName: nameOf(ch.serverName),
-    signatureSchemes: ch.signatureSchemes ?? [],
-    transcript,
-    schedule,
-    secrets,
-    client: null,
-  };
-  conn.emit({ type: 'needCertificate', version: 0x0304, serverName: hs.serverName, signatureSchemes: hs.signatureSchemes, keyClasses: ['ec', 'ed25519', 'rsa'], curves: [] });
-  return new AwaitCertificate(hs);
+  return { suite, group: h.group, serverName: h.serverName, signatureSchemes: h.signatureSchemes, transcript, schedule, secrets, client: null };
 }
 
-/** Waiting for provideCertificate (keyproc's SELECT answer). */
+/** Waiting for provideCertificate (keyproc's SELECT answer); nothing sent yet. */
 class AwaitCertificate implements AwaitingCertificate {
   readonly name = 'AwaitCertificate';
   readonly awaits = 'certificate';
 
-  constructor(private readonly hs: Handshake) {}
+  constructor(private readonly hello: Hello) {}
 
   provideCertificate(conn: Connection, chain: Uint8Array[], scheme: number): State {
     if (chain.length === 0 || chain.some((c) => c.length === 0)) {
       throw new TlsAlert(Alert.internalError, 'empty certificate chain from keyproc');
     }
     const known = signatureSchemeByCode(scheme);
-    if (!known?.tls13 || !this.hs.signatureSchemes.includes(scheme)) {
+    if (!known?.tls13 || !this.hello.signatureSchemes.includes(scheme)) {
       throw new TlsAlert(Alert.internalError, `keyproc chose signature scheme ${scheme} the client did not offer`);
     }
+    const hs = sendServerHello(conn, this.hello);
     const cert = msgs.certificate(chain);
-    this.hs.transcript.add(cert);
+    hs.transcript.add(cert);
     conn.sendHandshake(cert);
-    conn.emit({ type: 'needSignature', transcriptHash: this.hs.transcript.current() });
-    return new AwaitSignature(this.hs, scheme);
+    conn.emit({ type: 'needSignature', transcriptHash: hs.transcript.current() });
+    return new AwaitSignature(hs, scheme);
   }
 }
 

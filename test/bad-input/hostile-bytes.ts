@@ -101,6 +101,13 @@ t.test('a ClientHello with its body cut short inside one record', async (t) => {
   await expectRejected(t, 'cut body', (r) => r.client.write(record(22, lying)), { alert: 50 });
 });
 
+t.test('signature_algorithms no certificate of ours serves: a plaintext handshake_failure, no ServerHello first', async (t) => {
+  // The certificate is P-256; the client offers RSA-PSS (pss) only. keyproc
+  // says no before anything is sent, so the alert is the first record.
+  const hello = await captureClientHello({ minVersion: 'TLSv1.3', sigalgs: 'rsa_pss_pss_sha256' });
+  await expectRejected(t, 'no fitting scheme', (r) => r.client.write(hello), { alert: 40 });
+});
+
 t.test('a truncated ClientHello, then silence: the handshake timeout (-T 2) ends it', async (t) => {
   const hello = await captureClientHello({ minVersion: 'TLSv1.3' });
   await expectRejected(t, 'silence', (r) => r.client.write(hello.subarray(0, 60)), {

@@ -131,14 +131,13 @@ class MiniClient {
     return ev;
   }
 
-  /** ClientHello in, ServerHello out; stops at needCertificate. */
+  /** ClientHello in; stops at needCertificate (the engine sends nothing before keyproc's answer). */
   hello(extraRecords: Uint8Array[] = []): EngineEvent[] {
-    const ev = this.feed(concat(plaintextRecord(22, this.ch), ...extraRecords));
-    this.readServerHello(this.engine.takeOutput());
-    return ev;
+    return this.feed(concat(plaintextRecord(22, this.ch), ...extraRecords));
   }
 
-  private readServerHello(out: Uint8Array) {
+  /** The ServerHello and the handshake keys; returns the records after it, opened. */
+  private readServerHello(out: Uint8Array): Uint8Array[] {
     const recs = records(out);
     const shRec = recs.find((r) => r.type === 22)!;
     const sh = shRec.fragment;
@@ -168,20 +167,23 @@ class MiniClient {
     this.clientHsSecret = hs.clientHandshakeTraffic;
     this.readHs = new RecordProtection(this.suite, trafficKeys(this.suite, hs.serverHandshakeTraffic));
     this.writeHs = new RecordProtection(this.suite, trafficKeys(this.suite, hs.clientHandshakeTraffic));
-    // The rest of the output (EncryptedExtensions) is under handshake keys.
+    // The rest of the output (EncryptedExtensions, Certificate) is under handshake keys.
+    const opened: Uint8Array[] = [];
     for (const rec of recs) {
       if (rec.type !== 23) continue;
-      const o = this.readHs.open(rec)!;
-      this.transcript.add(o.content);
+      this.maxRecord = Math.max(this.maxRecord, rec.fragment.length);
+      opened.push(this.readHs.open(rec)!.content);
     }
+    return opened;
   }
 
   /** Certificate, signature, server Finished; the client's Finished unless told otherwise. */
-  finish(opts: { badFinished?: boolean; beforeFinished?: Uint8Array[]; chain?: Uint8Array[] } = {}): EngineEvent[] {
+  /** beforeFinished: records to send first, made once the handshake keys are known. */
+  finish(opts: { badFinished?: boolean; beforeFinished?: () => Uint8Array[]; chain?: Uint8Array[] } = {}): EngineEvent[] {
     const ev = [...this.engine.provideCertificate(opts.chain ?? [Uint8Array.of(0x30, 0)], 0x0807)];
+    const flight = this.readServerHello(this.engine.takeOutput());
     ev.push(...this.engine.provideSignature(new Uint8Array(64).fill(1)));
     this.events.push(...ev);
-    const flight: Uint8Array[] = [];
     for (const rec of records(this.engine.takeOutput())) {
       this.maxRecord = Math.max(this.maxRecord, rec.fragment.length);
       // A fatal alert after our Finished comes under application keys: skip it.
@@ -200,7 +202,7 @@ class MiniClient {
     this.writeAppSecret = app.clientApplicationTraffic;
     this.readApp = new RecordProtection(this.suite, trafficKeys(this.suite, app.serverApplicationTraffic));
     this.writeApp = new RecordProtection(this.suite, trafficKeys(this.suite, app.clientApplicationTraffic));
-    ev.push(...this.feed(concat(...(opts.beforeFinished ?? []), this.writeHs.seal(22, fin))));
+    ev.push(...this.feed(concat(...(opts.beforeFinished?.() ?? []), this.writeHs.seal(22, fin))));
     return ev;
   }
 
@@ -324,7 +326,7 @@ t.test('ChangeCipherSpec rules', async (t) => {
   t.test('a second one', async (t) => {
     const c = new MiniClient();
     c.hello([ccs]);
-    t.equal(fatalOf(c.finish({ beforeFinished: [ccs] })), 10);
+    t.equal(fatalOf(c.finish({ beforeFinished: () => [ccs] })), 10);
   });
   t.test('a malformed one', async (t) => {
     const c = new MiniClient();
@@ -342,15 +344,17 @@ t.test('ChangeCipherSpec rules', async (t) => {
   t.test('encrypted', async (t) => {
     const c = new MiniClient();
     c.hello();
-    t.equal(fatalOf(c.finish({ beforeFinished: [c.writeHs.seal(20, Uint8Array.of(1))] })), 10);
+    t.equal(fatalOf(c.finish({ beforeFinished: () => [c.writeHs.seal(20, Uint8Array.of(1))] })), 10);
   });
 });
 
 t.test('middlebox compatibility: a session id gets echoed and one CCS sent', async (t) => {
   const c = new MiniClient(cfg, [], new Uint8Array(32).fill(9));
   c.feed(plaintextRecord(22, (c as unknown as { ch: Uint8Array }).ch));
+  t.equal(c.engine.takeOutput().length, 0, 'nothing before keyproc\'s answer');
+  c.engine.provideCertificate([Uint8Array.of(0x30, 0)], 0x0807);
   const recs = records(c.engine.takeOutput());
-  t.same(recs.map((r) => r.type), [22, 20, 23]);
+  t.same(recs.map((r) => r.type).slice(0, 3), [22, 20, 23]);
   t.same([...recs[1].fragment], [1]);
   const sh = recs[0].fragment;
   t.same([...sh.subarray(4 + 2 + 32, 4 + 2 + 32 + 33)], [32, ...new Array(32).fill(9)]);
@@ -700,8 +704,9 @@ t.test('a certificate chain over 2^14 spans records', async (t) => {
   const ev = c.finish({ chain: [big, Uint8Array.of(0x30, 0)] });
   t.ok(ev.some((e) => e.type === 'handshakeDone'), 'client Finished over the joined transcript verifies');
   t.ok(c.maxRecord <= 16384 + 256, 'records within limits');
-  t.equal(c.flight[0], 11, 'Certificate first');
-  t.equal((c.flight[1] << 16) | (c.flight[2] << 8) | c.flight[3], 1 + 3 + (3 + 40000 + 2) + (3 + 2 + 2));
+  const at = 4 + ((c.flight[1] << 16) | (c.flight[2] << 8) | c.flight[3]); // after EncryptedExtensions
+  t.equal(c.flight[at], 11, 'Certificate after EncryptedExtensions');
+  t.equal((c.flight[at + 1] << 16) | (c.flight[at + 2] << 8) | c.flight[at + 3], 1 + 3 + (3 + 40000 + 2) + (3 + 2 + 2));
 });
 
 // Issue 12: alerts that were waited out until -T, or taken without bound.
@@ -714,8 +719,8 @@ t.test('close_notify or user_canceled before the handshake is done ends it at on
   }
   const c = new MiniClient();
   c.hello();
-  // Input waits while keyproc works; the alert is read once its answers are in.
-  t.same(c.feed(c.writeHs.seal(21, Uint8Array.of(1, 90))), [], 'queued while keyproc works');
+  // Input waits while keyproc works (the client has no keys yet: nothing was sent); the alert is read once its answers are in.
+  t.same(c.feed(plaintextRecord(21, Uint8Array.of(1, 90))), [], 'queued while keyproc works');
   const ev = [...c.engine.provideCertificate([Uint8Array.of(0x30, 0)], 0x0807), ...c.engine.provideSignature(new Uint8Array(64).fill(1))];
   t.match(ev.filter((e) => e.type === 'fatal'), [{ type: 'fatal', alert: 90, received: true }], 'user_canceled in the middle of the handshake');
 });
