@@ -33,11 +33,13 @@ export function warmUpCrypto(): void {
     a.generateKeys();
     a.computeSecret(b.generateKeys());
   }
-  const x = generateKeyPairSync('x25519');
-  const y = generateKeyPairSync('x25519');
-  // Peers' X25519 keys are imported as JWK (faster than DER).
-  const peer = createPublicKey({ key: y.publicKey.export({ format: 'jwk' }), format: 'jwk' });
-  diffieHellman({ privateKey: x.privateKey, publicKey: peer });
+  for (const okp of ['x25519', 'x448'] as const) {
+    const x = generateKeyPairSync(okp as 'x25519');
+    const y = generateKeyPairSync(okp as 'x25519');
+    // Peers' X25519 and X448 keys are imported as JWK (faster than DER).
+    const peer = createPublicKey({ key: y.publicKey.export({ format: 'jwk' }), format: 'jwk' });
+    diffieHellman({ privateKey: x.privateKey, publicKey: peer });
+  }
   for (const hash of HASHES) {
     createHmac(hash, 'k').update('m').digest();
     createHash(hash).update('m').digest();

@@ -17,25 +17,26 @@ function base64url(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64url');
 }
 
-function x25519Share(): KeyShare {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519');
+/** X25519 and X448 (RFC 7748): raw public keys of the group's length, through Node's OKP keys. */
+function montgomeryShare(group: NamedGroup, type: 'x25519' | 'x448', crv: 'X25519' | 'X448'): KeyShare {
+  const { privateKey, publicKey } = generateKeyPairSync(type as 'x25519');
   const x = publicKey.export({ format: 'jwk' }).x;
-  if (typeof x !== 'string') throw new Error('x25519 public key export without x');
+  if (typeof x !== 'string') throw new Error(`${type} public key export without x`);
   return {
     publicKey: new Uint8Array(Buffer.from(x, 'base64url')),
     agree(peer) {
-      if (peer.length !== 32) throw new TlsAlert(Alert.illegalParameter, 'x25519 key share is not 32 bytes');
+      if (peer.length !== group.publicKeyLength) throw new TlsAlert(Alert.illegalParameter, `${type} key share is not ${group.publicKeyLength} bytes`);
       // JWK import is much faster than wrapping the raw key in SPKI DER.
       let secret: Uint8Array;
       try {
-        const peerKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: base64url(peer) }, format: 'jwk' });
+        const peerKey = createPublicKey({ key: { kty: 'OKP', crv, x: base64url(peer) }, format: 'jwk' });
         secret = new Uint8Array(diffieHellman({ privateKey, publicKey: peerKey }));
       } catch {
         // OpenSSL refuses to derive from small-order points itself.
-        throw new TlsAlert(Alert.illegalParameter, 'x25519 key share is not usable');
+        throw new TlsAlert(Alert.illegalParameter, `${type} key share is not usable`);
       }
       // A small-order peer point gives all zeros (RFC 8446 7.4.2, RFC 7748 6.1).
-      if (secret.every((b) => b === 0)) throw new TlsAlert(Alert.illegalParameter, 'x25519 shared secret is zero');
+      if (secret.every((b) => b === 0)) throw new TlsAlert(Alert.illegalParameter, `${type} shared secret is zero`);
       return secret;
     },
   };
@@ -62,7 +63,8 @@ function nistShare(group: NamedGroup): KeyShare {
 }
 
 const MAKERS: Record<NamedGroup['kind'], (g: NamedGroup) => KeyShare> = {
-  x25519: () => x25519Share(),
+  x25519: (g) => montgomeryShare(g, 'x25519', 'X25519'),
+  x448: (g) => montgomeryShare(g, 'x448', 'X448'),
   nist: nistShare,
 };
 

@@ -245,8 +245,8 @@ export interface NamedGroup {
   name: string;
   /** Length of a valid key_share key_exchange value. */
   publicKeyLength: number;
-  /** How the key share is computed: see keyexchange.ts. */
-  kind: 'x25519' | 'nist';
+  /** How the key share is computed: see keyexchange.ts (x25519 and x448: RFC 7748). */
+  kind: 'x25519' | 'x448' | 'nist';
   /** node:crypto createECDH curve name, for the NIST curves (also a KeyObject's namedCurve). */
   curve?: string;
 }
@@ -257,6 +257,7 @@ export const NAMED_GROUPS: readonly NamedGroup[] = [
   { code: 0x0017, name: 'secp256r1', publicKeyLength: 65, kind: 'nist', curve: 'prime256v1' },
   { code: 0x0018, name: 'secp384r1', publicKeyLength: 97, kind: 'nist', curve: 'secp384r1' },
   { code: 0x0019, name: 'secp521r1', publicKeyLength: 133, kind: 'nist', curve: 'secp521r1' },
+  { code: 0x001e, name: 'x448', publicKeyLength: 56, kind: 'x448' },
 ];
 
 const groupsByCode = new Map(NAMED_GROUPS.map((g) => [g.code, g]));

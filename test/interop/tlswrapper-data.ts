@@ -124,7 +124,7 @@ t.test('exit status, running bin/tlswrapper on a connected socket', async (t) =>
     }));
     t.equal(r.code, 111, r.stderr);
   });
-  for (const bad of [['-X'], ['-t', '0'], ['-T', 'abc'], ['-c', 'RC4'], ['-e', 'x448'], ['-U', 'commonName'], ['-m', 'ssl3'], ['-m', 'tls13', '-M', 'tls12'], []]) {
+  for (const bad of [['-X'], ['-t', '0'], ['-T', 'abc'], ['-c', 'RC4'], ['-e', 'x447'], ['-U', 'commonName'], ['-m', 'ssl3'], ['-m', 'tls13', '-M', 'tls12'], []]) {
     await t.test(`usage error: ${bad.join(' ') || 'no prog'} → 100, a fatal line, no stack trace`, async (t) => {
       const args = bad.length ? [...bad, '-f', cert.pem, 'cat'] : ['-f', cert.pem];
       const r = await run(ours(args), { timeoutMs: 10000 });

@@ -1,5 +1,5 @@
 // The bytes keyproc signs: TLS 1.2 (and 1.0/1.1) ServerKeyExchange content,
-// byte-exact, and refused for anything but our four groups with a point of
+// byte-exact, and refused for anything but our five groups with a point of
 // the right length and format.
 import t from 'tap';
 import { serverKeyExchangeContent12, GROUPS12 } from '../../keyproc/content';
@@ -16,6 +16,7 @@ t.test('byte-exact content for each group', async (t) => {
     [0x0017, Buffer.concat([Buffer.of(4), Buffer.alloc(64, 0x11)]), '03001741' + '04' + '11'.repeat(64)],
     [0x0018, Buffer.concat([Buffer.of(4), Buffer.alloc(96, 0x22)]), '03001861' + '04' + '22'.repeat(96)],
     [0x0019, Buffer.concat([Buffer.of(4), Buffer.alloc(132, 0x33)]), '03001985' + '04' + '33'.repeat(132)],
+    [0x001e, Buffer.alloc(56, 0x44), '03001e38' + '44'.repeat(56)],
   ];
   for (const [group, publicKey, params] of cases) {
     const c = serverKeyExchangeContent12({ clientRandom, serverRandom, group, publicKey });
@@ -24,7 +25,7 @@ t.test('byte-exact content for each group', async (t) => {
     // Same bytes as netproc's ServerKeyExchange builder puts before the signature.
     t.equal(Buffer.from(serverKeyExchange12Content(clientRandom, serverRandom, group, publicKey)).toString('hex'), c.toString('hex'), 'netproc agrees');
   }
-  t.same([...GROUPS12.keys()], [0x001d, 0x0017, 0x0018, 0x0019]);
+  t.same([...GROUPS12.keys()], [0x001d, 0x0017, 0x0018, 0x0019, 0x001e]);
 });
 
 t.test('refused: randoms, groups, point lengths and formats', async (t) => {
@@ -32,7 +33,7 @@ t.test('refused: randoms, groups, point lengths and formats', async (t) => {
   const bad: [string, Parameters<typeof serverKeyExchangeContent12>[0], RegExp][] = [
     ['client random 31', { clientRandom: seq(0, 31), serverRandom, group: 0x17, publicKey: p256 }, /client random of 31/],
     ['server random 33', { clientRandom, serverRandom: seq(0, 33), group: 0x17, publicKey: p256 }, /server random of 33/],
-    ['x448', { clientRandom, serverRandom, group: 0x001e, publicKey: Buffer.alloc(56) }, /unknown group 0x001e/],
+    ['x448 with 32 bytes', { clientRandom, serverRandom, group: 0x001e, publicKey: Buffer.alloc(32) }, /x448 public key of 32 bytes, not 56/],
     ['ffdhe2048', { clientRandom, serverRandom, group: 0x0100, publicKey: Buffer.alloc(256) }, /unknown group/],
     ['group 0', { clientRandom, serverRandom, group: 0, publicKey: Buffer.alloc(32) }, /unknown group/],
     ['x25519 with 31 bytes', { clientRandom, serverRandom, group: 0x1d, publicKey: Buffer.alloc(31) }, /x25519 public key of 31 bytes, not 32/],

@@ -104,11 +104,16 @@ t.test('versions: our default is -m tls12 -M tls13; -M tls12 is tlswrapper\'s ow
   t.equal(cbcOnly.maxVersion, 0x0303, 'only CBC names: no TLS 1.3 suite, so no TLS 1.3');
 });
 
+t.test('-e x448 adds X448 (RFC 7748), last in our order', async (t) => {
+  t.same(engineConfig(parseOptions(['-e', 'x448', '-f', 'k', 'cat'])).groups, [0x001e]);
+  t.same(engineConfig(parseOptions(['-e', 'x448', '-e', 'x25519', '-f', 'k', 'cat'])).groups, [0x001d, 0x001e], 'our order, not the command line\'s');
+});
+
 t.test('bad algorithm sets are usage errors', async (t) => {
   const bad: [string[], RegExp][] = [
     [['-c', 'RC4'], /unknown cipher/],
     [['-m', 'tls13', '-c', 'AES_128_CBC_SHA'], /no cipher left/],
-    [['-e', 'x448'], /unknown ephemeral/],
+    [['-e', 'x447'], /unknown ephemeral/],
     [['-m', 'ssl3'], /unknown TLS version/],
     [['-m', 'tls13', '-M', 'tls12'], /above/],
   ];
