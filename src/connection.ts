@@ -89,10 +89,12 @@ export function startChildren(keyConfig: KeyprocConfig, netConfig: NetprocConfig
   const keyproc = startNode('keyproc.js', ['pipe', 'pipe', 'pipe', 'pipe']);
   const configPipe = keyproc.stdio[3] as Socket;
   // A keyproc that dies early resets the pipe: its death is the supervisor's
-  // business (src/supervisor.ts), not an unhandled 'error' here.
-  configPipe.on('error', () => {});
+  // business (src/supervisor.ts), not an unhandled 'error' here. Our end is
+  // closed once the configuration is written (end() alone would keep it:
+  // we never read it, so we never see its EOF).
+  configPipe.on('error', () => configPipe.destroy());
   stopReading(configPipe);
-  configPipe.end(JSON.stringify(keyConfig));
+  configPipe.end(JSON.stringify(keyConfig), () => configPipe.destroy());
   const [toKey, fromKey] = [keyproc.stdin as Socket, keyproc.stdout as Socket];
   stopReading(fromKey);
   const control = START_TLS_FDS[netConfig.startTls];
