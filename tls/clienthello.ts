@@ -29,6 +29,8 @@ export interface ClientHello {
   signatureSchemes: number[] | null;
   earlyData: boolean;
   hasCookie: boolean;
+  /** record_size_limit (RFC 8449): the largest record the client takes, or null without the extension. */
+  recordSizeLimit: number | null;
 }
 
 function u16List(body: Uint8Array, lengthBytes: 1 | 2, what: string): number[] {
@@ -131,6 +133,11 @@ export function parseClientHello(body: Uint8Array): ClientHello {
   const sigs = get(ExtensionType.signatureAlgorithms);
   const earlyData = get(ExtensionType.earlyData);
   if (earlyData && earlyData.length !== 0) throw new DecodeError('early_data: not empty in ClientHello');
+  const rsl = get(ExtensionType.recordSizeLimit);
+  if (rsl && rsl.length !== 2) throw new DecodeError('record_size_limit: not 2 bytes');
+  const recordSizeLimit = rsl ? (rsl[0] << 8) | rsl[1] : null;
+  // RFC 8449 4: below 64 is a fatal error.
+  if (recordSizeLimit !== null && recordSizeLimit < 64) throw new TlsAlert(Alert.illegalParameter, `record_size_limit ${recordSizeLimit} is below 64`);
 
   return {
     legacyVersion,
@@ -146,5 +153,6 @@ export function parseClientHello(body: Uint8Array): ClientHello {
     signatureSchemes: sigs ? u16List(sigs, 2, 'signature_algorithms') : null,
     earlyData: earlyData !== undefined,
     hasCookie: extensions.has(ExtensionType.cookie),
+    recordSizeLimit,
   };
 }

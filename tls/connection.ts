@@ -70,6 +70,8 @@ export class TlsServerEngine implements ServerEngine, Connection {
   private complete = false;
   /** user_canceled alerts after the handshake, each announcing a close_notify that never came. */
   private warningAlerts = 0;
+  /** Most plaintext bytes in one record we send: 2^14, or less under the client's record_size_limit. */
+  private maxFragment: number = Limits.plaintext;
   /** Empty application data records, and KeyUpdates, since the last application data. */
   private emptyRecords = 0;
   private keyUpdates = 0;
@@ -154,9 +156,9 @@ export class TlsServerEngine implements ServerEngine, Connection {
   sendAppData(data: Uint8Array): void {
     if (this.dead || this.writeClosed) return; // the connection is over; the glue learns it from events
     if (!this.complete || !this.write) throw new Error('sendAppData before handshakeDone');
-    for (let at = 0; at < data.length; at += Limits.plaintext) {
+    for (let at = 0; at < data.length; at += this.maxFragment) {
       if (this.write.next && this.write.protection.sequence >= this.keyUpdateAfter) this.updateWriteKeys();
-      this.output.push(this.write.protection.seal(ContentType.applicationData, data.subarray(at, at + Limits.plaintext)));
+      this.output.push(this.write.protection.seal(ContentType.applicationData, data.subarray(at, at + this.maxFragment)));
     }
   }
 
@@ -193,10 +195,14 @@ export class TlsServerEngine implements ServerEngine, Connection {
   }
 
   sendHandshake(message: Uint8Array): void {
-    // Messages over 2^14 (a long chain) are split across records.
-    for (let at = 0; at < message.length; at += Limits.plaintext) {
-      this.sendRecord(ContentType.handshake, message.subarray(at, at + Limits.plaintext));
+    // Messages over 2^14 (a long chain), or over the client's record_size_limit, are split across records.
+    for (let at = 0; at < message.length; at += this.maxFragment) {
+      this.sendRecord(ContentType.handshake, message.subarray(at, at + this.maxFragment));
     }
+  }
+
+  limitRecords(maxPlaintext: number): void {
+    this.maxFragment = Math.max(1, Math.min(Limits.plaintext, maxPlaintext));
   }
 
   sendCompatCcs(): void {

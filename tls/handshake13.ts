@@ -94,11 +94,13 @@ function sendServerHello(conn: Connection, h: Hello): Handshake {
   conn.requireRecordBoundary('ClientHello');
   conn.setWriteSecret(suite, secrets.serverHandshakeTraffic);
   conn.setReadSecret(suite, secrets.clientHandshakeTraffic);
+  // RFC 8449: the client's limit counts the inner content type; it holds for every protected record from here on.
+  if (ch.recordSizeLimit !== null) conn.limitRecords(ch.recordSizeLimit - 1);
   // We never accept 0-RTT (no resumption), so a client that tried it gets
   // its early records skipped rather than an error.
   conn.skipEarlyData(ch.earlyData);
 
-  const ee = msgs.encryptedExtensions(ch.serverName !== null);
+  const ee = msgs.encryptedExtensions(ch.serverName !== null, ch.recordSizeLimit !== null);
   transcript.add(ee);
   conn.sendHandshake(ee);
   if (conn.clientAuth) {

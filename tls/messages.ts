@@ -48,10 +48,15 @@ export function helloRetryRequest(sessionId: Uint8Array, suite: number, group: n
   return serverHelloLike(HELLO_RETRY_REQUEST_RANDOM, sessionId, suite, new ByteWriter().u16(group).finish());
 }
 
-export function encryptedExtensions(ackServerName: boolean): Uint8Array {
+/** TLS 1.3: the largest record we take, counting the inner content type (RFC 8449 4): 2^14 + 1. */
+export const OUR_RECORD_SIZE_LIMIT_13 = (1 << 14) + 1;
+
+export function encryptedExtensions(ackServerName: boolean, recordSizeLimit = false): Uint8Array {
   const ext = new ByteWriter();
   // An empty server_name tells the client we used its SNI (RFC 6066 3).
   if (ackServerName) extension(ext, ExtensionType.serverName, new Uint8Array(0));
+  // Only in answer to the client's (RFC 8449 4).
+  if (recordSizeLimit) extension(ext, ExtensionType.recordSizeLimit, new ByteWriter().u16(OUR_RECORD_SIZE_LIMIT_13).finish());
   return handshakeMessage(HandshakeType.encryptedExtensions, new ByteWriter().vector(2, ext.finish()).finish());
 }
 

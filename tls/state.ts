@@ -38,6 +38,8 @@ export interface Connection {
   /** A fresh ephemeral key share in this group (EngineOptions.keyShare). */
   newKeyShare(group: NamedGroup): KeyShare;
   sendHandshake(message: Uint8Array): void;
+  /** The peer's record_size_limit: the most plaintext bytes we put in one protected record from now on. */
+  limitRecords(maxPlaintext: number): void;
   /** The middlebox-compatibility ChangeCipherSpec, at most once per connection. */
   sendCompatCcs(): void;
   /** Keys change after this message: it must have ended its record (RFC 8446 5.1). */

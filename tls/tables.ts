@@ -47,6 +47,7 @@ export const ExtensionType = {
   pskKeyExchangeModes: 45,
   certificateAuthorities: 47,
   keyShare: 51,
+  recordSizeLimit: 28,
   renegotiationInfo: 0xff01,
 } as const;
 

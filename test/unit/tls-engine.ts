@@ -697,6 +697,25 @@ function wrongKeyprocAnswersDoNotCompile(s: State, c: AwaitingCertificate, g: Aw
 }
 void wrongKeyprocAnswersDoNotCompile;
 
+t.test('record_size_limit (RFC 8449): we answer with ours in EncryptedExtensions and keep every protected record within the client\'s', async (t) => {
+  const c = new MiniClient(cfg, [ext(28, Uint8Array.of(1, 0))]);
+  c.hello();
+  const ev = c.finish({ chain: [new Uint8Array(3000).fill(0x42), Uint8Array.of(0x30, 0)] });
+  t.ok(ev.some((e) => e.type === 'handshakeDone'), 'the handshake completes');
+  t.ok(c.maxRecord <= 256 + 16, `every protected record holds at most 255 bytes and its content type (largest ciphertext ${c.maxRecord})`);
+  const eeLength = (c.flight[1] << 16) | (c.flight[2] << 8) | c.flight[3];
+  t.equal(Buffer.from(c.flight.subarray(4, 4 + eeLength)).toString('hex').includes('001c00024001'), true, 'EncryptedExtensions carries record_size_limit 16385');
+  c.engine.sendAppData(new Uint8Array(1000).fill(1));
+  const recs = records(c.engine.takeOutput());
+  t.ok(recs.length >= 4 && recs.every((r) => r.fragment.length <= 256 + 16), `application data too: ${recs.length} records`);
+  const plain = new MiniClient();
+  plain.hello();
+  plain.finish();
+  t.notOk(Buffer.from(plain.flight).toString('hex').includes('001c0002'), 'no record_size_limit without the client\'s');
+  t.equal(helloResult(clientHello({ extensions: [...defaultExtensions(x25519Pair().raw), ext(28, Uint8Array.of(0, 63))] })).alert, 47, 'a limit below 64: illegal_parameter');
+  t.equal(helloResult(clientHello({ extensions: [...defaultExtensions(x25519Pair().raw), ext(28, Uint8Array.of(1, 0, 0))] })).alert, 50, 'a malformed one: decode_error');
+});
+
 t.test('a certificate chain over 2^14 spans records', async (t) => {
   const c = new MiniClient();
   c.hello();
