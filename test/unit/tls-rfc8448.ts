@@ -320,8 +320,8 @@ t.test('the engine replays the server side of the trace', async (t) => {
 
   // Where the engine and the trace part ways: the trace's server packs its
   // whole encrypted flight into one record, we send one record per message;
-  // and its EncryptedExtensions also carries supported_groups and
-  // record_size_limit, which we do not send. Everything after that message
+  // and its EncryptedExtensions also carries supported_groups, which we do
+  // not send. Everything after that message
   // hashes a different transcript (so the Finished values differ), but the
   // handshake keys come before it: each of our records is exactly what the
   // trace's server handshake key and IV make of our message at its sequence.
@@ -338,9 +338,10 @@ t.test('the engine replays the server side of the trace', async (t) => {
   });
   const [ee, cert, cv, fin] = messages;
 
-  // The trace's EncryptedExtensions without supported_groups (000a...) and
-  // record_size_limit (001c 0002 4001): the empty server_name alone.
-  t.equal(toHex(ee), '080000060004' + '00000000', 'EncryptedExtensions: the empty server_name only');
+  // The trace's EncryptedExtensions without supported_groups (000a...): the
+  // empty server_name, and record_size_limit 16385 (001c 0002 4001) in answer
+  // to the trace client's own (RFC 8449).
+  t.equal(toHex(ee), '0800000c000a' + '00000000' + '001c00024001', 'EncryptedExtensions: the empty server_name and record_size_limit');
 
   // Certificate and CertificateVerify: the trace's bytes, as they sit in the
   // trace's own flight record.
