@@ -57,7 +57,6 @@ export function decodeBase64(bytes: Uint8Array, start: number, end: number): Buf
       out[at++] = (acc >> bits) & 0xff;
     }
   }
-  acc = 0;
   return out;
 }
 

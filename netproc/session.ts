@@ -86,9 +86,8 @@ export class Session {
     fds.ctl.on('end', () => this.fail('the entry process went away'));
     fds.ctl.on('error', () => this.fail('the entry process went away'));
     fds.ctl.resume();
-    // -p: the header is part of the handshake's time (a trickled header is ended at -T).
     // -T counts from when the connection began (timeouts.began) through the
-    // PROXY header and the handshake. (With delayed encryption the handshake
+    // PROXY header (-p: a trickled header is ended at -T) and the handshake. (With delayed encryption the handshake
     // gets its own -T from prog's request.)
     if (this.proxyPending) this.handshakeTimer = setTimeout(() => this.fail('timeout waiting for the PROXY header'), this.msUntilHandshakeDeadline(timeouts.began));
     else this.connected();
