@@ -5,10 +5,11 @@
 // that prog has not been given yet is dropped (a client may not send anything
 // after its STARTTLS before the TLS handshake; bytes it pipelined anyway must
 // never reach prog as if they had come over TLS: the CVE-2011-0411 class).
+import { writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Logger } from '../lib/log';
 import { StartTlsCommand } from '../wire/starttls';
-import type { NetprocFds, StartTlsFds } from './fds';
+import { PROG_IN_FD, type NetprocFds, type StartTlsFds } from './fds';
 
 /** What prog asked for. */
 export interface SwitchRequest {
@@ -37,6 +38,8 @@ const HIGH_WATER = 64 * 1024;
  * client's ClientHello can reach us between the two.
  */
 const TLS_LOOKALIKE_HOLD_MS = 1000;
+/** prog's stdin pipe was full: try again after this long. */
+const PIPE_FULL_RETRY_MS = 10;
 
 /** A network chunk on its way to prog. */
 interface Held {
@@ -58,7 +61,8 @@ export class Cleartext {
   private held: Held[] = [];
   private heldBytes = 0;
   private outputs = 0;
-  private writing = false;
+  /** A full pipe to prog: the next try. */
+  private retry: NodeJS.Timeout | null = null;
   private networkEnded = false;
   private progInEnded = false;
   private progOutEnded = false;
@@ -118,31 +122,46 @@ export class Cleartext {
 
   // ---------------------------------------------------------------- net -> prog
 
-  /** One write in flight, in order: the rest stays here, where the switch can still sort it. */
+  /**
+   * Write held chunks to prog's stdin, in order, with non-blocking write(2)s
+   * made here, never queued in libuv. A queued write cannot be taken back: if
+   * the switch came while one waited for room in a full pipe, it would land
+   * after prog had emptied its stdin following the acknowledgement, and the
+   * client's pipelined bytes would reach prog as if they came over TLS. So
+   * what does not fit stays held (the switch sorts it), and a full pipe is
+   * tried again shortly: nothing tells us when prog reads.
+   */
   private writeToProg(): void {
-    if (this.writing || this.switching || this.progInEnded) return;
-    const head = this.held[0];
-    if (!head) {
-      if (this.networkEnded) this.endProgIn();
-      return;
-    }
-    if (!head.ready) return;
-    this.held.shift();
-    this.heldBytes -= head.chunk.length;
-    if (this.heldBytes <= HIGH_WATER) this.fds.netIn.resume();
-    this.writing = true;
-    this.fds.progIn.write(head.chunk, (e) => {
-      this.writing = false;
-      if (this.switching) return;
-      if (e) {
+    if (this.retry || this.switching || this.progInEnded) return;
+    for (;;) {
+      const head = this.held[0];
+      if (!head) {
+        if (this.networkEnded) this.endProgIn();
+        return;
+      }
+      if (!head.ready) return;
+      let written: number;
+      try {
+        written = writeSync(PROG_IN_FD, head.chunk);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
+          this.retry = setTimeout(() => {
+            this.retry = null;
+            this.writeToProg();
+          }, PIPE_FULL_RETRY_MS);
+          return;
+        }
         // prog closed its stdin: what the client sends has nowhere to go.
-        this.log.debug(`prog's stdin: ${e.message}`);
+        this.log.debug(`prog's stdin: ${(e as Error).message}`);
         this.progInEnded = true;
         this.fds.netIn.pause();
         return this.maybeFinished();
       }
-      this.writeToProg();
-    });
+      this.heldBytes -= written;
+      if (written < head.chunk.length) head.chunk = head.chunk.subarray(written);
+      else this.held.shift();
+      if (this.heldBytes <= HIGH_WATER) this.fds.netIn.resume();
+    }
   }
 
   private endProgIn(): void {
@@ -222,6 +241,8 @@ export class Cleartext {
    */
   private switchToTls(facts: boolean): void {
     this.switching = true;
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = null;
     const { progOut, netOut } = this.fds;
     this.control.control.pause();
     // prog wrote its last reply before the command: by the next turn of the

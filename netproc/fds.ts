@@ -16,6 +16,9 @@ export interface NetprocFds {
   startTls?: StartTlsFds | undefined;
 }
 
+/** prog's stdin: the plaintext phase of delayed encryption writes to it without libuv (netproc/cleartext.ts). */
+export const PROG_IN_FD = 6;
+
 export type StartTlsFds =
   /** -n: fd 8 prog's control pipe (prog writes), fd 9 its acknowledgement pipe. */
   | { kind: 'n'; control: Socket; ack: Socket }
@@ -63,7 +66,7 @@ export function openLocalFds(ctl: Socket, startTls: StartTls = 'no'): LocalFds {
     ctl, // after the intake, read only to notice the entry going away
     toKey: wrap(4, false),
     fromKey: wrap(5, true),
-    progIn: wrap(6, false),
+    progIn: wrap(PROG_IN_FD, false),
     progOut: wrap(7, true),
   };
 }
