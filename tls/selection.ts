@@ -4,7 +4,7 @@
 import type { EngineConfig } from './api';
 import type { ClientHello, KeyShareEntry } from './clienthello';
 import { TlsAlert } from './errors';
-import { Alert, groupByCode, ProtocolVersion, SignalingSuite, suite12ByCode, suiteByCode, versionByCode, type CipherSuite, type NamedGroup } from './tables';
+import { Alert, ExtensionType, groupByCode, ProtocolVersion, SignalingSuite, suite12ByCode, suiteByCode, versionByCode, type CipherSuite, type NamedGroup } from './tables';
 
 export type Selection =
   /** The client sent a usable key share: go on with a ServerHello. */
@@ -141,13 +141,35 @@ export function checkSecondClientHello(
     throw new TlsAlert(Alert.illegalParameter, 'second ClientHello key_share is not the one requested');
   }
   if (second.earlyData) throw new TlsAlert(Alert.illegalParameter, 'early_data after HelloRetryRequest');
-  // RFC 8446 4.1.2: the second ClientHello is the first with only the
-  // key_share, early_data, cookie (if the HelloRetryRequest had one: ours
-  // never does) and padding changed. A different name would switch the
-  // certificate mid-handshake.
-  if (!sameBytes(first.serverName, second.serverName)) throw new TlsAlert(Alert.illegalParameter, 'second ClientHello changed server_name');
   if (second.hasCookie) throw new TlsAlert(Alert.illegalParameter, 'second ClientHello has a cookie we never sent');
+  const changed = changedAfterRetry(first, second);
+  if (changed) throw new TlsAlert(Alert.illegalParameter, `second ClientHello changed ${changed}`);
   return shares[0];
+}
+
+/**
+ * RFC 8446 4.1.2: the second ClientHello is the first, but for key_share,
+ * early_data (dropped), cookie (added when the HelloRetryRequest had one:
+ * ours never does), pre_shared_key (its ages and binders) and padding.
+ * Anything else, the extensions' order included, is a different hello: a
+ * different name, say, would switch the certificate mid-handshake.
+ */
+const MAY_CHANGE_AFTER_RETRY: ReadonlySet<number> = new Set([ExtensionType.keyShare, ExtensionType.preSharedKey, ExtensionType.padding]);
+const MAY_DROP_AFTER_RETRY: ReadonlySet<number> = new Set([ExtensionType.earlyData, ExtensionType.padding]);
+
+/** What the second ClientHello changed that it may not, or null. */
+function changedAfterRetry(first: ClientHello, second: ClientHello): string | null {
+  if (!sameList(first.cipherSuites, second.cipherSuites)) return 'cipher_suites';
+  if (!sameBytes(first.compressionMethods, second.compressionMethods)) return 'legacy_compression_methods';
+  const kept = [...first.extensions.keys()].filter((type) => !MAY_DROP_AFTER_RETRY.has(type));
+  const sent = [...second.extensions.keys()].filter((type) => type !== ExtensionType.padding);
+  if (!sameList(kept, sent)) return 'its extensions or their order';
+  const differs = sent.find((type) => !MAY_CHANGE_AFTER_RETRY.has(type) && !sameBytes(first.extensions.get(type) ?? null, second.extensions.get(type) ?? null));
+  return differs === undefined ? null : `extension ${differs}`;
+}
+
+function sameList(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {

@@ -48,6 +48,7 @@ export const ExtensionType = {
   certificateAuthorities: 47,
   keyShare: 51,
   recordSizeLimit: 28,
+  padding: 21,
   renegotiationInfo: 0xff01,
 } as const;
 

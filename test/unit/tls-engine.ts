@@ -455,6 +455,28 @@ t.test('HelloRetryRequest', async (t) => {
     const exts = [...defaultExtensions(point, 0x0017), ext(44, new ByteWriter().vector(2, Uint8Array.of(1, 2, 3)).finish())];
     t.equal(fatalOf(e.feed(plaintextRecord(22, clientHello({ sessionId: new Uint8Array(32).fill(1), extensions: exts })))), 47);
   });
+  // Everything else stays as it was, order included (tlsfuzzer's test-tls13-shuffled-extentions, test-record-size-limit).
+  const sid = new Uint8Array(32).fill(1);
+  const retried = (exts: Ext[], suites?: number[]) => {
+    const e = createServerEngine(p256cfg);
+    e.feed(plaintextRecord(22, first));
+    return e.feed(plaintextRecord(22, clientHello({ sessionId: sid, extensions: exts, suites })));
+  };
+  t.test('the same extensions in another order', async (t) => {
+    t.equal(fatalOf(retried([...defaultExtensions(point, 0x0017)].reverse())), 47);
+  });
+  t.test('an extension added, changed or dropped', async (t) => {
+    const base = defaultExtensions(point, 0x0017);
+    t.equal(fatalOf(retried([...base, ext(28, Uint8Array.of(0x40, 0x00))])), 47, 'record_size_limit added');
+    t.equal(fatalOf(retried(base.map(([ty, b]) => (ty === 13 ? ext(13, u16s(2, [0x0403])) : ext(ty, b))))), 47, 'signature_algorithms changed');
+    t.equal(fatalOf(retried(base.filter(([ty]) => ty !== 0))), 47, 'server_name dropped');
+  });
+  t.test('another cipher suite list', async (t) => {
+    t.equal(fatalOf(retried(defaultExtensions(point, 0x0017), [0x1301, 0x1302])), 47);
+  });
+  t.test('padding may come, go or change', async (t) => {
+    t.match(retried([...defaultExtensions(point, 0x0017), ext(21, new Uint8Array(100))]), [{ type: 'needCertificate' }]);
+  });
   t.test('an invalid point', async (t) => {
     const e = createServerEngine(p256cfg);
     e.feed(plaintextRecord(22, first));
