@@ -87,7 +87,8 @@ export function parseClientHello(body: Uint8Array): ClientHello {
   const legacyVersion = r.u16();
   const random = r.bytesOf(32);
   const sessionId = r.vector(1);
-  if (sessionId.length > 32) throw new TlsAlert(Alert.illegalParameter, 'legacy_session_id over 32 bytes');
+  // Out of the vector's range (<0..32>): decode_error (RFC 8446 6.2), as for any length that does not fit.
+  if (sessionId.length > 32) throw new DecodeError('legacy_session_id: over 32 bytes');
   const suitesBytes = r.vector(2);
   if (suitesBytes.length === 0 || suitesBytes.length % 2 !== 0) throw new DecodeError('cipher_suites: bad length');
   const cipherSuites: number[] = [];

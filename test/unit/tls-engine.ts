@@ -460,7 +460,7 @@ t.test('HelloRetryRequest', async (t) => {
   const retried = (exts: Ext[], suites?: number[]) => {
     const e = createServerEngine(p256cfg);
     e.feed(plaintextRecord(22, first));
-    return e.feed(plaintextRecord(22, clientHello({ sessionId: sid, extensions: exts, suites })));
+    return e.feed(plaintextRecord(22, clientHello({ sessionId: sid, extensions: exts, ...(suites ? { suites } : {}) })));
   };
   t.test('the same extensions in another order', async (t) => {
     t.equal(fatalOf(retried([...defaultExtensions(point, 0x0017)].reverse())), 47);
@@ -509,7 +509,8 @@ t.test('ClientHello refusals and their alerts', async (t) => {
     ['no supported_groups', clientHello({ extensions: without(10) }), 109],
     ['duplicate extension', clientHello({ extensions: [...good, ext(43, u16s(1, [0x0304]))] }), 47],
     ['compression not [0]', clientHello({ compression: [1, 0], extensions: good }), 47],
-    ['session id of 33 bytes', clientHello({ sessionId: new Uint8Array(33), extensions: good }), 47],
+    // Out of the vector's range: decode_error (tlsfuzzer's record-overflow script).
+    ['session id of 33 bytes', clientHello({ sessionId: new Uint8Array(33), extensions: good }), 50],
     ['pre_shared_key not last', clientHello({ extensions: [ext(41, new Uint8Array(4)), ...good] }), 47],
     ['key share for a group not in supported_groups', clientHello({ extensions: [...without(51), keyShareExt([[0x0019, new Uint8Array(133)]])] }), 47],
     ['duplicate key share group', clientHello({ extensions: [...without(51), keyShareExt([[0x001d, kp.raw], [0x001d, kp.raw]])] }), 47],
