@@ -276,7 +276,7 @@ async function runTarget(target, opts, pems, outDir, explained) {
         result.unexplained.push(...mine.map((p) => `${cert} ${entry.script} ${scriptArgs(entry, cert, opts.full).join(' ')}: ${p}`));
         const status = mine.length > 0 ? 'FAIL' : known.length > 0 ? 'KNOWN' : 'PASS';
         const name = `${entry.script} ${scriptArgs(entry, cert, opts.full).join(' ')}`;
-        console.log(`${target.padEnd(10)} ${status.padEnd(5)} ${cert.padEnd(5)} ${name.padEnd(66)} pass=${String(r.pass).padEnd(4)} fail=${String(r.failed.length).padEnd(3)} na=${String(r.na).padEnd(2)} ${r.seconds}s`);
+        console.log(`${(target === 'openssl' ? 'openssl' : 'ours').padEnd(7)} ${status.padEnd(5)} ${cert.padEnd(5)} ${name.padEnd(66)} pass=${String(r.pass).padEnd(4)} fail=${String(r.failed.length).padEnd(3)} na=${String(r.na).padEnd(2)} ${r.seconds}s`);
       }
     } finally {
       server.stop();
