@@ -17,11 +17,11 @@ export function certificateVerifyContent13(transcriptHash: Uint8Array): Buffer {
 }
 
 /**
- * ECDHE groups keyproc signs for (the registry's), with their public key
+ * ECDHE groups keyproc signs for (the registry's but the TLS 1.3-only hybrid), with their public key
  * encoding (RFC 8422 5.4, RFC 7748): the NIST curves' points are uncompressed.
  */
 export const GROUPS12: ReadonlyMap<number, { name: string; length: number; uncompressed: boolean }> = new Map(
-  NAMED_GROUPS.map((g) => [g.code, { name: g.name, length: g.publicKeyLength, uncompressed: g.kind === 'nist' }]),
+  NAMED_GROUPS.filter((g) => !g.tls13Only).map((g) => [g.code, { name: g.name, length: g.publicKeyLength, uncompressed: g.kind === 'nist' }]),
 );
 
 /** ECCurveType named_curve (RFC 8422 5.4). */

@@ -50,7 +50,8 @@ export const USER_ATTRIBUTES = ['commonName', 'emailAddress'] as const;
 export type UserAttribute = (typeof USER_ATTRIBUTES)[number];
 
 export const DEFAULT_CIPHERS = ['CHACHA20_POLY1305_SHA256', 'AES_256_GCM_SHA384', 'AES_128_GCM_SHA256'];
-export const DEFAULT_GROUPS = ['x25519', 'secp256r1'];
+// X25519MLKEM768 first: a client that offers it (today's browsers) gets a post-quantum key exchange.
+export const DEFAULT_GROUPS = ['x25519mlkem768', 'x25519', 'secp256r1'];
 
 const WITH_ARGUMENT = new Set(['f', 'd', 'a', 'c', 'e', 'm', 'M', 't', 'T', 'u', 'U', 'p', 'J', 'j']);
 

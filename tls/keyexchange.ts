@@ -1,14 +1,22 @@
-// Ephemeral (EC)DHE for the key_share extension, one implementation per
-// group kind. Peer values are validated here: a bad point is the peer's
-// fault (illegal_parameter), never an exception escaping the engine.
+// Ephemeral key exchange for the key_share extension, one implementation per
+// group kind: (EC)DHE, and the X25519MLKEM768 hybrid. Peer values are
+// validated here: a bad point or encapsulation key is the peer's fault
+// (illegal_parameter), never an exception escaping the engine.
+//
+// ML-KEM-768 is @noble/post-quantum's (pure TypeScript, audited): Node 20,
+// the oldest Node we run on, has no ML-KEM in node:crypto.
 
-import { createECDH, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
+import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
+import { createECDH, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { TlsAlert } from './errors';
 import { Alert, type NamedGroup } from './tables';
 
 export interface KeyShare {
-  /** Our key_exchange value for the ServerHello. */
-  publicKey: Uint8Array;
+  /**
+   * Our key_exchange value for the ServerHello. For a KEM it depends on the
+   * peer's value (it holds the ciphertext): read it after agree().
+   */
+  readonly publicKey: Uint8Array;
   /** The shared secret with the peer's key_exchange value. */
   agree(peer: Uint8Array): Uint8Array;
 }
@@ -62,10 +70,57 @@ function nistShare(group: NamedGroup): KeyShare {
   };
 }
 
+/** ML-KEM-768 sizes (FIPS 203): encapsulation key, ciphertext. */
+const MLKEM768_EK = 1184;
+const MLKEM768_CT = 1088;
+
+/**
+ * X25519MLKEM768 (draft-ietf-tls-ecdhe-mlkem), the server's side: the
+ * client's share is ML-KEM-768's encapsulation key then its X25519 key; ours
+ * is the ciphertext then our X25519 key; the secret is ML-KEM's shared secret
+ * then X25519's (this group puts ML-KEM first, unlike the other hybrids).
+ * encapsulate() runs FIPS 203's check of the key's modulus (7.2).
+ */
+function hybridShare(group: NamedGroup): KeyShare {
+  const x25519 = montgomeryShare({ ...group, publicKeyLength: 32 }, 'x25519', 'X25519');
+  let ours: Uint8Array | null = null;
+  return {
+    get publicKey(): Uint8Array {
+      if (!ours) throw new Error('X25519MLKEM768: our share is known only after agree()');
+      return ours;
+    },
+    agree(peer) {
+      if (peer.length !== MLKEM768_EK + 32) throw new TlsAlert(Alert.illegalParameter, `${group.name} key share is not ${MLKEM768_EK + 32} bytes`);
+      let kem: { cipherText: Uint8Array; sharedSecret: Uint8Array };
+      try {
+        // m (FIPS 203 Algorithm 17) from node:crypto's generator, as every other secret of ours.
+        kem = ml_kem768.encapsulate(peer.subarray(0, MLKEM768_EK), randomBytes(32));
+      } catch {
+        throw new TlsAlert(Alert.illegalParameter, `${group.name} key share holds no valid ML-KEM-768 encapsulation key`);
+      }
+      if (kem.cipherText.length !== MLKEM768_CT) throw new Error('ML-KEM-768 ciphertext of the wrong length');
+      const classical = x25519.agree(peer.subarray(MLKEM768_EK));
+      ours = concat(kem.cipherText, x25519.publicKey);
+      const secret = concat(kem.sharedSecret, classical);
+      kem.sharedSecret.fill(0);
+      classical.fill(0);
+      return secret;
+    },
+  };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 const MAKERS: Record<NamedGroup['kind'], (g: NamedGroup) => KeyShare> = {
   x25519: (g) => montgomeryShare(g, 'x25519', 'X25519'),
   x448: (g) => montgomeryShare(g, 'x448', 'X448'),
   nist: nistShare,
+  x25519mlkem768: hybridShare,
 };
 
 export function newKeyShare(group: NamedGroup): KeyShare {

@@ -245,14 +245,19 @@ export interface NamedGroup {
   name: string;
   /** Length of a valid key_share key_exchange value. */
   publicKeyLength: number;
-  /** How the key share is computed: see keyexchange.ts (x25519 and x448: RFC 7748). */
-  kind: 'x25519' | 'x448' | 'nist';
+  /** How the key share is computed: see keyexchange.ts (x25519 and x448: RFC 7748; the hybrid: draft-ietf-tls-ecdhe-mlkem). */
+  kind: 'x25519' | 'x448' | 'nist' | 'x25519mlkem768';
   /** node:crypto createECDH curve name, for the NIST curves (also a KeyObject's namedCurve). */
   curve?: string;
+  /** A TLS 1.3 key exchange only (a KEM is no ECDHE for TLS 1.2's ServerKeyExchange). */
+  tls13Only?: true;
 }
 
-/** In our default preference order. */
+/** In our preference order (fixed, whatever the -e order). */
 export const NAMED_GROUPS: readonly NamedGroup[] = [
+  // ML-KEM-768 and X25519 together: safe if either is (draft-ietf-tls-ecdhe-mlkem).
+  // The client's share is its ML-KEM-768 encapsulation key (1184 bytes) and its X25519 key.
+  { code: 0x11ec, name: 'X25519MLKEM768', publicKeyLength: 1184 + 32, kind: 'x25519mlkem768', tls13Only: true },
   { code: 0x001d, name: 'x25519', publicKeyLength: 32, kind: 'x25519' },
   { code: 0x0017, name: 'secp256r1', publicKeyLength: 65, kind: 'nist', curve: 'prime256v1' },
   { code: 0x0018, name: 'secp384r1', publicKeyLength: 97, kind: 'nist', curve: 'secp384r1' },

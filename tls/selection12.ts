@@ -25,7 +25,7 @@ export function chooseGroup(cfg: EngineConfig, supported: number[] | null): Name
   const theirs = supported ?? [0x0017];
   for (const code of cfg.groups) {
     const group = groupByCode(code);
-    if (group && theirs.includes(code)) return group;
+    if (group && !group.tls13Only && theirs.includes(code)) return group;
   }
   return undefined;
 }

@@ -4,6 +4,7 @@
 // record protection) and the rehearsal's ClientHello (tls/rehearsal.ts); it
 // checks nothing of the server's certificate. For hostile-peer tests of the
 // real binary.
+import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { once } from 'node:events';
 import * as net from 'node:net';
 import { newKeyShare } from '../../tls/keyexchange';
@@ -16,6 +17,19 @@ import { ContentType, groupByCode, HandshakeType, suiteByCode, type CipherSuite 
 
 const SUITE = 0x1301;
 const X25519 = 0x001d;
+const X25519MLKEM768 = 0x11ec;
+
+/** The client's key exchange: X25519, or X25519MLKEM768 (ML-KEM-768's encapsulation key, then X25519's; we decapsulate). */
+function clientKeyExchange(group: 'x25519' | 'X25519MLKEM768'): { code: number; share: Uint8Array; secret(server: Uint8Array): Uint8Array } {
+  const x = newKeyShare(groupByCode(X25519)!);
+  if (group === 'x25519') return { code: X25519, share: x.publicKey, secret: (server) => x.agree(server) };
+  const kem = ml_kem768.keygen();
+  return {
+    code: X25519MLKEM768,
+    share: new Uint8Array([...kem.publicKey, ...x.publicKey]),
+    secret: (server) => new Uint8Array([...ml_kem768.decapsulate(server.subarray(0, 1088), kem.secretKey), ...x.agree(server.subarray(1088))]),
+  };
+}
 const SCHEMES = [0x0403, 0x0503, 0x0804, 0x0805, 0x0807];
 
 export class RawTls13Client {
@@ -40,29 +54,29 @@ export class RawTls13Client {
   }
 
   /** Connects and completes a handshake; rejects on anything unexpected or after timeoutMs. */
-  static async connect(port: number, timeoutMs: number): Promise<RawTls13Client> {
+  static async connect(port: number, timeoutMs: number, group: 'x25519' | 'X25519MLKEM768' = 'x25519'): Promise<RawTls13Client> {
     const socket = net.connect(port, '127.0.0.1');
     const c = new RawTls13Client(socket);
     const timer = setTimeout(() => socket.destroy(new Error(`no handshake within ${timeoutMs} ms`)), timeoutMs);
     try {
       await once(socket, 'connect');
-      await c.handshake();
+      await c.handshake(group);
       return c;
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private async handshake(): Promise<void> {
-    const share = newKeyShare(groupByCode(X25519)!);
+  private async handshake(group: 'x25519' | 'X25519MLKEM768'): Promise<void> {
+    const kx = clientKeyExchange(group);
     const transcript = new Transcript(this.suite.hash);
     const schedule = new KeySchedule(this.suite);
-    const hello = clientHello(SUITE, X25519, share.publicKey, SCHEMES);
+    const hello = clientHello(SUITE, kx.code, kx.share, SCHEMES);
     transcript.add(hello);
     this.socket.write(plaintextRecord(ContentType.handshake, hello, 0x0301));
     const serverHello = await this.message(HandshakeType.serverHello);
     transcript.add(serverHello.raw);
-    const secrets = schedule.handshake(share.agree(serverShare(serverHello.body)), transcript.current());
+    const secrets = schedule.handshake(kx.secret(serverShare(serverHello.body)), transcript.current());
     this.fromServer = new RecordProtection(this.suite, trafficKeys(this.suite, secrets.serverHandshakeTraffic));
     for (const type of [HandshakeType.encryptedExtensions, HandshakeType.certificate, HandshakeType.certificateVerify, HandshakeType.finished]) {
       transcript.add((await this.message(type)).raw);

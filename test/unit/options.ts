@@ -21,7 +21,7 @@ t.test('defaults', async (t) => {
   t.equal(o.verbosity, 1);
   t.equal(o.jailDir, '/var/lib/tlswrapper/empty');
   t.same(o.ciphers, ['CHACHA20_POLY1305_SHA256', 'AES_256_GCM_SHA384', 'AES_128_GCM_SHA256']);
-  t.same(o.groups, ['x25519', 'secp256r1']);
+  t.same(o.groups, ['x25519mlkem768', 'x25519', 'secp256r1']);
   t.equal(o.timeout, 60);
   t.equal(o.handshakeTimeout, 30);
 });

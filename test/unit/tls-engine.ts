@@ -2,6 +2,7 @@
 // not send (KeyUpdate, stray ChangeCipherSpec, malformed hellos, 0-RTT
 // records, hostile bytes), with the alert each must produce.
 
+import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import t, { type Test } from 'tap';
 import { createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { ByteReader, ByteWriter } from '../../lib/bytes';
@@ -120,9 +121,18 @@ class MiniClient {
   maxRecord = 0;
   flight: Uint8Array = new Uint8Array(0);
 
-  constructor(config = cfg, extraExtensions: Ext[] = [], sessionId = new Uint8Array(0), tuning?: EngineOptions) {
+  /** hybrid 'share': X25519MLKEM768 listed and its share sent in place of X25519's; 'listed': listed first, X25519's share only. */
+  private readonly kem = ml_kem768.keygen();
+  /** The group of the ServerHello's key_share. */
+  group = 0;
+
+  constructor(config = cfg, extraExtensions: Ext[] = [], sessionId = new Uint8Array(0), tuning?: EngineOptions, hybrid: 'share' | 'listed' | false = false) {
     this.engine = createServerEngine(config, tuning);
-    this.ch = clientHello({ sessionId, extensions: [...defaultExtensions(this.kp.raw), ...extraExtensions] });
+    const share: [number, Uint8Array] = hybrid === 'share' ? [0x11ec, concat(this.kem.publicKey, this.kp.raw)] : [0x001d, this.kp.raw];
+    const base = hybrid
+      ? [...defaultExtensions(this.kp.raw).filter(([ty]) => ty !== 10 && ty !== 51), ext(10, u16s(2, [0x11ec, 0x001d])), keyShareExt([share])]
+      : defaultExtensions(this.kp.raw);
+    this.ch = clientHello({ sessionId, extensions: [...base, ...extraExtensions] });
   }
 
   feed(b: Uint8Array): EngineEvent[] {
@@ -153,12 +163,15 @@ class MiniClient {
       const type = exts.u16();
       const body = new ByteReader(exts.vector(2));
       if (type === 51) {
-        body.u16();
+        this.group = body.u16();
         peer = body.vector(2);
       }
     }
-    const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(peer!).toString('base64url') }, format: 'jwk' });
-    const shared = new Uint8Array(diffieHellman({ privateKey: this.kp.privateKey, publicKey }));
+    // X25519MLKEM768: the ciphertext, then the server's X25519 key; the secret is ML-KEM's, then X25519's.
+    const kem = this.group === 0x11ec ? ml_kem768.decapsulate(peer!.subarray(0, 1088), this.kem.secretKey) : new Uint8Array(0);
+    const x = this.group === 0x11ec ? peer!.subarray(1088) : peer!;
+    const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(x).toString('base64url') }, format: 'jwk' });
+    const shared = concat(kem, new Uint8Array(diffieHellman({ privateKey: this.kp.privateKey, publicKey })));
     this.transcript = new Transcript(this.suite.hash);
     this.transcript.add(this.ch);
     this.transcript.add(sh);
@@ -408,6 +421,31 @@ t.test('sendAppData splits into records of at most 2^14', async (t) => {
   c.engine.sendAppData(new Uint8Array(40000).fill(3));
   const got = c.readAll();
   t.same(got.map((r) => r.content.length), [16384, 16384, 7232]);
+});
+
+t.test('X25519MLKEM768: preferred when its share comes, never asked for when an X25519 share came', async (t) => {
+  const hybridCfg = { ...cfg, groups: [0x11ec, 0x001d, 0x0017] };
+  const c = new MiniClient(hybridCfg, [], new Uint8Array(0), undefined, 'share');
+  c.hello();
+  t.ok(c.finish().some((e) => e.type === 'handshakeDone'), 'a whole handshake: the client derives the same secrets');
+  t.equal(c.group, 0x11ec, 'ServerHello key_share: X25519MLKEM768');
+  t.match(c.events.find((e) => e.type === 'handshakeDone'), { info: { group: 'X25519MLKEM768' } }, 'the facts name the group');
+  c.engine.sendAppData(Buffer.from('post-quantum'));
+  t.equal(Buffer.from(c.readAll()[0].content).toString(), 'post-quantum', 'data flows');
+
+  // A client that supports the hybrid but sent an X25519 share only: X25519 at once, no HelloRetryRequest.
+  const classical = new MiniClient(hybridCfg, [], new Uint8Array(0), undefined, 'listed');
+  classical.hello();
+  t.ok(classical.finish().some((e) => e.type === 'handshakeDone'));
+  t.equal(classical.group, 0x001d, 'X25519');
+
+  const kp = x25519Pair();
+  const bad = new Uint8Array([...ml_kem768.keygen().publicKey, ...kp.raw]);
+  bad[0] = 0xff;
+  bad[1] |= 0x0f;
+  const exts = [...defaultExtensions(kp.raw).filter(([ty]) => ty !== 10 && ty !== 51), ext(10, u16s(2, [0x11ec])), keyShareExt([[0x11ec, bad]])];
+  const e = createServerEngine(hybridCfg);
+  t.equal(fatalOf(e.feed(plaintextRecord(22, clientHello({ extensions: exts })))), 47, 'an encapsulation key out of range: illegal_parameter');
 });
 
 t.test('HelloRetryRequest', async (t) => {
