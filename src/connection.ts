@@ -1,7 +1,7 @@
 // One connection's processes, wired as docs/design.md ("Processes and descriptors") draws them:
 //
-//   keyproc  stdio: [rpc in (netproc writes), rpc out (netproc reads), log pipe, its configuration]
 //   netproc  stdio: [socket, socket, log pipe, ctl (its configuration first), rpc to keyproc, rpc from keyproc, prog stdin, prog stdout]
+//   keyproc  stdio: [rpc in (netproc writes), rpc out (netproc reads), log pipe, its configuration]
 //   prog     stdio: [the other end of netproc's fd 6, of fd 7, stderr]
 //
 // With delayed encryption netproc has more, and prog gets their other ends
@@ -21,6 +21,8 @@ import { CtlMsg, MAX_CTL_FRAME } from '../wire/ctl';
 import { encodeFrame } from '../wire/frame';
 import { START_TLS_FDS } from '../wire/starttls';
 
+const NETPROC_TO_KEY = 4;
+const NETPROC_FROM_KEY = 5;
 const NETPROC_PROG_IN = 6;
 const NETPROC_PROG_OUT = 7;
 
@@ -83,10 +85,28 @@ function releaseNetworkFds(): void {
 export function startChildren(keyConfig: KeyprocConfig, netConfig: NetprocConfig): Children {
   // All of this runs in one tick: no event-loop turn lets the entry read from
   // a pipe it is only holding for another process.
+  // netproc first: under a super-server the client is already waiting, and
+  // netproc is the longer way to its first move (start, jail, read the
+  // ClientHello); keyproc has until the name arrives.
   // stderr through the entry: a jailed process has RLIMIT_FSIZE 0, so it could
   // not write its log lines to a regular file (tcpserver ... 2>>log).
+  const control = START_TLS_FDS[netConfig.startTls];
+  const handoff = netConfig.network === 'handoff';
+  // Under a super-server the connection is our fds 0/1; a spare set of
+  // tlswrapper-server gets it later over the IPC channel (wire/handoff.ts).
+  const network = handoff ? (['ignore', 'ignore'] as const) : [0, 1];
+  // fds 4 and 5, to and from keyproc: socket pairs whose other ends become keyproc's fds 0 and 1.
+  const netproc = startNode('netproc.js', [
+    ...network, 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...control.netproc.map(() => 'pipe' as const), ...(handoff ? ['ipc' as const] : []),
+  ]);
+  const pipes = netproc.stdio as unknown as Socket[];
+  const [toKey, fromKey] = [pipes[NETPROC_TO_KEY], pipes[NETPROC_FROM_KEY]];
+  stopReading(toKey);
+  stopReading(fromKey);
   // keyproc's fd 3: its configuration, to the end (lib/configpipe.ts).
-  const keyproc = startNode('keyproc.js', ['pipe', 'pipe', 'pipe', 'pipe']);
+  const keyproc = startNode('keyproc.js', [toKey, fromKey, 'pipe', 'pipe']);
+  toKey.destroy();
+  fromKey.destroy();
   const configPipe = keyproc.stdio[3] as Socket;
   // A keyproc that dies early resets the pipe: its death is the supervisor's
   // business (src/supervisor.ts), not an unhandled 'error' here. Our end is
@@ -95,19 +115,6 @@ export function startChildren(keyConfig: KeyprocConfig, netConfig: NetprocConfig
   configPipe.on('error', () => configPipe.destroy());
   stopReading(configPipe);
   configPipe.end(JSON.stringify(keyConfig), () => configPipe.destroy());
-  const [toKey, fromKey] = [keyproc.stdin as Socket, keyproc.stdout as Socket];
-  stopReading(fromKey);
-  const control = START_TLS_FDS[netConfig.startTls];
-  const handoff = netConfig.network === 'handoff';
-  // Under a super-server the connection is our fds 0/1; a spare set of
-  // tlswrapper-server gets it later over the IPC channel (wire/handoff.ts).
-  const network = handoff ? (['ignore', 'ignore'] as const) : [0, 1];
-  const netproc = startNode('netproc.js', [
-    ...network, 'pipe', 'pipe', toKey, fromKey, 'pipe', 'pipe', ...control.netproc.map(() => 'pipe' as const), ...(handoff ? ['ipc' as const] : []),
-  ]);
-  toKey.destroy();
-  fromKey.destroy();
-  const pipes = netproc.stdio as unknown as Socket[];
   // netproc's configuration: the first frame on its ctl pipe (netproc/intake.ts).
   // A netproc that dies before reading it resets the pipe: its death is seen
   // elsewhere (the supervisor, a spare set's watch), never as an unhandled 'error'.
