@@ -14,7 +14,8 @@
 // the same run, for figures side by side.
 //
 // tlsfuzzer and tlslite-ng come from git directories (clones or mirrors) named
-// by TLSFUZZER_GIT and TLSLITE_GIT; they are unpacked into CONFORMANCE_DIR
+// by TLSFUZZER_GIT and TLSLITE_GIT (and kyber-py, which tlslite-ng's ML-KEM
+// needs, by KYBER_GIT); they are unpacked into CONFORMANCE_DIR
 // (default /tmp/tlswrapper-conformance) with the certificates and the logs.
 // Debian packages it needs are installed when missing (as root).
 //
@@ -33,8 +34,8 @@ const ROOT = path.resolve(HERE, '..', '..');
 const WORK = process.env.CONFORMANCE_DIR ?? '/tmp/tlswrapper-conformance';
 /** Debian's python3, which has the packages below (another python3 may be first on PATH). */
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
-/** Every group we implement, not only the default two, so the group scripts test them all. */
-const SERVER_OPTIONS = ['-e', 'x25519', '-e', 'secp256r1', '-e', 'secp384r1', '-e', 'secp521r1', '-e', 'x448'];
+/** Every group we implement, not only the default ones, so the group scripts test them all. */
+const SERVER_OPTIONS = ['-e', 'x25519mlkem768', '-e', 'x25519', '-e', 'secp256r1', '-e', 'secp384r1', '-e', 'secp521r1', '-e', 'x448'];
 const PACKAGES = ['python3', 'python3-ecdsa', 'python3-gmpy2', 'python3-m2crypto', 'ucspi-tcp', 'openssl'];
 
 function fail(message) {
@@ -110,7 +111,11 @@ function suite() {
   }
   const fuzzer = unpack(fuzzerGit, ['scripts', 'tlsfuzzer'], path.join(WORK, 'tlsfuzzer'), 'tlsfuzzer/runner.py');
   const lite = unpack(liteGit, ['tlslite'], path.join(WORK, 'tlslite-ng'), 'tlslite/__init__.py');
-  return `tlsfuzzer@${fuzzer.slice(0, 7)} tlslite-ng@${lite.slice(0, 7)}`;
+  // kyber-py gives tlslite-ng ML-KEM; without it test-tls13-mlkem.py cannot run (it is not in Debian).
+  const kyberGit = process.env.KYBER_GIT;
+  const kyber = kyberGit ? unpack(kyberGit, ['src'], path.join(WORK, 'kyber-py'), 'src/kyber_py/ml_kem/__init__.py') : null;
+  if (!kyber) console.log('conformance: no KYBER_GIT (a git directory of github.com/GiacomoPope/kyber-py): test-tls13-mlkem.py will fail');
+  return `tlsfuzzer@${fuzzer.slice(0, 7)} tlslite-ng@${lite.slice(0, 7)}${kyber ? ` kyber-py@${kyber.slice(0, 7)}` : ''}`;
 }
 
 /** key + certificate in one file, as -f wants them (and apart, for openssl s_server); CN and SAN localhost (the name tlsfuzzer connects to). */
@@ -213,7 +218,7 @@ function runScript(entry, cert, port, opts, logFile) {
   const started = Date.now();
   const r = spawnSync(PYTHON, argv, {
     cwd: path.join(WORK, 'tlsfuzzer'),
-    env: { ...process.env, PYTHONPATH: `${path.join(WORK, 'tlsfuzzer')}:${path.join(WORK, 'tlslite-ng')}` },
+    env: { ...process.env, PYTHONPATH: [path.join(WORK, 'tlsfuzzer'), path.join(WORK, 'tlslite-ng'), path.join(WORK, 'kyber-py', 'src')].join(':') },
     encoding: 'utf8',
     timeout: timeoutS * 1000,
     killSignal: 'SIGKILL',

@@ -93,6 +93,8 @@ export const SCRIPTS = [
   { cert: 'rsa', script: 'test-tls13-unrecognised-groups.py', args: plain(), na: /ffdhe/ },
   { cert: 'any', script: 'test-tls13-zero-content-type.py', args: plain() },
   { cert: 'rsa', script: 'test-tls13-zero-length-data.py', args: plain() },
+  // The post-quantum hybrid: of the draft's three, we do X25519MLKEM768.
+  { cert: 'any', script: 'test-tls13-mlkem.py', args: plain(['--kems', 'x25519mlkem768']) },
   { cert: 'rsa', script: 'test-tls13-rsa-signatures.py', args: plain() },
   { cert: 'rsa', script: 'test-tls13-pkcs-signature.py', args: plain() },
   {
