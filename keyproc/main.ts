@@ -29,6 +29,7 @@ import { selectChain, type Loaded } from './select';
 import { certificateVerifyContent13, serverKeyExchangeContent12 } from './content';
 import { rehearseSigning } from './warmup';
 import { readConfigPipe } from '../lib/configpipe';
+import { errnoWords, systemErrorText } from '../lib/errno';
 
 /** Where the entry writes keyproc's configuration (src/connection.ts). */
 const CONFIG_FD = 3;
@@ -40,8 +41,7 @@ export { MAX_PEM } from './read';
 type State = 'select' | 'sign13' | 'sign12' | 'done';
 
 function errText(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  return err && err.code ? err.code : err instanceof Error ? err.message : String(e);
+  return systemErrorText(e);
 }
 
 class KeyProcess {
@@ -150,18 +150,20 @@ class KeyProcess {
     // As root: read every candidate file; parse nothing yet.
     // -d sources: DIR/NAME, or certbot's DIR/NAME/{privkey,fullchain}.pem (see read.ts).
     const files: CandidateBytes[] = [];
+    const missing: string[] = [];
     for (const candidate of candidatePaths(this.config.certs, name)) {
       try {
         const got = readCandidate(candidate);
         if (!got) {
-          log('info', `unable to obtain certificate(s) from the PEM file '${printable(candidate.path)}' (ENOENT)`);
+          missing.push(candidate.path);
+          log('debug', `unable to obtain certificate(s) from the PEM file '${printable(candidate.path)}' (${errnoWords('ENOENT')})`);
           continue;
         }
         files.push(got);
         log('tracing', `read '${printable(got.label)}'`);
       } catch (e) {
         const where = e instanceof ReadError ? e.path : candidate.path;
-        const why = e instanceof ReadError ? e.why : errText(e);
+        const why = e instanceof ReadError ? errnoWords(e.why) : errText(e);
         for (const f of files) f.bytes.fill(0);
         log('fatal', `unable to obtain certificate(s) from the PEM file '${printable(where)}' (${why})`);
         return this.fail(Alert.internalError, EXIT.fatal);
@@ -169,7 +171,9 @@ class KeyProcess {
     }
     if (files.length === 0) {
       if (name) {
-        log('info', `no PEM file for server name '${name}'`);
+        // A problem with the PEM files: said at the default verbosity (-Q), as tlswrapper does.
+        const paths = missing.map((p) => `'${printable(p)}'`).join(', ');
+        log('fatal', `unable to obtain certificate(s) from the PEM file ${paths} (${errnoWords('ENOENT')}), for server name '${name}'`);
         return this.fail(Alert.unrecognizedName);
       }
       log('info', 'no server name and no -f PEM file');

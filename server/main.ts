@@ -3,6 +3,7 @@
 // connection's netproc and keyproc were started, warmed and (netproc) jailed
 // before the client came (server/spares.ts), so no Node start-up lies on the
 // connection's path. One process set serves one connection, as before.
+import { certSourceProblem } from '../src/certcheck';
 import { resolve } from 'node:path';
 import type { Server as NetServer, Socket } from 'node:net';
 import { ensureJailDir, jailIdsForUser } from '../jail/jail';
@@ -51,6 +52,8 @@ interface Prepared {
 function prepare(o: ServerOptions, log: Logger): Prepared {
   const opts = o.tlswrapper;
   const engine = engineOrExit(opts, log);
+  const badSource = certSourceProblem(opts.certs);
+  if (badSource) fatalExit(log, badSource, EXIT_USAGE);
   try {
     if (process.getuid?.() !== 0) throw new Error('must run as root: each connection\'s processes are jailed (chroot, their own uid) and keyproc reads the keys');
     const clientAuth = opts.anchorFile ? new ClientAuthState(opts.anchorFile, readAnchorFile(opts.anchorFile)) : undefined;

@@ -13,6 +13,7 @@ import { ClientAuthState, readAnchorFile } from './peer';
 import { lookupUser, type ProgUser } from '../lib/progrun';
 import { PROG_ACK_FD, PROG_CONTROL_FD } from '../wire/starttls';
 import { Supervisor } from './supervisor';
+import { certSourceProblem } from './certcheck';
 
 function configure(argv: string[]): { opts: Options; log: Logger } {
   try {
@@ -49,6 +50,8 @@ function prepare(opts: Options, log: Logger): Prepared {
 
 function main(): void {
   const { opts, log } = configure(process.argv.slice(2));
+  const badSource = certSourceProblem(opts.certs);
+  if (badSource) fatalExit(log, badSource, EXIT_USAGE);
   const engine = engineOrExit(opts, log);
   const prepared = prepare(opts, log);
   // The super-server accepted the connection just before it started us: -T counts from our start.

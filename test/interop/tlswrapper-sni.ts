@@ -7,6 +7,7 @@
 // never served; every such connection ends with an alert, fast, and the log
 // has no stack trace.
 import t, { type Test } from 'tap';
+import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -131,14 +132,15 @@ if (missing) {
     noStack(t, s);
   });
 
-  t.test('-d DIR: a name with no file gets unrecognized_name and a log line', async (t) => {
-    const s = await serve(t, 'tcpserver', ours(['-v', '-d', DIR, 'cat']));
+  t.test('-d DIR: a name with no file gets unrecognized_name and a log line at the default level (-Q)', async (t) => {
+    const s = await serve(t, 'tcpserver', ours(['-d', DIR, 'cat']));
     const r = await opensslClient({ port: s.port, servername: 'three.test', tls: '1.3', input: 'x', until: 'x', timeoutMs: 8000 });
     t.not(r.code, 0);
     t.notOk(r.timedOut, 'no hang');
     t.equal(alertOf(r), 112, `unrecognized_name: ${r.err.trim().split('\n').pop()}`);
     await waitFor(() => /three\.test/.test(s.output()), 3000);
-    t.match(s.output(), /^tlswrapper: keyproc: info: no PEM file for server name 'three\.test'$/m, 'logged at -v');
+    t.match(s.output(), /^tlswrapper: keyproc: fatal: unable to obtain certificate\(s\) from the PEM file '.*\/three\.test' \(file does not exist\), for server name 'three\.test'$/m, 'one line at the default level, tlswrapper\'s wording');
+    t.equal(s.output().split('\n').filter(Boolean).length, 1, 'and only that one');
     // No SNI at all with only -d: nothing to serve.
     const none = await opensslClient({ port: s.port, noSni: true, tls: '1.3', input: 'x', until: 'x', timeoutMs: 8000 });
     t.not(none.code, 0, 'no SNI and only -d: refused');
@@ -245,12 +247,10 @@ if (missing) {
     const bad = path.join(P, 'bad'); fs.mkdirSync(bad, { mode: 0o755 });
     const write = (name: string, text: string) => { fs.writeFileSync(path.join(bad, name), text); return path.join(bad, name); };
     const cases: Array<[string, string, RegExp]> = [
-      ['missing', path.join(bad, 'missing.pem'), /\(ENOENT\)/],
       ['key of another certificate', write('mismatch.pem', fs.readFileSync(two.keyFile, 'utf8') + fs.readFileSync(one.chainFile, 'utf8')), /does not match/],
       ['no key', write('nokey.pem', fs.readFileSync(one.chainFile, 'utf8')), /no private key/],
       ['no certificate', write('nocert.pem', fs.readFileSync(one.keyFile, 'utf8')), /no certificate/],
       ['garbage', write('garbage.pem', 'garbage\n'), /\(.+\)/],
-      ['a directory', bad, /\(.+\)/],
     ];
     for (const [label, file, why] of cases) {
       const s = await serve(t, 'tcpserver', ours(['-f', file, 'cat']));
@@ -265,11 +265,31 @@ if (missing) {
       t.notMatch(s.output(), NO_STACK);
       await s.stop();
     }
-    const q = await serve(t, 'tcpserver', ours(['-q', '-f', path.join(bad, 'missing.pem'), 'cat']));
+    const q = await serve(t, 'tcpserver', ours(['-q', '-f', path.join(bad, 'garbage.pem'), 'cat']));
     const r = await opensslClient({ port: q.port, tls: '1.3', input: 'x', until: 'x', timeoutMs: 8000 });
     t.equal(alertOf(r), 80);
     await new Promise((res) => setTimeout(res, 500));
     t.equal(q.output(), '', '-q: nothing at all');
+  });
+
+  // tlswrapper checks its -f and -d paths when it starts: a configuration
+  // error (exit 100, one fatal line, its wording) before any process starts.
+  t.test('-f/-d paths that cannot work: exit 100 and one fatal line at start, no process started', async (t) => {
+    const dir = fs.mkdtempSync(path.join(P, 'paths-'));
+    const file = path.join(dir, 'x.pem');
+    fs.writeFileSync(file, 'not even PEM\n');
+    const cases: Array<[string, string[], string]> = [
+      ['missing -f file', ['-f', path.join(dir, 'missing.pem')], `unable to stat certfile '${dir}/missing.pem' (file does not exist)`],
+      ['-f of a directory', ['-f', dir], `unable to add certfile '${dir}' (not a regular file)`],
+      ['missing -d directory', ['-d', path.join(dir, 'nodir')], `unable to stat certdir '${dir}/nodir' (file does not exist)`],
+      ['-d of a file', ['-d', file], `unable to add certdir '${file}' (not a directory)`],
+      ['the second of two sources', ['-f', file, '-d', path.join(dir, 'nodir')], `unable to stat certdir '${dir}/nodir' (file does not exist)`],
+    ];
+    for (const [label, args, line] of cases) {
+      const r = spawnSync(ours([...args, 'cat'])[0], ours([...args, 'cat']).slice(1), { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: 60000 });
+      t.equal(r.status, 100, `${label}: exit 100`);
+      t.equal(r.stderr, `tlswrapper: fatal: ${line}\n`, `${label}: one line, tlswrapper's wording`);
+    }
   });
 
   // The man page: a name that is not a plausible DNS name gets the
@@ -342,7 +362,7 @@ if (missing) {
     await waitFor(() => /fatal/.test(s.output()), 3000);
     const lines = s.output().split('\n').filter(Boolean);
     t.equal(lines.length, 1, `one line: ${JSON.stringify(s.output())}`);
-    t.match(lines[0] ?? '', /^tlswrapper: keyproc: fatal: unable to obtain certificate\(s\) from the PEM file '.*\/live\/half\.test\/fullchain\.pem' \(ENOENT\)$/);
+    t.match(lines[0] ?? '', /^tlswrapper: keyproc: fatal: unable to obtain certificate\(s\) from the PEM file '.*\/live\/half\.test\/fullchain\.pem' \(file does not exist\)$/);
     t.notMatch(s.output(), NO_STACK);
   });
 }
