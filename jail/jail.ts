@@ -41,6 +41,23 @@ export interface JailSpec {
  */
 export interface JailOptions {
   oneSlotLeft?: boolean;
+  /**
+   * The companions (tlswrapper-tcp, -smtp) log to their own stderr, which a
+   * super-server may have pointed at a regular file (2>>log). Then
+   * RLIMIT_FSIZE is left as it is, so the log survives the jail: no new
+   * file can be opened anyway (RLIMIT_NOFILE 0), only the inherited ones
+   * grow. With any other stderr (a pipe, a tty) the limit is 0 as always.
+   */
+  keepLogFile?: boolean;
+}
+
+/** Whether fd 2 is a regular file (see JailOptions.keepLogFile). */
+export function stderrIsRegularFile(): boolean {
+  try {
+    return fs.fstatSync(2).isFile();
+  } catch {
+    return false;
+  }
 }
 
 export interface JailIds {
@@ -146,7 +163,7 @@ export function enterJail(spec: JailSpec, options: JailOptions = {}): void {
   step('setgid', () => process.setgid!(spec.gid));
 
   // 6. limits, while still root (lowering the hard limit is allowed anyway).
-  setZeroLimits(nofile);
+  setZeroLimits(nofile, options.keepLogFile === true && stderrIsRegularFile());
   setLimit('data', JAIL_DATA_LIMIT);
 
   // 7. setuid last: as root it sets real, effective and saved uid.
@@ -182,8 +199,11 @@ function ignoreSigusr1(): void {
   process.on('SIGUSR1', () => {});
 }
 
-function setZeroLimits(nofile = 0): void {
-  for (const resource of JAIL_RLIMITS) setLimit(resource, resource === 'nofile' ? nofile : 0);
+function setZeroLimits(nofile = 0, logFileGrows = false): void {
+  for (const resource of JAIL_RLIMITS) {
+    if (resource === 'fsize' && logFileGrows) continue;
+    setLimit(resource, resource === 'nofile' ? nofile : 0);
+  }
 }
 
 function setLimit(resource: string, value: number): void {
@@ -217,8 +237,8 @@ export function closeLastSlot(): void {
  * tlswrapper -u's user): no chroot, no uid change, only the zero limits.
  * Throws JailError naming the failed step.
  */
-export function enterLimitsOnly(): void {
-  setZeroLimits();
+export function enterLimitsOnly(options: Pick<JailOptions, 'keepLogFile'> = {}): void {
+  setZeroLimits(0, options.keepLogFile === true && stderrIsRegularFile());
   step('sigusr1', ignoreSigusr1);
 }
 
