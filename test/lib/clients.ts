@@ -18,6 +18,13 @@ import { run, sleep, type RunResult } from './sh';
 
 export type TlsVersion = '1.2' | '1.3';
 
+/**
+ * How long a client has to exit once its `until` matched and its stdin closed
+ * (it sends close_notify and goes). Generous: on a busy machine a connection
+ * of ours takes seconds. The overall default deadline is 30 s.
+ */
+const CLIENT_EXIT_GRACE_MS = 10000;
+
 export interface ClientCommon {
   port: number;
   host?: string;
@@ -91,7 +98,7 @@ export async function opensslClient(o: OpensslOptions): Promise<ClientResult> {
   if (o.certFile) argv.push('-cert', o.certFile, '-key', o.keyFile ?? o.certFile);
   if (o.chainFile) argv.push('-cert_chain', o.chainFile);
   argv.push(...(o.extra ?? []));
-  const r = await run(argv, { input: o.input ?? '', until: o.until, timeoutMs: o.timeoutMs ?? 15000, graceMs: 2000 });
+  const r = await run(argv, { input: o.input ?? '', until: o.until, timeoutMs: o.timeoutMs ?? 30000, graceMs: CLIENT_EXIT_GRACE_MS });
   const field = (re: RegExp) => re.exec(r.err)?.[1]?.trim();
   const temp = field(/Server Temp Key: ([^\n]+)/);
   return {
@@ -128,7 +135,7 @@ export async function gnutlsClient(o: GnutlsOptions): Promise<ClientResult> {
   if (priority) argv.push(`--priority=${priority}`);
   if (o.certFile) argv.push(`--x509certfile=${o.certFile}`, `--x509keyfile=${o.keyFile ?? o.certFile}`);
   argv.push(...(o.extra ?? []), o.host ?? '127.0.0.1');
-  const r = await run(argv, { input: o.input ?? '', until: o.until, timeoutMs: o.timeoutMs ?? 15000, graceMs: 2000 });
+  const r = await run(argv, { input: o.input ?? '', until: o.until, timeoutMs: o.timeoutMs ?? 30000, graceMs: CLIENT_EXIT_GRACE_MS });
   let info = '';
   try { info = fs.readFileSync(log, 'utf8'); fs.rmSync(path.dirname(log), { recursive: true, force: true }); } catch { /* none */ }
   const all = info + r.err;
@@ -162,7 +169,7 @@ export interface CurlOptions extends Omit<ClientCommon, 'input' | 'until'> {
 export async function curlClient(o: CurlOptions): Promise<ClientResult> {
   const name = o.servername ?? 'localhost';
   const host = o.host ?? '127.0.0.1';
-  const argv = ['curl', '-sS', '-v', '--http1.1', '--max-time', String(Math.ceil((o.timeoutMs ?? 15000) / 1000)),
+  const argv = ['curl', '-sS', '-v', '--http1.1', '--max-time', String(Math.ceil((o.timeoutMs ?? 30000) / 1000)),
     '--resolve', `${name}:${o.port}:${host}`];
   if (o.caFile) argv.push('--cacert', o.caFile); else argv.push('-k');
   if (o.tls === '1.2') argv.push('--tlsv1.2', '--tls-max', '1.2');
@@ -172,7 +179,7 @@ export async function curlClient(o: CurlOptions): Promise<ClientResult> {
   if (o.curves) argv.push('--curves', o.curves);
   if (o.data !== undefined) argv.push('--data-binary', o.data);
   argv.push(...(o.extra ?? []), `https://${name}:${o.port}${o.urlPath ?? '/'}`);
-  const r = await run(argv, { timeoutMs: (o.timeoutMs ?? 15000) + 2000 });
+  const r = await run(argv, { timeoutMs: (o.timeoutMs ?? 30000) + 2000 });
   // * SSL connection using TLSv1.3 / TLS_AES_256_GCM_SHA384
   const m = /SSL connection using (\S+) \/ (\S+)/.exec(r.err);
   return {

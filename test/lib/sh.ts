@@ -15,7 +15,12 @@ export interface RunOptions {
    * right after `input` is written.
    */
   until?: string | RegExp | number | undefined;
-  /** After stdin is closed (see `until`), wait this long for the child to exit, then kill it. Default: the rest of timeoutMs. */
+  /**
+   * Once `until` has matched and stdin is closed, wait this long for the
+   * child to exit, then kill it (reported as timedOut, with graceExpired).
+   * Only after a match: without `until` the child reads until the server
+   * closes, and only timeoutMs bounds it. Default: the rest of timeoutMs.
+   */
   graceMs?: number;
   /** Hard deadline: the process group is killed after this. Default 20000. */
   timeoutMs?: number;
@@ -30,8 +35,10 @@ export interface RunResult {
   signal: NodeJS.Signals | null;
   stdout: Buffer;
   stderr: Buffer;
-  /** True when the hard deadline killed the child. */
+  /** True when a deadline killed the child: the hard one, or the grace after `until` matched (graceExpired). */
   timedOut: boolean;
+  /** True when the child was killed because it did not exit within graceMs after `until` matched. */
+  graceExpired: boolean;
   /** True when `until` matched. */
   matched: boolean;
   ms: number;
@@ -43,7 +50,7 @@ export interface RunResult {
 /** One-line description of a result for assertion messages. */
 export function describe(r: RunResult): string {
   const tail = (s: string) => (s.length > 1500 ? '…' + s.slice(-1500) : s);
-  return `${r.argv.join(' ')} → code=${r.code} signal=${r.signal} timedOut=${r.timedOut} ` +
+  return `${r.argv.join(' ')} → code=${r.code} signal=${r.signal} timedOut=${r.timedOut}${r.graceExpired ? ' (no exit within the grace after its input ended)' : ''} ` +
     `(${r.ms} ms)\n--- stdout ---\n${tail(r.out)}\n--- stderr ---\n${tail(r.err)}`;
 }
 
@@ -72,19 +79,19 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
     } catch (e) {
       const err = String(e);
       resolve({ argv, code: 127, signal: null, stdout: Buffer.alloc(0), stderr: Buffer.from(err),
-        timedOut: false, matched: false, ms: 0, out: '', err });
+        timedOut: false, graceExpired: false, matched: false, ms: 0, out: '', err });
       return;
     }
     const out: Buffer[] = []; const errb: Buffer[] = [];
     let outLen = 0;
-    let timedOut = false; let matched = false; let stdinClosed = false;
+    let timedOut = false; let graceExpired = false; let matched = false; let stdinClosed = false;
     let grace: NodeJS.Timeout | undefined;
     const closeStdin = () => {
       if (stdinClosed) return;
       stdinClosed = true;
       child.stdin?.end();
-      if (opts.graceMs !== undefined) {
-        grace = setTimeout(() => { if (child.pid) killGroup(child.pid); }, opts.graceMs);
+      if (matched && opts.graceMs !== undefined) {
+        grace = setTimeout(() => { timedOut = true; graceExpired = true; if (child.pid) killGroup(child.pid); }, opts.graceMs);
       }
     };
     child.stdin?.on('error', () => { /* child closed its stdin: fine */ });
@@ -105,7 +112,7 @@ export function run(argv: string[], opts: RunOptions = {}): Promise<RunResult> {
       const stdout = Buffer.concat(out);
       let stderr = Buffer.concat(errb);
       if (spawnError) stderr = Buffer.concat([stderr, Buffer.from(String(spawnError))]);
-      resolve({ argv, code: spawnError ? 127 : code, signal, stdout, stderr, timedOut, matched,
+      resolve({ argv, code: spawnError ? 127 : code, signal, stdout, stderr, timedOut, graceExpired, matched,
         ms: Date.now() - started, out: stdout.toString('utf8'), err: stderr.toString('utf8') });
     });
     if (opts.input !== undefined) child.stdin?.write(opts.input);
