@@ -7,9 +7,9 @@
 // Finding busybox with tcpsvd (Debian's /bin/busybox has no tcpsvd applet):
 //   1. $TLSWRAPPER_TEST_BUSYBOX, a busybox binary that has tcpsvd;
 //   2. /usr/local/lib/tlswrapper-test/busybox (where .ci/run builds it with
-//      ../shared/tools/busybox-tcpsvd.sh);
+//      test/tools/busybox-tcpsvd.sh);
 //   3. `busybox` on PATH, if it has tcpsvd.
-// Build it by hand with: sh ../shared/tools/busybox-tcpsvd.sh /usr/local/lib/tlswrapper-test
+// Build it by hand with: sh test/tools/busybox-tcpsvd.sh /usr/local/lib/tlswrapper-test
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -54,7 +54,7 @@ export function superServerMissing(kind: SuperServerKind): string | null {
   switch (kind) {
     case 'tcpserver': return which('tcpserver') ? null : 'tcpserver not installed (apt-get install ucspi-tcp)';
     case 'tcpsvd': return busyboxPath() ? null
-      : 'no busybox with tcpsvd (set TLSWRAPPER_TEST_BUSYBOX or run ../shared/tools/busybox-tcpsvd.sh /usr/local/lib/tlswrapper-test)';
+      : 'no busybox with tcpsvd (set TLSWRAPPER_TEST_BUSYBOX or run test/tools/busybox-tcpsvd.sh /usr/local/lib/tlswrapper-test)';
     case 'systemd-socket-activate': return which('systemd-socket-activate') ? null : 'systemd-socket-activate not installed (apt-get install systemd)';
     case 'tlswrapper-server': return fs.existsSync(path.join(repoRoot, 'dist', 'server.js')) ? null : 'dist/server.js not built (npm run build)';
   }
