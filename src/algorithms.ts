@@ -2,6 +2,8 @@
 // and sets that leave nothing usable are usage errors (exit 100).
 import type { EngineConfig } from '../tls/api';
 import {
+  CIPHER_SUITES,
+  CIPHER_SUITES_12,
   groupByOptionName,
   NAMED_GROUPS,
   PROTOCOL_VERSIONS,
@@ -18,6 +20,9 @@ const TLS13 = ProtocolVersion.tls13;
 /** The -m/-M names, oldest first, for the usage message. */
 const VERSION_NAMES = [...PROTOCOL_VERSIONS].sort((a, b) => a.code - b.code).map((v) => v.optionName);
 
+/** -c's names: the TLS 1.3 suites', then the TLS 1.2 and older ones' (several suites may share a name). */
+const CIPHER_NAMES = [...new Set([...CIPHER_SUITES.map((c) => c.optionName), ...CIPHER_SUITES_12.map((c) => c.optionName)])];
+
 function version(name: string, option: string): number {
   const code = versionByOptionName(name)?.code;
   if (code === undefined) throw new UsageError(`unknown TLS version '${name}' (-${option}), known: ${VERSION_NAMES.join(', ')}`);
@@ -30,7 +35,7 @@ function suites(names: string[]): { suites: number[]; suites12: number[] } {
   for (const name of names) {
     const s13 = suiteByOptionName(name)?.code;
     const s12 = suites12ByOptionName(name);
-    if (s13 === undefined && s12.length === 0) throw new UsageError(`unknown cipher '${name}' (-c)`);
+    if (s13 === undefined && s12.length === 0) throw new UsageError(`unknown cipher '${name}' (-c), known: ${CIPHER_NAMES.join(', ')}`);
     if (s13 !== undefined && !out.suites.includes(s13)) out.suites.push(s13);
     for (const code of s12) if (!out.suites12.includes(code)) out.suites12.push(code);
   }
@@ -50,7 +55,7 @@ export function engineConfig(o: Options): EngineConfig {
 
   const wanted = o.groups.map((name) => {
     const group = groupByOptionName(name);
-    if (!group) throw new UsageError(`unknown ephemeral algorithm '${name}' (-e)`);
+    if (!group) throw new UsageError(`unknown ephemeral algorithm '${name}' (-e), known: ${NAMED_GROUPS.map((g) => g.name.toLowerCase()).join(', ')}`);
     return group.code;
   });
   // tlswrapper's fixed preference order, whatever the -e order.

@@ -6,7 +6,9 @@ import { resolve } from 'node:path';
 import { ensureJailDir, type JailSpec } from '../jail/jail';
 import { engineOrExit, jailSpecs, launch } from './launch';
 import { inheritedFd } from '../lib/inheritedfds';
-import { EXIT_USAGE } from '../lib/exitcodes';
+import { fstatSync } from 'node:fs';
+import { isatty } from 'node:tty';
+import { EXIT_FAILURE, EXIT_USAGE } from '../lib/exitcodes';
 import { createLogger, errText, fatalExit, type Logger } from '../lib/log';
 import { parseOptions, UsageError, USAGE, type Options } from './options';
 import { ClientAuthState, readAnchorFile } from './peer';
@@ -52,6 +54,8 @@ function main(): void {
   const { opts, log } = configure(process.argv.slice(2));
   const badSource = certSourceProblem(opts.certs);
   if (badSource) fatalExit(log, badSource, EXIT_USAGE);
+  const misuse = misuseProblem();
+  if (misuse) fatalExit(log, misuse.message, misuse.status);
   const engine = engineOrExit(opts, log);
   const prepared = prepare(opts, log);
   // The super-server accepted the connection just before it started us: -T counts from our start.
@@ -67,6 +71,32 @@ function main(): void {
       supervisor.stop();
     });
   }
+}
+
+/**
+ * Run by hand, tlswrapper would otherwise fail deep inside a child with
+ * words only its author knows: say what it needs instead. The connection
+ * must be a socket (or a pipe) on fds 0 and 1, and only root can jail.
+ */
+function misuseProblem(): { message: string; status: number } | null {
+  for (const fd of [0, 1]) {
+    let kind = 'closed';
+    try {
+      const st = fstatSync(fd);
+      if (st.isSocket() || st.isFIFO()) continue;
+      kind = isatty(fd) ? 'a terminal' : st.isFile() ? 'a regular file' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'a directory';
+    } catch {
+      // closed
+    }
+    return {
+      message: `fd ${fd} is ${kind}, not the client's connection: tlswrapper is run by a super-server (tcpserver, busybox tcpsvd, inetd, systemd Accept=yes) with the client's socket on fds 0 and 1`,
+      status: EXIT_USAGE,
+    };
+  }
+  if (process.getuid?.() !== 0) {
+    return { message: 'unable to create jail (not root: the network and key processes chroot to the jail directory and take their own uid, which needs root)', status: EXIT_FAILURE };
+  }
+  return null;
 }
 
 /**

@@ -3,6 +3,7 @@
 // handshake it judges the client's chain once more itself (netproc is the
 // process that faces the network; its word alone does not name a user), then
 // tells prog who the client is.
+import { systemErrorText } from '../lib/errno';
 import { readFileSync } from 'node:fs';
 import type { Anchors, PeerIdentity } from '../peercert';
 import { errText } from '../lib/log';
@@ -24,7 +25,7 @@ export function readAnchorFile(file: string): Uint8Array[] {
   try {
     text = readFileSync(file, 'latin1');
   } catch (e) {
-    fail((e as NodeJS.ErrnoException).code ?? errText(e));
+    fail(systemErrorText(e));
   }
   let blocks: PemBlock[] = [];
   try {

@@ -20,7 +20,7 @@ const file = (name: string, text: string) => {
 const marker = path.join(dir, 'prog-ran');
 
 const cases: [string, string, RegExp][] = [
-  ['missing file', path.join(dir, 'nope.pem'), /unable to read anchor PEM file '.*nope\.pem': ENOENT$/],
+  ['missing file', path.join(dir, 'nope.pem'), /unable to read anchor PEM file '.*nope\.pem': file does not exist$/],
   ['no certificate', file('key.pem', fs.readFileSync(cert.keyFile, 'latin1')), /'.*key\.pem': no certificate in anchor file$/],
   ['broken base64', file('b64.pem', '-----BEGIN CERTIFICATE-----\nM$$$\n-----END CERTIFICATE-----\n'), /'.*b64\.pem': 'CERTIFICATE' is not valid base64$/],
   ['no END line', file('end.pem', '-----BEGIN CERTIFICATE-----\nMIIB\n'), /'.*end\.pem': no END line for 'CERTIFICATE'$/],
