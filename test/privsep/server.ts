@@ -642,7 +642,9 @@ t.test('SIGTERM while accepted connections wait for a process set: they are clos
     const mine = new Set(Object.values(openFds(s.pid)));
     return waiting.filter((w) => mine.has(`socket:[${serverSocketInode(s.port, w.localPort!)}]`));
   };
-  await waitFor(() => held().length + kids(s.pid).netprocs.filter((p) => tcpFds(p.pid).length > 0).length === 7, CONNECT_MS, 10);
+  // SIGTERM as soon as the server holds one of them: waiting for all six to be
+  // accounted for gave a busy machine time to make sets for every one.
+  await waitFor(() => held().length > 0, CONNECT_MS, 5);
   const pending = held();
   process.kill(s.pid, 'SIGTERM');
   t.ok(pending.length > 0, `${pending.length} of 6 connections were waiting for a set when SIGTERM came`);
