@@ -345,3 +345,19 @@ export function companionJail(dir: string | undefined, user: string | undefined,
   const ids = user !== undefined ? jailIdsForUser(user) : randomJailIds(1)[0];
   return { spec: { dir: jailDir, uid: ids.uid, gid: ids.gid } };
 }
+
+/**
+ * A companion enters companionJail()'s jail, or only the limits without
+ * root. Its log lines go to its own stderr, so a log file there keeps
+ * growing (JailOptions.keepLogFile). Returns what was done, for a debug
+ * line; throws JailError.
+ */
+export function enterCompanionJail(spec: JailSpec | null): string {
+  const logFile = stderrIsRegularFile();
+  if (spec) {
+    enterJail(spec, { keepLogFile: true });
+    return `jailed: uid ${spec.uid}, gid ${spec.gid}, root ${spec.dir}`;
+  }
+  enterLimitsOnly({ keepLogFile: true });
+  return `limited: rlimits nofile, nproc, core 0, fsize ${logFile ? 'kept (stderr is a file)' : '0'}`;
+}

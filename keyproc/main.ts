@@ -40,9 +40,8 @@ export { MAX_PEM } from './read';
 /** sign13: after a TLS 1.3 CHAIN; sign12: after a CHAIN for TLS 1.2 and older. */
 type State = 'select' | 'sign13' | 'sign12' | 'done';
 
-function errText(e: unknown): string {
-  return systemErrorText(e);
-}
+/** An error for a log line: its errno in words, else its message. */
+const errText = systemErrorText;
 
 class KeyProcess {
   private state: State = 'select';

@@ -87,8 +87,8 @@ export class Session {
     fds.ctl.on('error', () => this.fail('the entry process went away'));
     fds.ctl.resume();
     // -T counts from when the connection began (timeouts.began) through the
-    // PROXY header (-p: a trickled header is ended at -T) and the handshake. (With delayed encryption the handshake
-    // gets its own -T from prog's request.)
+    // PROXY header (-p: a trickled header is ended at -T) and the handshake.
+    // (With delayed encryption the handshake gets its own -T from prog's request.)
     if (this.proxyPending) this.handshakeTimer = setTimeout(() => this.fail('timeout waiting for the PROXY header'), this.msUntilHandshakeDeadline(timeouts.began));
     else this.connected();
     fds.netIn.resume();

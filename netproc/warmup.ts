@@ -6,7 +6,7 @@
 import { createCipheriv, createDecipheriv, createECDH, createHash, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { THROWAWAY_SCHEME, throwawayCert } from '../lib/throwawaycert';
 import { newKeyShare } from '../tls/keyexchange';
-import { groupByCode } from '../tls/registry';
+import { groupByCode, type NamedGroup } from '../tls/registry';
 import type { EngineConfig } from '../tls/api';
 import { rehearseHandshake13 } from '../tls/rehearsal';
 import { signByScheme } from '../tls/signature';
@@ -62,7 +62,7 @@ export function rehearseHandshake(config: EngineConfig): string | null {
     // of compiling. Clients that do not offer the hybrid never pay for it under
     // a super-server; a spare set pays it here, before its client.
     const hybrid = groupByCode(0x11ec);
-    if (hybrid && config.groups.includes(hybrid.code)) rehearseHybrid();
+    if (hybrid && config.groups.includes(hybrid.code)) rehearseHybrid(hybrid);
     const throwaway = throwawayCert();
     rehearseHandshake13(config, {
       chain: [throwaway.cert],
@@ -80,7 +80,9 @@ export function rehearseHandshake(config: EngineConfig): string | null {
  * zeros (every coefficient below q, so FIPS 203's check passes): no key
  * generation to pay for, only the encapsulation a client will need.
  */
-function rehearseHybrid(): void {
-  const x = generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' }).x!;
-  newKeyShare(groupByCode(0x11ec)!).agree(new Uint8Array([...new Uint8Array(1184), ...Buffer.from(x, 'base64url')]));
+function rehearseHybrid(hybrid: NamedGroup): void {
+  const x = Buffer.from(generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' }).x!, 'base64url');
+  const share = new Uint8Array(hybrid.publicKeyLength);
+  share.set(x, share.length - x.length);
+  newKeyShare(hybrid).agree(share);
 }

@@ -30,7 +30,7 @@
 // the second runs no code of prog until it has the facts, and reads nothing
 // but the facts we write (its stdin is our pipe, not the client).
 // Exit: prog's exit status; 111 on a timeout, a broken pipe or a signal.
-import { companionJail, enterJail, enterLimitsOnly, prepareForJail, type JailSpec, stderrIsRegularFile } from '../jail/jail';
+import { companionJail, enterCompanionJail, prepareForJail, type JailSpec } from '../jail/jail';
 import { optionsOrExit } from '../lib/getopt';
 import { inputStream, outputStream } from '../lib/stdiostreams';
 import { PROG_ACK_FD, PROG_CONTROL_FD } from '../wire/starttls';
@@ -97,15 +97,13 @@ async function main(): Promise<void> {
   const spawner = startTls ? await startPaused(progCommand(o, user, true, true), '/bin/sh', fail) : null;
 
   // 5. Jail, before any byte is read.
+  let jailed: string;
   try {
-    // Our log lines go to our own stderr: if it is a file (2>>log), it must still grow (jail/jail.ts).
-    if (spec) enterJail(spec, { keepLogFile: true });
-    else enterLimitsOnly({ keepLogFile: true });
+    jailed = enterCompanionJail(spec);
   } catch (e) {
-    fail(`unable to create jail: ${errText(e)}`);
+    return fail(`unable to create jail: ${errText(e)}`);
   }
-  if (spec) log.debug(`jailed: uid ${spec.uid}, gid ${spec.gid}, root ${spec.dir}`);
-  else log.debug(`limited: rlimits nofile, nproc, core 0, fsize ${stderrIsRegularFile() ? 'kept (stderr is a file)' : '0'}`);
+  log.debug(jailed);
 
   // 6. SMTP.
   await new Session(o, log, stdin, stdout, prog, ack, spawner).run();

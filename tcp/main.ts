@@ -15,7 +15,7 @@
 //   7. move bytes both ways with backpressure, half-close, -t idle timeout.
 import type * as net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { companionJail, enterJail, enterLimitsOnly, prepareForJail, type JailSpec, stderrIsRegularFile } from '../jail/jail';
+import { companionJail, enterCompanionJail, prepareForJail, type JailSpec } from '../jail/jail';
 import { parseProxyHeader } from '../wire/proxyheader';
 import { optionsOrExit } from '../lib/getopt';
 import { inputStream, outputStream } from '../lib/stdiostreams';
@@ -49,15 +49,13 @@ async function prepare(log: Logger): Promise<void> {
 
 /** 5. Jail, before any byte is read. */
 function jail(spec: JailSpec | null, log: Logger): void {
+  let jailed: string;
   try {
-    // Our log lines go to our own stderr: if it is a file (2>>log), it must still grow (jail/jail.ts).
-    if (spec) enterJail(spec, { keepLogFile: true });
-    else enterLimitsOnly({ keepLogFile: true });
+    jailed = enterCompanionJail(spec);
   } catch (e) {
-    fatalExit(log, `unable to create jail: ${errText(e)}`);
+    return fatalExit(log, `unable to create jail: ${errText(e)}`);
   }
-  if (spec) log.debug(`jailed: uid ${spec.uid}, gid ${spec.gid}, root ${spec.dir}`);
-  else log.debug(`limited: rlimits nofile, nproc, core 0, fsize ${stderrIsRegularFile() ? 'kept (stderr is a file)' : '0'}`);
+  log.debug(jailed);
 }
 
 /** -t's timer, one for both directions (restarted by every chunk read), and any stream's error: each ends us. */

@@ -8,6 +8,7 @@
 
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { createECDH, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { concatBytes } from '../lib/bytes';
 import { TlsAlert } from './errors';
 import { Alert, type NamedGroup } from './tables';
 
@@ -100,20 +101,13 @@ function hybridShare(group: NamedGroup): KeyShare {
       }
       if (kem.cipherText.length !== MLKEM768_CT) throw new Error('ML-KEM-768 ciphertext of the wrong length');
       const classical = x25519.agree(peer.subarray(MLKEM768_EK));
-      ours = concat(kem.cipherText, x25519.publicKey);
-      const secret = concat(kem.sharedSecret, classical);
+      ours = concatBytes(kem.cipherText, x25519.publicKey);
+      const secret = concatBytes(kem.sharedSecret, classical);
       kem.sharedSecret.fill(0);
       classical.fill(0);
       return secret;
     },
   };
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 const MAKERS: Record<NamedGroup['kind'], (g: NamedGroup) => KeyShare> = {
