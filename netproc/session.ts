@@ -383,6 +383,7 @@ export class Session {
     this.exiting = true;
     clearTimeout(this.handshakeTimer);
     clearTimeout(this.idleTimer);
+    this.garbage.stop();
     this.fromProg.pause();
     this.fds.netIn.pause();
     // end() flushes what is queued, then shuts the write side down.
