@@ -27,10 +27,10 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.verbosity, 'netproc');
   try {
-    warmUpCrypto();
     // A spare set of tlswrapper-server that nobody waits for yet has time to
     // spare before its client; under a super-server the client is waiting.
     if (config.rehearse) {
+      warmUpCrypto();
       const failed = rehearseHandshake(config.engine);
       if (failed) log.debug(`handshake rehearsal: ${failed}`);
       collectAll();
