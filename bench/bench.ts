@@ -277,12 +277,21 @@ function printTable(rows: Row[], a: Args): void {
   for (const b of body) console.log(line(b));
 }
 
+/**
+ * The environment every super-server, and so every wrapper, runs with, and
+ * the yardstick too: PATH alone, as systemd gives a service (inetd gives
+ * less). Not the bench's own: a variable Node reads at start costs every
+ * connection of ours and not Debian's (NODE_EXTRA_CA_CERTS, set on some
+ * machines for Node's TLS clients, made each Node start ~2.5x as long here).
+ */
+const SUPER_SERVER_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
+
 /** A bare Node start, the yardstick for start-up figures: \`node -e 0\`, wall time of each of n runs. */
 function nodeStartMs(n = 11): { p50: number; min: number; n: number } {
   const ms: number[] = [];
   for (let i = 0; i < n; i++) {
     const t0 = process.hrtime.bigint();
-    spawnSync(process.execPath, ['-e', '0'], { stdio: 'ignore', env: {} });
+    spawnSync(process.execPath, ['-e', '0'], { stdio: 'ignore', env: SUPER_SERVER_ENV });
     ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
   return { p50: pct(ms, 50), min: Math.min(...ms), n };
@@ -297,7 +306,8 @@ export async function main(argv: string[]): Promise<void> {
   const rows: Row[] = [];
   const started = Date.now();
   console.log(`# ${os.cpus().length} cpus, node ${process.version}, key ${a.key}, tcpserver on 127.0.0.1; ` +
-    `paced ${a.paced} (${a.gapMs} ms apart), seq ${a.seq}, conc ${a.conc} at ${a.par}, echo ${a.mb} MiB through cat; each phase ≤ ${a.phaseSeconds} s`);
+    `paced ${a.paced} (${a.gapMs} ms apart), seq ${a.seq}, conc ${a.conc} at ${a.par}, echo ${a.mb} MiB through cat; each phase ≤ ${a.phaseSeconds} s; ` +
+    `super-servers and \`node -e 0\` with PATH alone in their environment`);
   const unit = nodeStartMs();
   console.log(`# the unit, measured now: \`node -e 0\` p50 ${f1(unit.p50)} ms (min ${f1(unit.min)}, ${unit.n} runs)`);
   for (const id of a.only) {
@@ -307,7 +317,7 @@ export async function main(argv: string[]): Promise<void> {
     if (typeof argvOrErr === 'string') { rows.push({ impl: impl.name, version: impl.versions.join(','), error: argvOrErr }); continue; }
     let ss: SuperServer | undefined;
     try {
-      ss = await startSuperServer(impl.kind ?? 'tcpserver', argvOrErr, { cwd: repoRoot });
+      ss = await startSuperServer(impl.kind ?? 'tcpserver', argvOrErr, { cwd: repoRoot, env: SUPER_SERVER_ENV });
       // tlswrapper-server: let its spare sets finish starting before the clock runs.
       if (impl.kind === 'tlswrapper-server') await new Promise((r) => setTimeout(r, 1500));
       for (const version of impl.versions) {
