@@ -1,11 +1,9 @@
 // Bundles each process into one file, so a process reads one file at start-up
 // and has every module in memory before it jails itself.
 import { build } from 'esbuild';
-import { readFileSync, writeFileSync } from 'node:fs';
-import Module from 'node:module';
-import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Script } from 'node:vm';
 
 const processes = {
   entry: 'src/main.ts',
@@ -35,11 +33,28 @@ await Promise.all(Object.entries(processes).map(([name, input]) => build({
 })));
 
 // A V8 code cache for the bundles loaded with lib/bundle.ts requireBundle():
-// the bundle is run once here, so the cache holds what loading it compiles.
+// the bundle is run once, and its rehearsal if it exports one, so the cache
+// holds what loading it and a connection's first use compile. V8
+// takes a cache only in a process with the flags it was made with: one cache
+// for the entry (no flags), one for netproc (its flags,
+// netproc/nodeflags.json), each made by a Node started with those flags,
+// named as lib/bundle.ts cacheFileName() looks for it.
+const FLAG_SETS = [[], JSON.parse(readFileSync('netproc/nodeflags.json', 'utf8'))];
+const cacheFileName = (name, flags) => flags.length === 0 ? `${name}.cache` : `${name}.${flags.map((f) => f.replace(/^--/, '')).join('+')}.cache`;
+const WRITE_CACHE = `
+const [file, out] = process.argv.slice(1);
+const { Script } = require('node:vm');
+const Module = require('node:module');
+const { readFileSync, writeFileSync } = require('node:fs');
+const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file });
+const module = { exports: {} };
+script.runInThisContext()(module.exports, Module.createRequire(file), module, file, require('node:path').dirname(file));
+module.exports.rehearseForCodeCache?.();
+writeFileSync(out, script.createCachedData());
+`;
 for (const name of ['peercert']) {
-  const file = resolve(`dist/${name}.js`);
-  const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file });
-  const module = { exports: {} };
-  script.runInThisContext()(module.exports, createRequire(file), module, file, resolve('dist'));
-  writeFileSync(`dist/${name}.cache`, script.createCachedData());
+  for (const flags of FLAG_SETS) {
+    const r = spawnSync(process.execPath, [...flags, '-e', WRITE_CACHE, resolve(`dist/${name}.js`), resolve('dist', cacheFileName(name, flags))], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`the code cache of ${name} for flags [${flags.join(' ')}] was not written`);
+  }
 }

@@ -1,17 +1,28 @@
 // Loading one of our optional bundles (dist/NAME.js) with the V8 code cache
-// the build leaves beside it (dist/NAME.cache): peercert (@peculiar/x509)
-// spends about half of its ~48 ms load compiling. A cache V8 rejects (another Node
-// version) only costs the compile. Only ever called before a jail.
-import { readFileSync } from 'node:fs';
+// the build leaves beside it: peercert (@peculiar/x509) spends about half of
+// its ~48 ms load compiling. V8 takes a cache only from a process with the
+// same V8 flags as the one that made it, so there is one per flag set
+// (cacheFileName); the build makes one for each set our processes run with.
+// A cache V8 rejects (another Node version) only costs the compile. Only ever
+// called before a jail.
+import { existsSync, readFileSync } from 'node:fs';
 import Module from 'node:module';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
+
+/** NAME.cache for a process started with no flags, else e.g. NAME.expose-gc+max-semi-space-size=1.cache (build.mjs names them alike). */
+export function cacheFileName(name: string, execArgv: readonly string[] = process.execArgv): string {
+  return execArgv.length === 0 ? `${name}.cache` : `${name}.${execArgv.map((f) => f.replace(/^--/, '')).join('+')}.cache`;
+}
 
 export function requireBundle<T>(name: string, dir = __dirname): T {
   const file = join(dir, `${name}.js`);
   let cachedData: Buffer | undefined;
   try {
-    cachedData = readFileSync(join(dir, `${name}.cache`));
+    // The flagless one for a process whose flags have none of their own (as
+    // tap's --import): V8 rejects it if the flags matter, at the cost of the compile.
+    const names = [cacheFileName(name), cacheFileName(name, [])];
+    cachedData = readFileSync(join(dir, names.find((n) => existsSync(join(dir, n))) ?? names[0]));
   } catch {
     // no cache: compile as require() would
   }

@@ -6,4 +6,4 @@ import 'reflect-metadata'; // before @peculiar/x509: its tsyringe needs it
 export { AnchorError, type Anchors, parseAnchors, anchorsFromDer } from './anchors';
 export { verifyChain, MAX_CHAIN } from './verify';
 export { type PeerIdentity, peerIdentity } from './identity';
-export { warmUp } from './warmup';
+export { warmUp, rehearseForCodeCache } from './warmup';

@@ -1,5 +1,6 @@
 // Run every code path once before the jail, so nothing is loaded lazily after chroot.
-import { type Anchors, anchorCerts } from './anchors';
+import { type Anchors, anchorCerts, anchorsFromDer } from './anchors';
+import { throwawayCert } from '../lib/throwawaycert';
 import { peerIdentity } from './identity';
 import { verifyChain } from './verify';
 
@@ -28,4 +29,17 @@ export function warmUp(anchors: Anchors): void {
     verifyChain([first.der, first.der], { names: [], ders: [] });
   }
   verifyChain([new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00])], anchors);
+}
+
+/**
+ * For the build (build.mjs), not for a connection: the same paths with a
+ * throwaway anchor, run before the V8 code cache of this bundle is written,
+ * so the cache holds them compiled (V8 caches a lazily compiled function only
+ * if it ran before the cache was made). Parsing one anchor: ~11 -> ~8 ms.
+ */
+export function rehearseForCodeCache(): void {
+  const { cert } = throwawayCert();
+  const anchors = anchorsFromDer([cert]);
+  warmUp(anchors);
+  peerIdentity(cert);
 }
