@@ -299,4 +299,7 @@ async function main(): Promise<void> {
   new KeyProcess(config, input, output).start();
 }
 
-void main();
+// Run by dist/keyproc.js, which loads this bundle with its code cache (build.mjs).
+export { main };
+// The build rehearses signing before it writes the code cache, as a spare keyproc does before its client.
+export { rehearseSigning as rehearseForCodeCache } from './warmup';

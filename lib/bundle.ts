@@ -1,6 +1,7 @@
-// Loading one of our optional bundles (dist/NAME.js) with the V8 code cache
-// the build leaves beside it: peercert (@peculiar/x509) spends about half of
-// its ~48 ms load compiling. V8 takes a cache only from a process with the
+// Loading one of our bundles (dist/NAME.js) with the V8 code cache the build
+// leaves beside it: each connection's entry, netproc and keyproc (their
+// dist/*.js scripts load dist/*.bundle.js so) and, with -a, peercert
+// (@peculiar/x509), which spends about half of its ~48 ms load compiling. V8 takes a cache only from a process with the
 // same V8 flags as the one that made it, so there is one per flag set
 // (cacheFileName); the build makes one for each set our processes run with.
 // A cache V8 rejects (another Node version) only costs the compile. Only ever

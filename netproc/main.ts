@@ -53,4 +53,6 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+// Run by dist/netproc.js, which loads this bundle with its code cache (build.mjs).
+export { main };
+export { rehearseForCodeCache } from './warmup';

@@ -13,7 +13,7 @@
 import { createCipheriv, createDecipheriv, createECDH, createHash, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { THROWAWAY_SCHEME, throwawayCert } from '../lib/throwawaycert';
 import { newKeyShare } from '../tls/keyexchange';
-import { groupByCode, type NamedGroup } from '../tls/registry';
+import { CIPHER_SUITES, groupByCode, NAMED_GROUPS, ProtocolVersion, type NamedGroup } from '../tls/registry';
 import type { EngineConfig } from '../tls/api';
 import { rehearseHandshake13 } from '../tls/rehearsal';
 import { signByScheme } from '../tls/signature';
@@ -93,4 +93,27 @@ function rehearseHybrid(hybrid: NamedGroup): void {
   const share = new Uint8Array(hybrid.publicKeyLength);
   share.set(x, share.length - x.length);
   newKeyShare(hybrid).agree(share);
+}
+
+/** Every TLS 1.3 suite and group we know: what the build rehearses. */
+const EVERYTHING: EngineConfig = {
+  suites: CIPHER_SUITES.map((s) => s.code),
+  suites12: [],
+  groups: NAMED_GROUPS.map((g) => g.code),
+  serverPreference: true,
+  minVersion: ProtocolVersion.tls13,
+  maxVersion: ProtocolVersion.tls13,
+};
+
+/**
+ * For the build (build.mjs), not for a connection: a spare set's warm-up and
+ * rehearsal, run before netproc's V8 code cache is written, so the cache
+ * holds the engine's code compiled (V8 caches a lazily compiled function
+ * only if it ran before the cache was made). A netproc under a super-server
+ * has no time to rehearse; with the cache it need not.
+ */
+export function rehearseForCodeCache(): void {
+  warmUpCrypto();
+  const failed = rehearseHandshake(EVERYTHING);
+  if (failed) throw new Error(`handshake rehearsal: ${failed}`);
 }

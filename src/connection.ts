@@ -20,7 +20,6 @@ import type { NetprocConfig } from '../netproc/config';
 import { CtlMsg, MAX_CTL_FRAME } from '../wire/ctl';
 import { encodeFrame } from '../wire/frame';
 import { START_TLS_FDS } from '../wire/starttls';
-import NETPROC_NODE_FLAGS from '../netproc/nodeflags.json';
 
 const NETPROC_TO_KEY = 4;
 const NETPROC_FROM_KEY = 5;
@@ -42,11 +41,11 @@ export interface Children {
 
 /**
  * Node's own flags for each process: netproc collects its garbage as data
- * flows (netproc/garbage.ts). In a file of their own because the build reads
- * them too: a V8 code cache is only taken by a process with the V8 flags it
+ * flows (netproc/garbage.ts). The build reads them too (from the entry's
+ * bundle): a V8 code cache is only taken by a process with the V8 flags it
  * was made with (build.mjs, lib/bundle.ts).
  */
-export const NODE_FLAGS: Record<string, string[]> = { 'netproc.js': NETPROC_NODE_FLAGS };
+export const NODE_FLAGS: Record<string, string[]> = { 'netproc.js': ['--expose-gc', '--max-semi-space-size=1'] };
 
 /**
  * A Node child: its configuration goes on a pipe (below), not on its command

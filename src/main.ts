@@ -110,4 +110,7 @@ function refuseOpenControlFds(): void {
   }
 }
 
-main();
+// Run by dist/entry.js, which loads this bundle with its code cache (build.mjs).
+export { main };
+// For the build, which makes netproc's code cache under netproc's flags.
+export { NODE_FLAGS } from './connection';

@@ -99,10 +99,12 @@ fs.chmodSync(path.join(le, 'archive'), 0o700); // as certbot: only root may look
 let bundle = '';
 t.before(async () => {
   // Same options as build.mjs, into our tmp dir (the shared dist/ may be mid-build by others).
+  // The bundle exports main(); dist/keyproc.js runs it, as this script does (without the code cache).
   bundle = path.join(work, 'keyproc.js');
+  fs.writeFileSync(bundle, "void require('./keyproc.bundle.js').main();\n");
   await build({
     entryPoints: [path.join(repo, 'keyproc/main.ts')],
-    outfile: bundle,
+    outfile: path.join(work, 'keyproc.bundle.js'),
     bundle: true,
     platform: 'node',
     format: 'cjs',

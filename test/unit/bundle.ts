@@ -40,16 +40,27 @@ t.test('the build\'s peercert cache is accepted by this Node', async (t) => {
 // V8 takes a code cache only in a process with the V8 flags it was made
 // with: the cache made by a flagless Node was rejected in netproc (its flags,
 // src/connection.ts), and peercert cost it ~48 ms to load, not ~26.
-t.test('each process finds a peercert cache V8 accepts under its own flags (the entry: none; netproc: its own)', async (t) => {
+t.test('each process finds caches V8 accepts under its own flags: its own bundle\'s, and peercert\'s', async (t) => {
   const dist = path.join(__dirname, '..', '..', 'dist');
-  for (const flags of [[], NODE_FLAGS['netproc.js']]) {
-    const cache = path.join(dist, cacheFileName('peercert', flags));
+  const netproc = NODE_FLAGS['netproc.js'];
+  const cases: [string, string[]][] = [['entry.bundle', []], ['keyproc.bundle', []], ['netproc.bundle', netproc], ['peercert', []], ['peercert', netproc]];
+  for (const [name, flags] of cases) {
+    const cache = path.join(dist, cacheFileName(name, flags));
     t.ok(fs.existsSync(cache), `the build wrote ${path.basename(cache)}`);
     const probe = `const { Script } = require('node:vm'); const Module = require('node:module'); const fs = require('node:fs');
       const s = new Script(Module.wrap(fs.readFileSync(process.argv[1], 'utf8')), { filename: process.argv[1], cachedData: fs.readFileSync(process.argv[2]) });
       process.stdout.write(String(s.cachedDataRejected));`;
-    const r = spawnSync(process.execPath, [...flags, '-e', probe, path.join(dist, 'peercert.js'), cache], { encoding: 'utf8', env: {} });
-    t.equal(r.stdout, 'false', `node ${flags.join(' ') || '(no flags)'}: the cache is not rejected`);
+    const r = spawnSync(process.execPath, [...flags, '-e', probe, path.join(dist, `${name}.js`), cache], { encoding: 'utf8', env: {} });
+    t.equal(r.stdout, 'false', `${name} under node ${flags.join(' ') || '(no flags)'}: the cache is not rejected`);
   }
   t.notOk(fs.existsSync(path.join(dist, cacheFileName('peercert', ['--no-such-flag']))), 'no cache for flags nobody runs with');
+});
+
+t.test('each process script runs its bundle\'s main() (the bundle alone has no side effects)', async (t) => {
+  const dist = path.join(__dirname, '..', '..', 'dist');
+  for (const name of ['entry', 'netproc', 'keyproc']) {
+    t.match(fs.readFileSync(path.join(dist, `${name}.js`), 'utf8'), `requireBundle('${name}.bundle', __dirname).main()`, `dist/${name}.js`);
+    const r = spawnSync(process.execPath, ['-e', `const m = require(${JSON.stringify(path.join(dist, `${name}.bundle.js`))}); process.stdout.write(typeof m.main);`], { encoding: 'utf8', env: {}, timeout: 20_000 });
+    t.same([r.status, r.stdout, r.stderr], [0, 'function', ''], `${name}.bundle.js: loads, exports main, does nothing by itself`);
+  }
 });
