@@ -9,7 +9,8 @@ import { writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Logger } from '../lib/log';
 import { StartTlsCommand } from '../wire/starttls';
-import { PROG_IN_FD, type NetprocFds, type StartTlsFds } from './fds';
+import type { NetprocFds, StartTlsFds } from './fds';
+import { NetprocFd } from '../wire/netprocfds';
 
 /** What prog asked for. */
 export interface SwitchRequest {
@@ -142,7 +143,7 @@ export class Cleartext {
       if (!head.ready) return;
       let written: number;
       try {
-        written = writeSync(PROG_IN_FD, head.chunk);
+        written = writeSync(NetprocFd.progIn, head.chunk);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
           this.retry = setTimeout(() => {

@@ -1,8 +1,9 @@
 // Every descriptor netproc will ever use, wrapped before the jail (after it,
 // nothing new can be opened). The numbers are the entry's wiring
-// (src/connection.ts).
+// (wire/netprocfds.ts, wire/starttls.ts).
 import { Socket, type SocketConstructorOpts } from 'node:net';
-import type { StartTls } from '../wire/starttls';
+import { NetprocFd } from '../wire/netprocfds';
+import { START_TLS_FDS, type StartTls } from '../wire/starttls';
 
 export interface NetprocFds {
   netIn: Socket; // fd 0: the client, read side
@@ -16,9 +17,6 @@ export interface NetprocFds {
   startTls?: StartTlsFds | undefined;
 }
 
-/** prog's stdin: the plaintext phase of delayed encryption writes to it without libuv (netproc/cleartext.ts). */
-export const PROG_IN_FD = 6;
-
 export type StartTlsFds =
   /** -n: fd 8 prog's control pipe (prog writes), fd 9 its acknowledgement pipe. */
   | { kind: 'n'; control: Socket; ack: Socket }
@@ -29,10 +27,14 @@ function startTlsFds(mode: StartTls): StartTlsFds | undefined {
   switch (mode) {
     case 'no':
       return undefined;
-    case 'n':
-      return { kind: 'n', control: wrap(8, true), ack: wrap(9, false) };
-    case 'ucspi':
-      return { kind: 'ucspi', control: wrap(8, true, true), tlsIn: wrap(9, false), tlsOut: wrap(10, true) };
+    case 'n': {
+      const [control, ack] = START_TLS_FDS.n.netproc;
+      return { kind: 'n', control: wrap(control, true), ack: wrap(ack, false) };
+    }
+    case 'ucspi': {
+      const [control, tlsIn, tlsOut] = START_TLS_FDS.ucspi.netproc;
+      return { kind: 'ucspi', control: wrap(control, true, true), tlsIn: wrap(tlsIn, false), tlsOut: wrap(tlsOut, true) };
+    }
   }
 }
 
@@ -52,21 +54,21 @@ export type LocalFds = Omit<NetprocFds, 'netIn' | 'netOut'>;
 
 /** The connection as a super-server gives it: fds 0 and 1. */
 export function openNetworkFds(): Pick<NetprocFds, 'netIn' | 'netOut'> {
-  return { netIn: wrap(0, true), netOut: wrap(1, false) };
+  return { netIn: wrap(NetprocFd.netIn, true), netOut: wrap(NetprocFd.netOut, false) };
 }
 
 /** fd 3, to and from the entry: the configuration comes on it first (netproc/intake.ts). */
 export function openCtl(): Socket {
-  return wrap(3, true, true);
+  return wrap(NetprocFd.ctl, true, true);
 }
 
 export function openLocalFds(ctl: Socket, startTls: StartTls = 'no'): LocalFds {
   return {
     startTls: startTlsFds(startTls),
     ctl, // after the intake, read only to notice the entry going away
-    toKey: wrap(4, false),
-    fromKey: wrap(5, true),
-    progIn: wrap(PROG_IN_FD, false),
-    progOut: wrap(7, true),
+    toKey: wrap(NetprocFd.toKey, false),
+    fromKey: wrap(NetprocFd.fromKey, true),
+    progIn: wrap(NetprocFd.progIn, false),
+    progOut: wrap(NetprocFd.progOut, true),
   };
 }

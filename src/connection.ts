@@ -19,12 +19,9 @@ import type { KeyprocConfig } from '../keyproc/config';
 import type { NetprocConfig } from '../netproc/config';
 import { CtlMsg, MAX_CTL_FRAME } from '../wire/ctl';
 import { encodeFrame } from '../wire/frame';
+import { NetprocFd } from '../wire/netprocfds';
 import { START_TLS_FDS } from '../wire/starttls';
 
-const NETPROC_TO_KEY = 4;
-const NETPROC_FROM_KEY = 5;
-const NETPROC_PROG_IN = 6;
-const NETPROC_PROG_OUT = 7;
 
 export interface Children {
   keyproc: ChildProcess;
@@ -105,7 +102,7 @@ export function startChildren(keyConfig: KeyprocConfig, netConfig: NetprocConfig
     ...network, 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe', ...control.netproc.map(() => 'pipe' as const), ...(handoff ? ['ipc' as const] : []),
   ]);
   const pipes = netproc.stdio as unknown as Socket[];
-  const [toKey, fromKey] = [pipes[NETPROC_TO_KEY], pipes[NETPROC_FROM_KEY]];
+  const [toKey, fromKey] = [pipes[NetprocFd.toKey], pipes[NetprocFd.fromKey]];
   stopReading(toKey);
   stopReading(fromKey);
   // keyproc's fd 3: its configuration, to the end (lib/configpipe.ts).
@@ -123,9 +120,9 @@ export function startChildren(keyConfig: KeyprocConfig, netConfig: NetprocConfig
   // netproc's configuration: the first frame on its ctl pipe (netproc/intake.ts).
   // A netproc that dies before reading it resets the pipe: its death is seen
   // elsewhere (the supervisor, a spare set's watch), never as an unhandled 'error'.
-  pipes[3].on('error', () => {});
-  pipes[3].write(encodeFrame(CtlMsg.CONFIG, Buffer.from(JSON.stringify(netConfig)), MAX_CTL_FRAME));
-  const [progIn, progOut] = [pipes[NETPROC_PROG_IN], pipes[NETPROC_PROG_OUT]];
+  pipes[NetprocFd.ctl].on('error', () => {});
+  pipes[NetprocFd.ctl].write(encodeFrame(CtlMsg.CONFIG, Buffer.from(JSON.stringify(netConfig)), MAX_CTL_FRAME));
+  const [progIn, progOut] = [pipes[NetprocFd.progIn], pipes[NetprocFd.progOut]];
   const progControl = control.netproc.map((fd) => pipes[fd]);
   for (const s of [progIn, progOut, ...progControl]) stopReading(s);
   for (const s of progControl) makeBlocking(s);
@@ -133,7 +130,7 @@ export function startChildren(keyConfig: KeyprocConfig, netConfig: NetprocConfig
   return {
     keyproc,
     netproc,
-    ctl: pipes[3],
+    ctl: pipes[NetprocFd.ctl],
     progIn,
     progOut,
     progControl,
