@@ -1,11 +1,11 @@
 // Loading one of our bundles (dist/NAME.js) with the V8 code cache the build
 // leaves beside it: each connection's entry, netproc and keyproc (their
 // dist/*.js scripts load dist/*.bundle.js so) and, with -a, peercert
-// (@peculiar/x509), which spends about half of its ~48 ms load compiling. V8 takes a cache only from a process with the
-// same V8 flags as the one that made it, so there is one per flag set
-// (cacheFileName); the build makes one for each set our processes run with.
-// A cache V8 rejects (another Node version) only costs the compile. Only ever
-// called before a jail.
+// (@peculiar/x509), which spends about half of its ~48 ms load compiling.
+// V8 takes a cache only in a process with the V8 flags of the one that made
+// it, so there is one per flag set (cacheFileName); the build makes one for
+// each set our processes run with. A cache V8 rejects (another Node version)
+// only costs the compile. Only ever called before a jail.
 import { existsSync, readFileSync } from 'node:fs';
 import Module from 'node:module';
 import { join } from 'node:path';
