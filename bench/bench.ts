@@ -238,6 +238,42 @@ function throughput(o: ConnOpts, ss: SuperServer, mb: number, seconds: number): 
   });
 }
 
+/**
+ * PSS per connection with `n` connections open at once, each past its
+ * handshake and with data echoed: what the pages every connection shares
+ * (the Node binary's, ~34 MiB of them) cost each when a server has many
+ * clients. One connection alone carries them all (the echo phase's figure).
+ */
+async function pssAtOnce(o: ConnOpts, ss: SuperServer, n: number, seconds: number): Promise<{ pssKB?: number; error?: string }> {
+  const sockets: tls.TLSSocket[] = [];
+  const payload = Buffer.alloc(64 * 1024, 'tlswrapper-bench-');
+  const echoed = (s: tls.TLSSocket) => new Promise<void>((resolve, reject) => {
+    let got = 0;
+    s.once('secureConnect', () => s.write(payload));
+    s.on('data', (d: Buffer) => { got += d.length; if (got >= payload.length) resolve(); });
+    s.on('error', reject);
+    s.on('close', () => reject(new Error('closed before the echo')));
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const all = Array.from({ length: n }, () => { const s = connect(o); sockets.push(s); return echoed(s); });
+    await Promise.race([Promise.all(all), new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timeout after ${seconds} s`)), seconds * 1000); })]);
+    const find = ss.kind === 'tlswrapper-server' ? serverConnectionForClient : connectionForClient;
+    let total = 0;
+    for (const s of sockets) {
+      const conn = find(ss.pid, o.port, s.localPort ?? 0);
+      if (!conn) return { error: `a connection's processes not found (${connections(ss.pid).length} open)` };
+      total += conn.procs.reduce((a, p) => a + pssKB(p.pid), 0);
+    }
+    return { pssKB: total / n };
+  } catch (e) {
+    return { error: errText(e) };
+  } finally {
+    clearTimeout(timer);
+    for (const s of sockets) s.destroy();
+  }
+}
+
 interface Row {
   impl: string;
   version: string;
@@ -245,20 +281,23 @@ interface Row {
   seq?: Phase;
   conc?: Phase;
   tp?: Throughput;
+  /** PSS per connection with conc connections open at once (pssAtOnce). */
+  shared?: { pssKB?: number; error?: string };
   error?: string;
 }
 
 const f1 = (x: number | undefined, d = 1) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
 
 function printTable(rows: Row[], a: Args): void {
-  const head = ['implementation', 'TLS', `paced p50/p90 ms`, `seq hs/s`, 'seq p50/p90 ms', `conc(${a.par}) hs/s`, 'conc p50/p90 ms', `echo MB/s (${a.mb} MiB)`, 'peak RSS/conn MiB (procs)', 'PSS/conn MiB', 'errors'];
+  const head = ['implementation', 'TLS', `paced p50/p90 ms`, `seq hs/s`, 'seq p50/p90 ms', `conc(${a.par}) hs/s`, 'conc p50/p90 ms', `echo MB/s (${a.mb} MiB)`, 'peak RSS/conn MiB (procs)', 'PSS/conn MiB', `PSS/conn MiB, ${a.par} open`, 'errors'];
   const body = rows.map((r) => {
-    if (r.error) return [r.impl, r.version, '-', '-', '-', '-', '-', '-', '-', '-', r.error];
+    if (r.error) return [r.impl, r.version, '-', '-', '-', '-', '-', '-', '-', '-', '-', r.error];
     const errs = [
       r.paced?.errors ? `paced ${r.paced.errors}× ${r.paced.firstError}` : '',
       r.seq?.errors ? `seq ${r.seq.errors}× ${r.seq.firstError}` : '',
       r.conc?.errors ? `conc ${r.conc.errors}× ${r.conc.firstError}` : '',
       r.tp?.error ? `echo: ${r.tp.error}` : '',
+      r.shared?.error ? `${a.par} open: ${r.shared.error}` : '',
     ].filter(Boolean).join('; ');
     return [
       r.impl, r.version,
@@ -267,6 +306,7 @@ function printTable(rows: Row[], a: Args): void {
       f1(r.conc?.rate), r.conc?.n ? `${f1(r.conc.p50)}/${f1(r.conc.p90)}` : '-',
       f1(r.tp?.mbps), r.tp?.hwmKB !== undefined ? `${f1(r.tp.hwmKB / 1024)} (${r.tp.procs})` : '-',
       r.tp?.pssKB !== undefined ? f1(r.tp.pssKB / 1024) : '-',
+      r.shared?.pssKB !== undefined ? f1(r.shared.pssKB / 1024) : '-',
       errs ? errs.slice(0, 160) : '',
     ];
   });
@@ -332,6 +372,10 @@ export async function main(argv: string[]): Promise<void> {
         // The raw client's rows differ in their handshake only: their echo would be the 1.3 row's.
         process.stderr.write(RAW_CLIENT[version] ? '\n' : ' echo…\n');
         if (!RAW_CLIENT[version]) row.tp = await throughput(o, ss, a.mb, a.phaseSeconds * 3);
+        if (!RAW_CLIENT[version]) {
+          process.stderr.write(`  ${a.par} open at once…\n`);
+          row.shared = await pssAtOnce(o, ss, a.par, a.phaseSeconds * 3);
+        }
         const out = ss.output().trim();
         if ((row.seq.n ?? 0) === 0 && out) row.error = `no handshake; stderr: ${out.split('\n').slice(-3).join(' / ')}`;
         rows.push(row);
