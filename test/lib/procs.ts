@@ -2,6 +2,7 @@
 // peak memory, and a search of their memory for secret bytes.
 //
 // Linux only; needs root (CAP_SYS_PTRACE) to read other users' /proc/PID/mem.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 
 export interface Stat {
@@ -318,4 +319,22 @@ export function serverConnectionForClient(serverPid: number, serverPort: number,
   const isNode = (p: ProcInfo, script: string) => p.cmdline.some((w) => w.endsWith(`/dist/${script}`));
   const others = procs.filter((p) => !isNode(p, 'netproc.js') && !(isNode(p, 'keyproc.js') && p.uid[0] === 0));
   return { pid: netproc.pid, procs: [netproc, ...others] };
+}
+
+/**
+ * Whether another process's socket (its fd) has TCP_NODELAY: read from a
+ * duplicate of it that pidfd_getfd(2) (Linux 5.6, root) gives Debian's
+ * python3, since Node has no getsockopt.
+ */
+export function tcpNoDelay(pid: number, fd: number): boolean {
+  const py = [
+    'import ctypes, os, socket, sys',
+    'libc = ctypes.CDLL(None, use_errno=True)',
+    'pidfd = os.pidfd_open(int(sys.argv[1]))',
+    'fd = libc.syscall(438, pidfd, int(sys.argv[2]), 0)  # pidfd_getfd',
+    "if fd < 0: raise OSError(ctypes.get_errno(), 'pidfd_getfd')",
+    'print(socket.socket(fileno=fd).getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))',
+  ].join('\n');
+  const out = execFileSync('/usr/bin/python3', ['-c', py, String(pid), String(fd)], { encoding: 'utf8', timeout: 20_000 });
+  return out.trim() !== '0';
 }

@@ -20,7 +20,7 @@ import { JAIL_DATA_LIMIT } from '../../jail/jail';
 import { leafCert } from '../lib/certs';
 import { nodeTlsConnect, type NodeTlsClient } from '../lib/clients';
 import { NO_TAP_LOADER } from '../lib/ours';
-import { children, cmdline, openFds, procInfo, readLimits, readStat, readStatus, serverConnectionForClient, serverSocketInode, type ProcInfo } from '../lib/procs';
+import { children, cmdline, openFds, procInfo, readLimits, readStat, readStatus, serverConnectionForClient, serverSocketInode, tcpNoDelay, type ProcInfo } from '../lib/procs';
 import { run, sleep, waitFor } from '../lib/sh';
 import { freePort, isListening, startListener, TLSWRAPPER_SERVER, type SuperServer } from '../lib/superserver';
 
@@ -306,6 +306,7 @@ t.test('a live connection: netproc jailed with no slot left, holding the client;
   const inode = serverSocketInode(s.port, raw.localPort!);
   t.equal(openFds(net1.pid)[slot], `socket:[${inode}]`, `the client's socket is in the one free slot (fd ${slot})`);
   t.same(tcpFds(net1.pid), [slot], 'and it is the only TCP socket netproc holds');
+  t.ok(tcpNoDelay(net1.pid, slot), 'the client\'s socket has TCP_NODELAY, as under tcpserver -D (the man page\'s equivalent)');
   const noChannel = await waitFor(() => openFds(net1.pid)[8] === undefined, 5000);
   t.ok(spareFds[8]?.startsWith('socket:') && noChannel, 'the IPC channel (fd 8) was open while spare and is closed now');
   checkJailed(t, procInfo(net1.pid)!, 'netproc with its connection', 'zero');
