@@ -6,7 +6,6 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 
-
 // Each connection starts these: dist/NAME.js is a small script that loads
 // dist/NAME.bundle.js with its V8 code cache (lib/bundle.ts), and the bundle
 // exports main(). flags: the V8 flags the process runs with (src/connection.ts).
@@ -65,27 +64,16 @@ void require('./bundle.js').requireBundle('${name}.bundle', __dirname).main();
 // the bundle is run once, and its rehearsal if it exports one, so the cache
 // holds what loading it and a connection's first use compile. V8 takes a
 // cache only in a process with the flags it was made with: each cache is
-// made by a Node started with the flags of the process that loads it (for
-// peercert: the entry's, none, and netproc's), named as lib/bundle.ts
-// cacheFileName() looks for it.
-const cacheFileName = (name, flags) => flags.length === 0 ? `${name}.cache` : `${name}.${flags.map((f) => f.replace(/^--/, '')).join('+')}.cache`;
-const WRITE_CACHE = `
-const [file, out] = process.argv.slice(1);
-const { Script } = require('node:vm');
-const Module = require('node:module');
-const { readFileSync, writeFileSync } = require('node:fs');
-const script = new Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file });
-const module = { exports: {} };
-script.runInThisContext()(module.exports, Module.createRequire(file), module, file, require('node:path').dirname(file));
-module.exports.rehearseForCodeCache?.();
-writeFileSync(out, script.createCachedData());
-`;
+// made (lib/bundle.ts writeCodeCache) by a Node started with the flags of the
+// process that loads it (for peercert: the entry's, none, and netproc's).
 const caches = [
   ['peercert', []],
   ['peercert', NETPROC_FLAGS],
   ...Object.entries(perConnection).map(([name, { flags }]) => [`${name}.bundle`, flags]),
 ];
+const loader = JSON.stringify(resolve('dist/bundle.js'));
 for (const [name, flags] of caches) {
-  const r = spawnSync(process.execPath, [...flags, '-e', WRITE_CACHE, resolve(`dist/${name}.js`), resolve('dist', cacheFileName(name, flags))], { stdio: 'inherit' });
+  const write = `require(${loader}).writeCodeCache(${JSON.stringify(name)}, ${JSON.stringify(resolve('dist'))}, ${JSON.stringify(flags)})`;
+  const r = spawnSync(process.execPath, [...flags, '-e', write], { stdio: 'inherit' });
   if (r.status !== 0) throw new Error(`the code cache of ${name} for flags [${flags.join(' ')}] was not written`);
 }

@@ -14,7 +14,7 @@ import * as tls from 'node:tls';
 import { leafCert, type KeyType, type LeafCert } from '../test/lib/certs';
 import { clientCert } from '../test/lib/clientcerts';
 import { spawnSync } from 'node:child_process';
-import { connectionForClient, connections, pssKB, serverConnectionForClient, sumHWM } from '../test/lib/procs';
+import { connectionForClient, connections, pssKB, serverConnectionForClient, sumHWM, type Connection } from '../test/lib/procs';
 import { startSuperServer, type SuperServer, type SuperServerKind } from '../test/lib/superserver';
 import { RawTls13Client } from '../test/lib/rawtls13';
 
@@ -202,6 +202,13 @@ async function concurrent(o: ConnOpts, count: number, par: number, seconds: numb
   return { rate: lat.length / secs, p50: pct(lat, 50), p90: pct(lat, 90), n: lat.length, errors, firstError };
 }
 
+/** One client's connection: its processes (the super-server's child and descendants, or tlswrapper-server's share), null if not found. */
+function connectionOf(ss: SuperServer, port: number, clientPort: number): Connection | null {
+  return (ss.kind === 'tlswrapper-server' ? serverConnectionForClient : connectionForClient)(ss.pid, port, clientPort);
+}
+
+const pssOf = (conn: Connection) => conn.procs.reduce((a, p) => a + pssKB(p.pid), 0);
+
 interface Throughput { mbps?: number; hwmKB?: number | undefined; pssKB?: number | undefined; procs?: number; error?: string | undefined }
 
 /** Push `mb` MiB through the echo prog and read it back; sample the connection's peak RSS before closing. */
@@ -228,10 +235,9 @@ function throughput(o: ConnOpts, ss: SuperServer, mb: number, seconds: number): 
       if (got >= total) {
         const secs = (Date.now() - t0) / 1000;
         // This connection's processes only (earlier ones may still be exiting).
-        const find = ss.kind === 'tlswrapper-server' ? serverConnectionForClient : connectionForClient;
-        const conn = find(ss.pid, o.port, s.localPort ?? 0);
+        const conn = connectionOf(ss, o.port, s.localPort ?? 0);
         const procs = conn?.procs ?? [];
-        finish({ mbps: mb / secs, hwmKB: conn ? sumHWM(procs) : undefined, pssKB: conn ? procs.reduce((a, p) => a + pssKB(p.pid), 0) : undefined, procs: procs.length,
+        finish({ mbps: mb / secs, hwmKB: conn ? sumHWM(procs) : undefined, pssKB: conn ? pssOf(conn) : undefined, procs: procs.length,
           error: conn ? undefined : `connection's processes not found (${connections(ss.pid).length} open)` });
       }
     });
@@ -258,12 +264,11 @@ async function pssAtOnce(o: ConnOpts, ss: SuperServer, n: number, seconds: numbe
   try {
     const all = Array.from({ length: n }, () => { const s = connect(o); sockets.push(s); return echoed(s); });
     await Promise.race([Promise.all(all), new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timeout after ${seconds} s`)), seconds * 1000); })]);
-    const find = ss.kind === 'tlswrapper-server' ? serverConnectionForClient : connectionForClient;
     let total = 0;
     for (const s of sockets) {
-      const conn = find(ss.pid, o.port, s.localPort ?? 0);
+      const conn = connectionOf(ss, o.port, s.localPort ?? 0);
       if (!conn) return { error: `a connection's processes not found (${connections(ss.pid).length} open)` };
-      total += conn.procs.reduce((a, p) => a + pssKB(p.pid), 0);
+      total += pssOf(conn);
     }
     return { pssKB: total / n };
   } catch (e) {
@@ -371,8 +376,8 @@ export async function main(argv: string[]): Promise<void> {
         row.conc = await concurrent(o, a.conc, a.par, a.phaseSeconds);
         // The raw client's rows differ in their handshake only: their echo would be the 1.3 row's.
         process.stderr.write(RAW_CLIENT[version] ? '\n' : ' echo…\n');
-        if (!RAW_CLIENT[version]) row.tp = await throughput(o, ss, a.mb, a.phaseSeconds * 3);
         if (!RAW_CLIENT[version]) {
+          row.tp = await throughput(o, ss, a.mb, a.phaseSeconds * 3);
           process.stderr.write(`  ${a.par} open at once…\n`);
           row.shared = await pssAtOnce(o, ss, a.par, a.phaseSeconds * 3);
         }

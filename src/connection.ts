@@ -22,7 +22,6 @@ import { encodeFrame } from '../wire/frame';
 import { NetprocFd } from '../wire/netprocfds';
 import { START_TLS_FDS } from '../wire/starttls';
 
-
 export interface Children {
   keyproc: ChildProcess;
   netproc: ChildProcess;
