@@ -3,7 +3,8 @@
 // `-a` rows (debian-a, ours-a) add client-certificate authentication; the
 // `ours-server` rows are bin/tlswrapper-server, our own listener with spare
 // process sets, in place of tcpserver. `node -e 0` is timed in the same run
-// as the unit that start-up figures compare against.
+// as the unit that start-up figures compare against, and the `floor` row
+// (bench/floor.cjs) is the least a Node program run per connection can do.
 // Run through bench/run.mjs (which bundles this file with esbuild); see bench/README.md.
 //
 // Loopback only, every loop bounded by a count and a time limit. No thresholds.
@@ -32,7 +33,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { only: ['debian', 'debian-a', 'stunnel', 'ours', 'ours-a', 'ours-server', 'ours-server-a'], seq: 100, paced: 20, gapMs: 300, conc: 200, par: 8, mb: 50, key: 'p256', phaseSeconds: 20, json: false };
+  const a: Args = { only: ['debian', 'debian-a', 'stunnel', 'floor', 'ours', 'ours-a', 'ours-server', 'ours-server-a'], seq: 100, paced: 20, gapMs: 300, conc: 200, par: 8, mb: 50, key: 'p256', phaseSeconds: 20, json: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]; const v = () => argv[++i];
     switch (k) {
@@ -48,7 +49,7 @@ function parseArgs(argv: string[]): Args {
       case '--json': a.json = true; break;
       case '--quick': a.seq = 20; a.paced = 10; a.conc = 40; a.mb = 5; a.phaseSeconds = 8; break;
       case '-h': case '--help':
-        console.log('usage: node bench/run.mjs [--quick] [--only debian,debian-a,stunnel,ours,ours-a,ours-server,ours-server-a] [--seq N] [--paced N] [--gap-ms MS] [--conc N] [--par N] [--mb N] [--key p256|rsa2048|p384|p521|ed25519] [--phase-seconds S] [--json]');
+        console.log('usage: node bench/run.mjs [--quick] [--only debian,debian-a,stunnel,floor,ours,ours-a,ours-server,ours-server-a] [--seq N] [--paced N] [--gap-ms MS] [--conc N] [--par N] [--mb N] [--key p256|rsa2048|p384|p521|ed25519] [--phase-seconds S] [--json]');
         process.exit(0);
       // eslint-disable-next-line no-fallthrough
       default: throw new Error(`unknown option ${k}`);
@@ -96,6 +97,8 @@ const IMPLS: Record<string, Impl> = {
     if (!bin) return 'stunnel4 not installed';
     return [bin, stunnelConf(c, prog, tmpDir())];
   } },
+  // Not a wrapper: the least any per-connection Node program can do (bench/floor.cjs).
+  floor: { name: 'floor: one Node process, node:tls', versions: ['1.3'], argv: (c, prog) => [process.execPath, path.join(repoRoot, 'bench', 'floor.cjs'), c.pem, ...prog] },
   ours: { name: 'ours (bin/tlswrapper)', versions: ['1.2', '1.3', '1.3 raw', '1.3 pq'], argv: (c, prog) => ours(['-f', c.pem, ...prog]) },
   'ours-a': { name: 'ours -a (client certificate)', versions: ['1.2', '1.3'], clientAuth: true, argv: (c, prog, anchor) => ours(['-a', anchor, '-f', c.pem, ...prog]) },
   'ours-server': { name: 'ours (tlswrapper-server)', versions: ['1.2', '1.3', '1.3 raw', '1.3 pq'], kind: 'tlswrapper-server', argv: (c, prog) => ours(['-f', c.pem, ...prog]) },
