@@ -56,6 +56,11 @@ export class RawTls13Client {
   /** Connects and completes a handshake; rejects on anything unexpected or after timeoutMs. */
   static async connect(port: number, timeoutMs: number, group: 'x25519' | 'X25519MLKEM768' = 'x25519'): Promise<RawTls13Client> {
     const socket = net.connect(port, '127.0.0.1');
+    // Its Finished and first record are two writes: with Nagle on, the second
+    // waited for the server's delayed ACK (~40 ms more per connection through
+    // tlswrapper-server, hidden under a super-server by prog's start). curl and
+    // browsers set TCP_NODELAY too; Node's own client writes both at once.
+    socket.setNoDelay(true);
     const c = new RawTls13Client(socket);
     const timer = setTimeout(() => socket.destroy(new Error(`no handshake within ${timeoutMs} ms`)), timeoutMs);
     try {
