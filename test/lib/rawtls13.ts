@@ -4,31 +4,22 @@
 // record protection) and the rehearsal's ClientHello (tls/rehearsal.ts); it
 // checks nothing of the server's certificate. For hostile-peer tests of the
 // real binary.
-import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { once } from 'node:events';
 import * as net from 'node:net';
-import { newKeyShare } from '../../tls/keyexchange';
+import type { KeyShare } from '../../tls/keyexchange';
 import { finishedVerifyData, KeySchedule, nextTrafficSecret, trafficKeys, Transcript } from '../../tls/keyschedule';
 import { finished } from '../../tls/messages';
 import { RecordProtection } from '../../tls/protection13';
 import { Deframer, HandshakeJoiner, plaintextRecord, type HandshakeMessage } from '../../tls/record';
 import { clientHello, serverShare } from '../../tls/rehearsal';
-import { ContentType, groupByCode, HandshakeType, suiteByCode, type CipherSuite } from '../../tls/tables';
+import { ContentType, HandshakeType, suiteByCode, type CipherSuite } from '../../tls/tables';
+import { hybridClientShare, X25519, X25519MLKEM768, x25519ClientShare } from './hybridshare';
 
 const SUITE = 0x1301;
-const X25519 = 0x001d;
-const X25519MLKEM768 = 0x11ec;
 
-/** The client's key exchange: X25519, or X25519MLKEM768 (ML-KEM-768's encapsulation key, then X25519's; we decapsulate). */
-function clientKeyExchange(group: 'x25519' | 'X25519MLKEM768'): { code: number; share: Uint8Array; secret(server: Uint8Array): Uint8Array } {
-  const x = newKeyShare(groupByCode(X25519)!);
-  if (group === 'x25519') return { code: X25519, share: x.publicKey, secret: (server) => x.agree(server) };
-  const kem = ml_kem768.keygen();
-  return {
-    code: X25519MLKEM768,
-    share: new Uint8Array([...kem.publicKey, ...x.publicKey]),
-    secret: (server) => new Uint8Array([...ml_kem768.decapsulate(server.subarray(0, 1088), kem.secretKey), ...x.agree(server.subarray(1088))]),
-  };
+/** The client's key exchange: X25519, or X25519MLKEM768 (test/lib/hybridshare.ts). */
+function clientKeyExchange(group: 'x25519' | 'X25519MLKEM768'): { code: number; share: KeyShare } {
+  return group === 'x25519' ? { code: X25519, share: x25519ClientShare() } : { code: X25519MLKEM768, share: hybridClientShare() };
 }
 const SCHEMES = [0x0403, 0x0503, 0x0804, 0x0805, 0x0807];
 
@@ -76,12 +67,12 @@ export class RawTls13Client {
     const kx = clientKeyExchange(group);
     const transcript = new Transcript(this.suite.hash);
     const schedule = new KeySchedule(this.suite);
-    const hello = clientHello(SUITE, kx.code, kx.share, SCHEMES);
+    const hello = clientHello(SUITE, kx.code, kx.share.publicKey, SCHEMES);
     transcript.add(hello);
     this.socket.write(plaintextRecord(ContentType.handshake, hello, 0x0301));
     const serverHello = await this.message(HandshakeType.serverHello);
     transcript.add(serverHello.raw);
-    const secrets = schedule.handshake(kx.secret(serverShare(serverHello.body)), transcript.current());
+    const secrets = schedule.handshake(kx.share.agree(serverShare(serverHello.body)), transcript.current());
     this.fromServer = new RecordProtection(this.suite, trafficKeys(this.suite, secrets.serverHandshakeTraffic));
     for (const type of [HandshakeType.encryptedExtensions, HandshakeType.certificate, HandshakeType.certificateVerify, HandshakeType.finished]) {
       transcript.add((await this.message(type)).raw);

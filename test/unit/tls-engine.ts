@@ -4,7 +4,7 @@
 
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import t, { type Test } from 'tap';
-import { createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { ByteReader, ByteWriter } from '../../lib/bytes';
 import type { EngineConfig, EngineEvent, ServerEngine } from '../../tls/api';
 import { parseClientHello } from '../../tls/clienthello';
@@ -15,6 +15,7 @@ import { RecordProtection } from '../../tls/protection13';
 import type { AwaitingCertificate, AwaitingSignature, Connection, State } from '../../tls/state';
 import { HELLO_RETRY_REQUEST_RANDOM, suiteByCode, type CipherSuite } from '../../tls/tables';
 import { fatalOf, records } from '../lib/engine-harness';
+import { hybridClientShare, x25519ShareOf } from '../lib/hybridshare';
 
 const cfg: EngineConfig = {
   suites: [0x1301, 0x1302, 0x1303],
@@ -122,13 +123,14 @@ class MiniClient {
   flight: Uint8Array = new Uint8Array(0);
 
   /** hybrid 'share': X25519MLKEM768 listed and its share sent in place of X25519's; 'listed': listed first, X25519's share only. */
-  private readonly kem = ml_kem768.keygen();
+  private readonly x25519 = x25519ShareOf(this.kp.privateKey, this.kp.raw);
+  private readonly hybrid = hybridClientShare(this.x25519);
   /** The group of the ServerHello's key_share. */
   group = 0;
 
   constructor(config = cfg, extraExtensions: Ext[] = [], sessionId = new Uint8Array(0), tuning?: EngineOptions, hybrid: 'share' | 'listed' | false = false) {
     this.engine = createServerEngine(config, tuning);
-    const share: [number, Uint8Array] = hybrid === 'share' ? [0x11ec, concat(this.kem.publicKey, this.kp.raw)] : [0x001d, this.kp.raw];
+    const share: [number, Uint8Array] = hybrid === 'share' ? [0x11ec, this.hybrid.publicKey] : [0x001d, this.kp.raw];
     const base = hybrid
       ? [...defaultExtensions(this.kp.raw).filter(([ty]) => ty !== 10 && ty !== 51), ext(10, u16s(2, [0x11ec, 0x001d])), keyShareExt([share])]
       : defaultExtensions(this.kp.raw);
@@ -167,11 +169,7 @@ class MiniClient {
         peer = body.vector(2);
       }
     }
-    // X25519MLKEM768: the ciphertext, then the server's X25519 key; the secret is ML-KEM's, then X25519's.
-    const kem = this.group === 0x11ec ? ml_kem768.decapsulate(peer!.subarray(0, 1088), this.kem.secretKey) : new Uint8Array(0);
-    const x = this.group === 0x11ec ? peer!.subarray(1088) : peer!;
-    const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(x).toString('base64url') }, format: 'jwk' });
-    const shared = concat(kem, new Uint8Array(diffieHellman({ privateKey: this.kp.privateKey, publicKey })));
+    const shared = this.group === 0x11ec ? this.hybrid.agree(peer!) : this.x25519.agree(peer!);
     this.transcript = new Transcript(this.suite.hash);
     this.transcript.add(this.ch);
     this.transcript.add(sh);

@@ -3,12 +3,13 @@
 // here from the same primitives (the client decapsulates, we encapsulate).
 import t from 'tap';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
-import { createHash, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { newKeyShare } from '../../tls/keyexchange';
 import { groupByCode, groupByOptionName } from '../../tls/registry';
 import { TlsAlert } from '../../tls/errors';
 import { chooseGroup } from '../../tls/selection12';
 import { CONFIG12 } from '../lib/engine-harness';
+import { hybridClientShare } from '../lib/hybridshare';
 
 const HYBRID = groupByCode(0x11ec)!;
 
@@ -37,21 +38,6 @@ t.test('ML-KEM-768: FIPS 203 accumulated vectors (C2SP CCTV format, 100 rounds)'
   t.equal(out.digest('hex'), '1114b1b6699ed191734fa339376afa7e285c9e6acf6ff0177d346696ce564415');
 });
 
-/** A client's hybrid share and what it needs to finish: ML-KEM's decapsulation key, its X25519 key. */
-function clientShare() {
-  const kem = ml_kem768.keygen();
-  const x = generateKeyPairSync('x25519');
-  const xPublic = Buffer.from(x.publicKey.export({ format: 'jwk' }).x!, 'base64url');
-  return {
-    share: new Uint8Array(Buffer.concat([kem.publicKey, xPublic])),
-    finish(serverShare: Uint8Array): Buffer {
-      const kemSecret = ml_kem768.decapsulate(serverShare.subarray(0, 1088), kem.secretKey);
-      const peer = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(serverShare.subarray(1088)).toString('base64url') }, format: 'jwk' });
-      return Buffer.concat([kemSecret, diffieHellman({ privateKey: x.privateKey, publicKey: peer })]);
-    },
-  };
-}
-
 t.test('the registry: code point 0x11ec, TLS 1.3 only, -e name', async (t) => {
   t.equal(HYBRID.name, 'X25519MLKEM768');
   t.equal(HYBRID.publicKeyLength, 1216, "the client's share: 1184 + 32");
@@ -60,20 +46,20 @@ t.test('the registry: code point 0x11ec, TLS 1.3 only, -e name', async (t) => {
 });
 
 t.test('server side: ciphertext then X25519 key; the secret is ML-KEM then X25519', async (t) => {
-  const client = clientShare();
+  const client = hybridClientShare();
   const ours = newKeyShare(HYBRID);
   t.throws(() => ours.publicKey, /only after agree/, 'no share before the peer\'s');
-  const secret = ours.agree(client.share);
+  const secret = ours.agree(client.publicKey);
   t.equal(ours.publicKey.length, 1088 + 32, 'our share: 1088 + 32 bytes');
   t.equal(secret.length, 64);
-  t.same(Buffer.from(secret), client.finish(ours.publicKey), 'the client derives the same 64 bytes');
+  t.same(Buffer.from(secret), Buffer.from(client.agree(ours.publicKey)), 'the client derives the same 64 bytes');
   const again = newKeyShare(HYBRID);
-  again.agree(client.share);
+  again.agree(client.publicKey);
   t.not(Buffer.from(again.publicKey).toString('hex'), Buffer.from(ours.publicKey).toString('hex'), 'fresh randomness each time');
 });
 
 t.test('a malformed client share is illegal_parameter', async (t) => {
-  const good = clientShare().share;
+  const good = hybridClientShare().publicKey;
   const alertOf = (share: Uint8Array): number | string => {
     try {
       newKeyShare(HYBRID).agree(share);
