@@ -4,7 +4,6 @@
 // (tls/keyexchange.ts): this one generates the ML-KEM-768 key pair and
 // decapsulates.
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
-import { createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
 import { newKeyShare, type KeyShare } from '../../tls/keyexchange';
 import { groupByCode } from '../../tls/tables';
 
@@ -15,17 +14,6 @@ const CIPHERTEXT_BYTES = 1088;
 
 /** A fresh X25519 share of the client's. */
 export const x25519ClientShare = (): KeyShare => newKeyShare(groupByCode(X25519)!);
-
-/** An X25519 share from a key pair the caller holds (its raw public key). */
-export function x25519ShareOf(privateKey: KeyObject, raw: Uint8Array): KeyShare {
-  return {
-    publicKey: raw,
-    agree: (peer) => {
-      const publicKey = { key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(peer).toString('base64url') }, format: 'jwk' } as const;
-      return new Uint8Array(diffieHellman({ privateKey, publicKey: createPublicKey(publicKey) }));
-    },
-  };
-}
 
 /**
  * The hybrid share: ML-KEM-768's encapsulation key, then X25519's. agree()

@@ -10,6 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { cacheFileName, requireBundle } from '../../lib/bundle';
 import { NODE_FLAGS } from '../../src/connection';
 
+/** The build's output, whose caches these tests check. */
+const dist = path.join(__dirname, '..', '..', 'dist');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 const source = "exports.answer = 6 * 7; exports.where = __filename; exports.hash = require('node:crypto').createHash('sha256').update('x').digest('hex').slice(0, 8);";
@@ -27,7 +29,6 @@ t.test('loads with no cache, a good one, a corrupt one', async (t) => {
 });
 
 t.test('the build\'s peercert cache is accepted by this Node', async (t) => {
-  const dist = path.join(__dirname, '..', '..', 'dist');
   const js = fs.readFileSync(path.join(dist, 'peercert.js'), 'utf8');
   const cachedData = fs.readFileSync(path.join(dist, cacheFileName('peercert', [])));
   const script = new Script(Module.wrap(js), { filename: path.join(dist, 'peercert.js'), cachedData });
@@ -41,7 +42,6 @@ t.test('the build\'s peercert cache is accepted by this Node', async (t) => {
 // with: the cache made by a flagless Node was rejected in netproc (its flags,
 // src/connection.ts), and peercert cost it ~48 ms to load, not ~26.
 t.test('each process finds caches V8 accepts under its own flags: its own bundle\'s, and peercert\'s', async (t) => {
-  const dist = path.join(__dirname, '..', '..', 'dist');
   const netproc = NODE_FLAGS['netproc.js'];
   const cases: [string, string[]][] = [['entry.bundle', []], ['keyproc.bundle', []], ['netproc.bundle', netproc], ['peercert', []], ['peercert', netproc]];
   for (const [name, flags] of cases) {
@@ -57,7 +57,6 @@ t.test('each process finds caches V8 accepts under its own flags: its own bundle
 });
 
 t.test('each process script runs its bundle\'s main() (the bundle alone has no side effects)', async (t) => {
-  const dist = path.join(__dirname, '..', '..', 'dist');
   for (const name of ['entry', 'netproc', 'keyproc']) {
     t.match(fs.readFileSync(path.join(dist, `${name}.js`), 'utf8'), `requireBundle('${name}.bundle', __dirname).main()`, `dist/${name}.js`);
     const r = spawnSync(process.execPath, ['-e', `const m = require(${JSON.stringify(path.join(dist, `${name}.bundle.js`))}); process.stdout.write(typeof m.main);`], { encoding: 'utf8', env: {}, timeout: 20_000 });

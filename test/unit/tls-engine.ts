@@ -15,7 +15,7 @@ import { RecordProtection } from '../../tls/protection13';
 import type { AwaitingCertificate, AwaitingSignature, Connection, State } from '../../tls/state';
 import { HELLO_RETRY_REQUEST_RANDOM, suiteByCode, type CipherSuite } from '../../tls/tables';
 import { fatalOf, records } from '../lib/engine-harness';
-import { hybridClientShare, x25519ShareOf } from '../lib/hybridshare';
+import { hybridClientShare, x25519ClientShare } from '../lib/hybridshare';
 
 const cfg: EngineConfig = {
   suites: [0x1301, 0x1302, 0x1303],
@@ -107,7 +107,6 @@ function helloResult(ch: Uint8Array, config = cfg) {
 class MiniClient {
   readonly engine: ServerEngine;
   readonly events: EngineEvent[] = [];
-  private readonly kp = x25519Pair();
   suite!: CipherSuite;
   private transcript!: Transcript;
   private schedule!: KeySchedule;
@@ -123,17 +122,17 @@ class MiniClient {
   flight: Uint8Array = new Uint8Array(0);
 
   /** hybrid 'share': X25519MLKEM768 listed and its share sent in place of X25519's; 'listed': listed first, X25519's share only. */
-  private readonly x25519 = x25519ShareOf(this.kp.privateKey, this.kp.raw);
+  private readonly x25519 = x25519ClientShare();
   private readonly hybrid = hybridClientShare(this.x25519);
   /** The group of the ServerHello's key_share. */
   group = 0;
 
   constructor(config = cfg, extraExtensions: Ext[] = [], sessionId = new Uint8Array(0), tuning?: EngineOptions, hybrid: 'share' | 'listed' | false = false) {
     this.engine = createServerEngine(config, tuning);
-    const share: [number, Uint8Array] = hybrid === 'share' ? [0x11ec, this.hybrid.publicKey] : [0x001d, this.kp.raw];
+    const share: [number, Uint8Array] = hybrid === 'share' ? [0x11ec, this.hybrid.publicKey] : [0x001d, this.x25519.publicKey];
     const base = hybrid
-      ? [...defaultExtensions(this.kp.raw).filter(([ty]) => ty !== 10 && ty !== 51), ext(10, u16s(2, [0x11ec, 0x001d])), keyShareExt([share])]
-      : defaultExtensions(this.kp.raw);
+      ? [...defaultExtensions(this.x25519.publicKey).filter(([ty]) => ty !== 10 && ty !== 51), ext(10, u16s(2, [0x11ec, 0x001d])), keyShareExt([share])]
+      : defaultExtensions(this.x25519.publicKey);
     this.ch = clientHello({ sessionId, extensions: [...base, ...extraExtensions] });
   }
 
